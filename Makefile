@@ -1,0 +1,40 @@
+# The README's two commands live here: `make serve` and `make test`.
+# Each target sets up what it needs itself (virtual environment, demo replica, PostgreSQL).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEMO   := data/demo-departement.duckdb
+PORT   ?= 5006
+
+.PHONY: serve test demo bench setup clean
+
+# Virtual environment with the project and its test tools, rebuilt when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+$(DEMO): | $(VENV)/.installed
+	$(BIN)/relog demo --scale departement --out $(DEMO)
+
+demo: $(VENV)/.installed
+	$(BIN)/relog demo --scale departement --out $(DEMO)
+
+## Set everything up and serve the dashboards on the embedded demo data (http://localhost:5006).
+serve: $(VENV)/.installed $(DEMO)
+	$(BIN)/relog serve --port $(PORT)
+
+## Set everything up (including PostgreSQL) and run the whole test suite.
+test: $(VENV)/.installed
+	bash scripts/ensure-postgres.sh
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+bench: $(VENV)/.installed $(DEMO)
+	$(BIN)/relog bench
+
+clean:
+	rm -rf $(VENV) data build *.egg-info

@@ -1,0 +1,168 @@
+"""``relog bench``: each data-access query timed against the same SQL run bare.
+
+For every query: median and p95 of the full API call (validation, SQL compilation, execution,
+DataFrame, zero-filling; result cache off), and the ratio to the very statements it sent,
+compiled once to SQL text and run on a raw driver connection in the same run. Department and
+national scales, DuckDB and PostgreSQL (a temporary primary + hot standby on loopback).
+Medians and ratios come from one run; the machine is noisy, so compare within a run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import sqlalchemy as sa
+
+from data_access import Filters, Replica
+from data_access.demo import build_demo, load_postgres
+from data_access.settings import PROJECT_ROOT
+
+TARGETS_MS = {("departement", "duckdb"): 30, ("departement", "postgres"): 100, ("national", "duckdb"): 500}
+MAX_OVERHEAD = 1.3
+
+
+class RecordingReplica(Replica):
+    """A replica that remembers the statements a call sends."""
+
+    recorded: list
+
+    def frame(self, stmt, columns):
+        self.recorded.append(stmt)
+        return super().frame(stmt, columns)
+
+
+def cases(replica: Replica) -> dict[str, Callable[[], object]]:
+    period = replica.default_period()
+    f = Filters(start=period.start, end=period.end)
+    out = {"monthly_rehousing": lambda: replica.monthly_rehousing(f)}
+    for by in ("reservataire", "nature_reservataire", "epci", "commune", "bailleur", "critere"):
+        out[f"monthly_rehousing by={by}"] = (lambda b=by: replica.monthly_rehousing(f, by=b))
+    out["pipeline"] = lambda: replica.pipeline(f)
+    out["demand_supply commune"] = lambda: replica.demand_supply(f, level="commune")
+    out["demand_supply epci"] = lambda: replica.demand_supply(f, level="epci")
+    out["priority_backlog"] = lambda: replica.priority_backlog(f)
+    out["freshness"] = replica.freshness
+    return out
+
+
+@dataclass
+class Row:
+    scale: str
+    backend: str
+    query: str
+    median_ms: float
+    p95_ms: float
+    bare_ms: float
+
+    @property
+    def ratio(self) -> float:
+        return self.median_ms / self.bare_ms if self.bare_ms else float("nan")
+
+
+def _timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else values[0]
+
+
+def _bare_runner(replica: Replica, statements: list) -> Callable[[], None]:
+    """Run the recorded statements as plain SQL text on a raw DBAPI connection."""
+    texts = [str(s.compile(dialect=replica.engine.dialect, compile_kwargs={"literal_binds": True}))
+             for s in statements]
+    raw = replica.engine.raw_connection()
+
+    def run():
+        cur = raw.cursor()
+        for text in texts:
+            cur.execute(text)
+            cur.fetchall()
+        cur.close()
+    return run
+
+
+def measure(replica: RecordingReplica, scale: str, backend: str, repeat: int) -> list[Row]:
+    rows = []
+    replica.reference_date()   # data version and reference tables read once, as in an app
+    for name, fn in cases(replica).items():
+        replica.recorded = []
+        fn()                   # warm-up, and the statements it sends
+        bare = _bare_runner(replica, list(replica.recorded))
+        bare()
+        api_times, bare_times = [], []
+        for _ in range(repeat):    # interleaved, so both see the same machine noise
+            api_times += _timed(fn, 1)
+            bare_times += _timed(bare, 1)
+        rows.append(Row(scale, backend, name, statistics.median(api_times), _p95(api_times),
+                        statistics.median(bare_times)))
+        print(f"  {scale:11s} {backend:8s} {name:34s} médiane {rows[-1].median_ms:8.1f} ms  "
+              f"p95 {rows[-1].p95_ms:8.1f} ms  SQL nu {rows[-1].bare_ms:8.1f} ms  ratio {rows[-1].ratio:4.2f}",
+              flush=True)
+    return rows
+
+
+def _demo(scale: str) -> Path:
+    path = PROJECT_ROOT / "data" / f"demo-{scale}.duckdb"
+    if not path.exists():
+        print(f"Génération de la démonstration {scale} dans {path}…", flush=True)
+        t0 = time.perf_counter()
+        build_demo(path, scale=scale)
+        print(f"  faite en {time.perf_counter() - t0:.0f} s", flush=True)
+    return path
+
+
+def report(rows: list[Row]) -> str:
+    lines = ["| échelle | base | requête | médiane (ms) | p95 (ms) | SQL nu (ms) | ratio | cible |",
+             "|---|---|---|---:|---:|---:|---:|---|"]
+    for r in rows:
+        target = TARGETS_MS.get((r.scale, r.backend))
+        ok = "" if target is None else ("✔" if r.median_ms <= target and r.ratio <= MAX_OVERHEAD else "✘")
+        lines.append(f"| {r.scale} | {r.backend} | {r.query} | {r.median_ms:.1f} | {r.p95_ms:.1f} | "
+                     f"{r.bare_ms:.1f} | {r.ratio:.2f} | {'' if target is None else f'≤ {target} ms, ≤ {MAX_OVERHEAD}× ' + ok} |")
+    return "\n".join(lines)
+
+
+def main(args) -> int:
+    scales = [s.strip() for s in args.scales.split(",") if s.strip()]
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    rows: list[Row] = []
+    cluster = None
+    try:
+        for scale in scales:
+            path = _demo(scale)
+            repeat = args.repeat if scale == "departement" else max(5, args.repeat // 4)
+            if "duckdb" in backends:
+                replica = RecordingReplica(url=f"duckdb:///{path}", cache=False)
+                rows += measure(replica, scale, "duckdb", repeat)
+                replica.dispose()
+            if "postgres" in backends:
+                if cluster is None:
+                    from bench.postgres_cluster import PostgresCluster
+                    cluster = PostgresCluster()
+                    cluster.start()
+                t0 = time.perf_counter()
+                load_postgres(path, cluster.primary_url)
+                cluster.wait_for_replay(timeout=1800)
+                url = cluster.create_readonly_role(statement_timeout="60s")
+                cluster.wait_for_replay(timeout=600)
+                print(f"  {scale} chargée dans PostgreSQL et rejouée sur le secours en "
+                      f"{time.perf_counter() - t0:.0f} s", flush=True)
+                replica = RecordingReplica(url=url, cache=False)
+                rows += measure(replica, scale, "postgres", repeat)
+                replica.dispose()
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    print()
+    print(report(rows))
+    return 0

@@ -1,0 +1,120 @@
+"""``relog``: the one entry point (demo data, serving the dashboards, benchmark, contract)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from data_access.settings import DEFAULT_DEMO_PATH, PROJECT_ROOT
+
+APP = Path(__file__).parent / "app.py"
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"date invalide : {text!r} (format attendu : AAAA-MM-JJ)")
+
+
+def cmd_demo(args) -> int:
+    from data_access.demo import build_demo, load_postgres
+
+    out = str(args.out or (DEFAULT_DEMO_PATH if args.scale == "departement"
+                           else PROJECT_ROOT / "data" / f"demo-{args.scale}.duckdb"))
+    to_postgres = out.startswith("postgresql")
+    if args.source:
+        duck = Path(args.source)
+    else:
+        duck = Path(out) if not to_postgres else PROJECT_ROOT / "data" / f"demo-{args.scale}.duckdb"
+        t0 = time.perf_counter()
+        print(f"Génération de la réplique de démonstration ({args.scale}, graine {args.seed})…", flush=True)
+        build_demo(duck, scale=args.scale, seed=args.seed, as_of=args.as_of)
+        print(f"Écrite dans {duck} en {time.perf_counter() - t0:.1f} s.")
+    if to_postgres:
+        t0 = time.perf_counter()
+        load_postgres(duck, out)
+        print(f"Chargée dans PostgreSQL en {time.perf_counter() - t0:.1f} s.")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    """Serve the dashboards with ``panel serve`` (replaces this process)."""
+    command = [sys.executable, "-m", "panel", "serve", str(APP), "--port", str(args.port),
+               "--address", args.address, "--index", "app", "--num-threads", str(args.threads)]
+    for origin in args.allow_websocket_origin or []:
+        command += ["--allow-websocket-origin", origin]
+    if args.show:
+        command.append("--show")
+    print(f"Tableaux de bord sur http://{args.address}:{args.port}/", flush=True)
+    os.execv(sys.executable, command)
+
+
+def cmd_bench(args) -> int:
+    from bench.queries import main as bench_main
+    return bench_main(args)
+
+
+def cmd_contrat(args) -> int:
+    from data_access.contract import contract_markdown, readme_with_contract
+    if args.readme:
+        readme = PROJECT_ROOT / "README.md"
+        readme.write_text(readme_with_contract(readme.read_text(encoding="utf-8")), encoding="utf-8")
+        print(f"Section « Brancher votre réplique » de {readme} mise à jour.")
+    else:
+        print(contract_markdown())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="relog", description="Relogement des publics prioritaires")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="crée la réplique de démonstration (données synthétiques)")
+    demo.add_argument("--scale", choices=["departement", "national"], default="departement",
+                      help="departement (Haute-Garonne, par défaut) ou national")
+    demo.add_argument("--seed", type=int, default=31, help="graine du générateur (défaut : 31)")
+    demo.add_argument("--as-of", type=_date, default=None, help="date de référence (défaut : aujourd'hui)")
+    demo.add_argument("--out", default=None,
+                      help="fichier DuckDB, ou URL postgresql:// où charger la démo "
+                           "(défaut : data/demo-<échelle>.duckdb)")
+    demo.add_argument("--from", dest="source", default=None,
+                      help="charger un fichier DuckDB existant au lieu de générer")
+    demo.set_defaults(func=cmd_demo)
+
+    serve = sub.add_parser("serve", help="sert les tableaux de bord")
+    serve.add_argument("--port", type=int, default=5006)
+    serve.add_argument("--address", default="localhost")
+    serve.add_argument("--threads", type=int, default=4, help="fils de calcul par processus")
+    serve.add_argument("--allow-websocket-origin", action="append")
+    serve.add_argument("--show", action="store_true", help="ouvre le navigateur")
+    serve.set_defaults(func=cmd_serve)
+
+    bench = sub.add_parser("bench", help="mesure les requêtes (médianes, p95, ratio au SQL nu)")
+    bench.add_argument("--scales", default="departement,national",
+                       help="échelles à mesurer (la nationale est générée si absente)")
+    bench.add_argument("--backends", default="duckdb,postgres", help="duckdb, postgres ou les deux")
+    bench.add_argument("--repeat", type=int, default=30, help="répétitions par requête (départ.)")
+    bench.set_defaults(func=cmd_bench)
+
+    contrat = sub.add_parser("contrat", help="affiche le contrat de la réplique (Markdown)")
+    contrat.add_argument("--readme", action="store_true", help="met à jour la section du README")
+    contrat.set_defaults(func=cmd_contrat)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except Exception as err:  # a clear French message rather than a traceback
+        from data_access.errors import RelogError
+        if isinstance(err, RelogError):
+            print(f"Erreur : {err}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,104 @@
+"""Write a synthetic replica to a DuckDB file or load it into PostgreSQL.
+
+This module is the only place of ``data_access`` that issues DDL/DML, and only to build a demo
+or test database: the read path (``data_access.engine``) never writes. Both targets get exactly
+the tables of the replica contract (``data_access.schema``); DuckDB is always the first stop and
+PostgreSQL is loaded from it with ``COPY``, so the two hold the same rows.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import sqlalchemy as sa
+
+from data_access.schema import TABLES, metadata
+
+_DUCKDB_TYPES = {
+    sa.BigInteger: "BIGINT", sa.SmallInteger: "SMALLINT", sa.Integer: "INTEGER",
+    sa.String: "VARCHAR", sa.Date: "DATE", sa.Boolean: "BOOLEAN", sa.Float: "DOUBLE",
+}
+
+#: Indexes a production replica would have on the columns our queries join and filter on.
+INDEXES = {
+    "bail": ["date_signature", "demande_id", "logement_id", "proposition_id"],
+    "decision_cal": ["proposition_id", "date_cal"],
+    "proposition": ["date_proposition", "offre_id", "demande_id"],
+    "offre": ["date_liberation", "logement_id"],
+    "priorite": ["demande_id"],
+    "demande": ["date_depot", "date_radiation"],
+    "demande_commune": ["commune_code"],
+    "logement": ["commune_code", "bailleur_id"],
+    "commune": ["epci_siren"],
+}
+
+
+def _duckdb_type(column: sa.Column) -> str:
+    for kind, name in _DUCKDB_TYPES.items():
+        if isinstance(column.type, kind):
+            return name
+    raise TypeError(f"Type non prévu pour {column}: {column.type!r}")
+
+
+def write_duckdb(tables: dict[str, pd.DataFrame], path: Path) -> Path:
+    """Write every contract table to a new DuckDB file, atomically (temporary file, rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp.duckdb", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    con = duckdb.connect(tmp, config={"enable_progress_bar": False})
+    try:
+        for name, table in TABLES.items():
+            frame = tables[name]
+            missing = [c.name for c in table.columns if c.name not in frame.columns]
+            if missing:
+                raise ValueError(f"Table {name} : colonnes manquantes {missing}")
+            cols = ", ".join(f'"{c.name}" {_duckdb_type(c)}' for c in table.columns)
+            con.execute(f'CREATE TABLE "{name}" ({cols})')
+            con.register("frame", frame)
+            select = ", ".join(f'CAST("{c.name}" AS {_duckdb_type(c)})' for c in table.columns)
+            con.execute(f'INSERT INTO "{name}" SELECT {select} FROM frame')
+            con.unregister("frame")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(tmp, path)
+    return path
+
+
+def load_postgres(duckdb_path: Path, url: str, *, replace: bool = True) -> None:
+    """Create the contract tables in the PostgreSQL database at ``url`` and fill them from a
+    demo DuckDB file with ``COPY`` (fast, and the same rows). Adds primary keys, the indexes a
+    production replica would have, then ``ANALYZE``."""
+    engine = sa.create_engine(url)
+    try:
+        if replace:
+            metadata.drop_all(engine)
+        metadata.create_all(engine)
+        source = duckdb.connect(str(duckdb_path), read_only=True)
+        with tempfile.TemporaryDirectory() as tmp, engine.begin() as conn:
+            raw = conn.connection.driver_connection   # psycopg 3 connection, inside our transaction
+            with raw.cursor() as cur:
+                for name, table in TABLES.items():
+                    csv_path = Path(tmp) / f"{name}.csv"
+                    cols = ", ".join(f'"{c.name}"' for c in table.columns)
+                    source.execute(f"COPY (SELECT {cols} FROM \"{name}\") TO '{csv_path}' "
+                                   "(FORMAT csv, HEADER false, DATEFORMAT '%Y-%m-%d')")
+                    with cur.copy(f'COPY "{name}" ({cols}) FROM STDIN WITH (FORMAT csv)') as copy, \
+                            open(csv_path, "rb") as fh:
+                        while chunk := fh.read(1 << 20):
+                            copy.write(chunk)
+                    csv_path.unlink()
+                for name, columns in INDEXES.items():
+                    for col in columns:
+                        cur.execute(f'CREATE INDEX IF NOT EXISTS "ix_{name}_{col}" ON "{name}" ("{col}")')
+        source.close()
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
+    finally:
+        engine.dispose()

@@ -1,0 +1,57 @@
+"""Read-only engine factory: the embedded DuckDB demo file by default, PostgreSQL in production.
+
+Read-only twice: DuckDB files are opened ``read_only=True``; PostgreSQL sessions start with
+``default_transaction_read_only=on`` and every transaction is ``READ ONLY``
+(``postgresql_readonly``), with a ``statement_timeout``. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+from data_access.errors import ReplicaUnavailable
+from data_access.settings import Settings
+
+
+def create_replica_engine(url: str | None, settings: Settings) -> Engine:
+    """An engine on the replica at ``url`` (``None``: the demo DuckDB file), opened read-only."""
+    if url is None:
+        return _duckdb_engine(Path(settings.demo_path))
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "duckdb":
+        return _duckdb_engine(Path(parsed.database or ""))
+    if backend == "postgresql":
+        if parsed.get_driver_name() in ("", "psycopg2") and parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        timeout_ms = int(settings.statement_timeout_s * 1000)
+        return sa.create_engine(
+            parsed,
+            connect_args={
+                "connect_timeout": settings.connect_timeout_s,
+                "application_name": "relog",
+                "options": f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms}",
+            },
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=5,
+            execution_options={"postgresql_readonly": True},
+        )
+    raise ReplicaUnavailable(
+        f"Type de base non pris en charge : {backend} (attendu : postgresql ou duckdb).")
+
+
+def _duckdb_engine(path: Path) -> Engine:
+    if not path.is_file():
+        raise ReplicaUnavailable(
+            f"La réplique de démonstration est introuvable : {path}. "
+            "Créez-la avec « relog demo » (ou « make serve », qui le fait pour vous).")
+    return sa.create_engine(
+        f"duckdb:///{path}",
+        connect_args={"read_only": True, "config": {"threads": 2, "enable_progress_bar": False}},
+        pool_size=4,
+        max_overflow=4,
+    )

@@ -1,0 +1,261 @@
+"""Filters (what the user asked) and Scope (what the user may see).
+
+Both are frozen, hashable values: they key the result cache and travel unchanged from a URL,
+a widget or a notebook cell to the SQL. Each turns itself into ``WHERE`` clauses on the
+columns a query exposes (a :class:`Subject`); the Scope is applied to every query, in SQL.
+Malformed values raise :class:`FilterError` with a French message; codes that do not exist in
+the replica are rejected by the replica itself (it knows its reference tables).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime
+from typing import Any, Iterable
+
+import sqlalchemy as sa
+
+from data_access.errors import FilterError
+from data_access.schema import CRITERES, NATURES_RESERVATAIRE, priorite
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-\d{2})?$")
+_SIREN = re.compile(r"^\d{9}$")
+_INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+
+
+def parse_month(value: Any, what: str = "mois") -> date:
+    """``"2024-03"``, ``"2024-03-15"``, a date or a datetime → first day of that month."""
+    if isinstance(value, datetime):
+        return date(value.year, value.month, 1)
+    if isinstance(value, date):
+        return date(value.year, value.month, 1)
+    match = _MONTH.match(str(value).strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise FilterError(f"{what.capitalize()} invalide : {value!r} (format attendu : AAAA-MM, par exemple 2024-01).")
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def add_months(d: date, n: int) -> date:
+    y, m = divmod(d.year * 12 + d.month - 1 + n, 12)
+    return date(y, m + 1, 1)
+
+
+@dataclass(frozen=True)
+class Period:
+    """First and last month, both included."""
+
+    start: date
+    end: date
+
+    @property
+    def end_exclusive(self) -> date:
+        return add_months(self.end, 1)
+
+    def months(self) -> list[date]:
+        out, m = [], self.start
+        while m <= self.end:
+            out.append(m)
+            m = add_months(m, 1)
+        return out
+
+    def shifted(self, months: int) -> "Period":
+        return Period(add_months(self.start, months), add_months(self.end, months))
+
+    def __str__(self) -> str:
+        from data_access.formatting import month_label
+        if self.start == self.end:
+            return month_label(self.start)
+        return f"de {month_label(self.start)} à {month_label(self.end)}"
+
+
+def _codes(value: Any, what: str, pattern: re.Pattern | None = None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, int)):
+        value = [value]
+    out = []
+    for v in value:
+        code = str(v).strip()
+        if pattern is not None and not pattern.match(code):
+            raise FilterError(f"{what} invalide : {v!r}.")
+        out.append(code)
+    return tuple(sorted(set(out)))
+
+
+def _ids(value: Any, what: str) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, int)):
+        value = [value]
+    out = []
+    for v in value:
+        try:
+            out.append(int(str(v).strip()))
+        except ValueError:
+            raise FilterError(f"{what} invalide : {v!r} (un identifiant numérique est attendu).") from None
+    return tuple(sorted(set(out)))
+
+
+def _flag(value: Any, what: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "oui", "vrai"}:
+        return True
+    if text in {"0", "false", "non", "faux"}:
+        return False
+    raise FilterError(f"{what} invalide : {value!r} (attendu : oui ou non).")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The columns of one query that filters and scope may restrict; ``None`` = not applicable.
+
+    ``reference_date`` is the date on which priority criteria are read (the CAL date for a
+    lease, the proposal date for a proposition, the observation date for the stock of demand).
+    """
+
+    epci: sa.ColumnElement | None = None
+    commune: sa.ColumnElement | None = None
+    reservataire: sa.ColumnElement | None = None
+    nature_reservataire: sa.ColumnElement | None = None
+    bailleur: sa.ColumnElement | None = None
+    mutation: sa.ColumnElement | None = None
+    qpv: sa.ColumnElement | None = None
+    demande_id: sa.ColumnElement | None = None
+    reference_date: sa.ColumnElement | None = None
+
+
+def held_on(demande_id: sa.ColumnElement, on: sa.ColumnElement | date, criteres: Iterable[str] | None = None):
+    """``EXISTS`` a priority criterion of the demande valid on date ``on`` (bounds included)."""
+    cond = [priorite.c.demande_id == demande_id, priorite.c.date_debut <= on,
+            sa.or_(priorite.c.date_fin.is_(None), priorite.c.date_fin >= on)]
+    if criteres:
+        cond.append(priorite.c.critere.in_(list(criteres)))
+    return sa.exists().where(*cond)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user asked for. Every field is optional; empty means « tous ».
+
+    >>> Filters(start="2024-01", end="2024-12", epci=["243100518"], criteres=["DALO"])
+    """
+
+    start: date | str | None = field(default=None, metadata={"doc": "Premier mois inclus (AAAA-MM)"})
+    end: date | str | None = field(default=None, metadata={"doc": "Dernier mois inclus (AAAA-MM)"})
+    reservataires: tuple[int, ...] = field(default=(), metadata={"doc": "Réservataires (identifiants)"})
+    natures_reservataire: tuple[str, ...] = field(default=(), metadata={"doc": "Natures de réservataire"})
+    epci: tuple[str, ...] = field(default=(), metadata={"doc": "EPCI (SIREN) du logement ou du souhait"})
+    communes: tuple[str, ...] = field(default=(), metadata={"doc": "Communes (code INSEE)"})
+    bailleurs: tuple[int, ...] = field(default=(), metadata={"doc": "Bailleurs (identifiants)"})
+    criteres: tuple[str, ...] = field(default=(), metadata={"doc": "Critères de priorité détenus"})
+    mutation: bool | None = field(default=None, metadata={"doc": "Mutation (oui) ou premier accès (non)"})
+    qpv: bool | None = field(default=None, metadata={"doc": "Logement en QPV (oui) ou hors QPV (non)"})
+
+    def __post_init__(self):
+        set_ = object.__setattr__
+        start = parse_month(self.start, "mois de début") if self.start is not None else None
+        end = parse_month(self.end, "mois de fin") if self.end is not None else None
+        if start and end and start > end:
+            raise FilterError("La période est vide : le mois de début est postérieur au mois de fin.")
+        set_(self, "start", start)
+        set_(self, "end", end)
+        set_(self, "reservataires", _ids(self.reservataires, "Réservataire"))
+        set_(self, "bailleurs", _ids(self.bailleurs, "Bailleur"))
+        set_(self, "epci", _codes(self.epci, "Code EPCI (SIREN à 9 chiffres)", _SIREN))
+        set_(self, "communes", _codes(self.communes, "Code commune (code INSEE à 5 caractères)", _INSEE))
+        natures = _codes(self.natures_reservataire, "Nature de réservataire")
+        unknown = [n for n in natures if n not in NATURES_RESERVATAIRE]
+        if unknown:
+            raise FilterError(f"Nature de réservataire inconnue : {', '.join(unknown)} "
+                              f"(attendu : {', '.join(NATURES_RESERVATAIRE)}).")
+        set_(self, "natures_reservataire", natures)
+        criteres = _codes(self.criteres, "Critère")
+        unknown = [c for c in criteres if c not in CRITERES]
+        if unknown:
+            raise FilterError(f"Critère de priorité inconnu : {', '.join(unknown)}.")
+        set_(self, "criteres", criteres)
+        set_(self, "mutation", _flag(self.mutation, "Filtre mutation"))
+        set_(self, "qpv", _flag(self.qpv, "Filtre QPV"))
+
+    def replace(self, **changes) -> "Filters":
+        return replace(self, **changes)
+
+    def is_default(self, name: str) -> bool:
+        return getattr(self, name) in ((), None)
+
+    def clauses(self, subject: Subject) -> list[sa.ColumnElement]:
+        """``WHERE`` clauses for the filters that apply to ``subject`` (period excluded: each
+        query dates its own event)."""
+        out = []
+        pairs = [("reservataires", subject.reservataire), ("natures_reservataire", subject.nature_reservataire),
+                 ("epci", subject.epci), ("communes", subject.commune), ("bailleurs", subject.bailleur)]
+        for name, column in pairs:
+            values = getattr(self, name)
+            if values and column is not None:
+                out.append(column.in_(list(values)))
+        if self.mutation is not None and subject.mutation is not None:
+            out.append(subject.mutation == sa.true() if self.mutation else subject.mutation == sa.false())
+        if self.qpv is not None and subject.qpv is not None:
+            out.append(subject.qpv.is_not(None) if self.qpv else subject.qpv.is_(None))
+        if self.criteres and subject.demande_id is not None:
+            out.append(held_on(subject.demande_id, subject.reference_date, self.criteres))
+        return out
+
+    def describe(self) -> list[tuple[str, str]]:
+        """The active filters as (label, value) pairs, for exports and captions."""
+        out = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value in ((), None):
+                continue
+            if isinstance(value, bool):
+                value = "oui" if value else "non"
+            elif isinstance(value, tuple):
+                value = ", ".join(map(str, value))
+            out.append((f.metadata["doc"], str(value)))
+        return out
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a profile may see, applied in SQL to every query. ``None`` on an axis means no
+    restriction on it; a tuple restricts to those codes (an empty tuple to nothing).
+
+    Territory axes (``epci``, ``communes``) restrict supply (dwelling's location) and demand
+    (first wished commune). Contingent and stock axes (``reservataires``, ``bailleurs``)
+    restrict supply-side figures; aggregate demand stays visible to them, as the shared file's
+    access rules grant réservataires and bailleurs departmental statistics (domain.md §7).
+    """
+
+    epci: tuple[str, ...] | None = None
+    communes: tuple[str, ...] | None = None
+    reservataires: tuple[int, ...] | None = None
+    bailleurs: tuple[int, ...] | None = None
+    label: str = "Tout le territoire"
+
+    def __post_init__(self):
+        for name, conv in (("epci", str), ("communes", str), ("reservataires", int), ("bailleurs", int)):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, tuple(sorted({conv(v) for v in value})))
+
+    @classmethod
+    def departement(cls) -> "Scope":
+        """The whole replica: the DDETS's and the Conseil départemental's scope."""
+        return cls()
+
+    @property
+    def unrestricted(self) -> bool:
+        return all(getattr(self, n) is None for n in ("epci", "communes", "reservataires", "bailleurs"))
+
+    def clauses(self, subject: Subject) -> list[sa.ColumnElement]:
+        out = []
+        for name, column in (("epci", subject.epci), ("communes", subject.commune),
+                             ("reservataires", subject.reservataire), ("bailleurs", subject.bailleur)):
+            values = getattr(self, name)
+            if values is not None and column is not None:
+                out.append(column.in_(list(values)) if values else sa.false())
+        return out

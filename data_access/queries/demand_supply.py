@@ -1,0 +1,134 @@
+"""Demand against supply, by commune or EPCI, on an observation date."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import sqlalchemy as sa
+
+from data_access.errors import FilterError
+from data_access.filters import Filters, Scope, Subject, held_on
+from data_access.queries.base import LeaseJoin, Reader
+from data_access.schema import bail, commune, demande, demande_commune, logement, offre, reservataire
+
+LEVELS = ("commune", "epci")
+VALUES = ["demandes_actives", "demandes_actives_ponderees", "demandes_prioritaires_actives",
+          "logements", "logements_liberes_12m", "baux_12m", "relogements_prioritaires_12m"]
+
+
+def active_on(at: date) -> list[sa.ColumnElement]:
+    """A demande is active on ``at`` when filed on or before it and not radiated by then."""
+    return [demande.c.date_depot <= at,
+            sa.or_(demande.c.date_radiation.is_(None), demande.c.date_radiation > at)]
+
+
+def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at: date) -> pd.DataFrame:
+    """Demand and supply per territory on the observation date ``at``.
+
+    **Definitions.** A demande is *active* on ``at`` if filed on or before ``at`` and not
+    radiated on that date. ``demandes_actives`` counts active demandes on their first wished
+    commune (rang 1); ``demandes_actives_ponderees`` spreads each active demande over all its
+    wished communes with weight 1/n; ``demandes_prioritaires_actives`` counts, on the first
+    wish, those holding a priority criterion on ``at``. ``logements``: social dwellings in
+    service on ``at``. ``logements_liberes_12m``: dwellings freed (offers to a réservataire)
+    in the 12 months ending on ``at``; ``baux_12m``: leases signed in those 12 months and
+    ``relogements_prioritaires_12m`` those of priority households (criterion held on the CAL
+    date). ``tension`` = ``demandes_actives`` ÷ ``baux_12m`` (empty when no lease).
+
+    Filters on territory apply to the wished commune (demand) or the dwelling (supply);
+    bailleur, réservataire and QPV filters apply to supply only; criteria and mutation to
+    demand and leases. Columns: the territory code (``commune`` or ``epci``), ``libelle``,
+    (``epci`` for communes), the counts above and ``tension``; every territory of the
+    reference within filters and scope appears once, zeros included.
+    """
+    if level not in LEVELS:
+        raise FilterError(f"Niveau géographique inconnu : {level!r} (attendu : commune ou epci).")
+    key = commune.c.code_insee if level == "commune" else commune.c.epci_siren
+    window_start = _twelve_months_before(at)
+    parts = []
+
+    # demand, on wished communes
+    need_mut = filters.mutation is not None
+    n_wishes = (sa.select(demande_commune.c.demande_id, sa.func.count().label("n"))
+                .group_by(demande_commune.c.demande_id).subquery("n_wishes"))
+    wishes = (demande_commune.join(demande, demande.c.id == demande_commune.c.demande_id)
+              .join(commune, commune.c.code_insee == demande_commune.c.commune_code)
+              .join(n_wishes, n_wishes.c.demande_id == demande_commune.c.demande_id))
+    dem_subject = Subject(epci=commune.c.epci_siren, commune=demande_commune.c.commune_code,
+                          mutation=demande.c.mutation if need_mut else None,
+                          demande_id=demande.c.id, reference_date=sa.literal(at, sa.Date))
+    first = demande_commune.c.rang == 1
+    prio = held_on(demande.c.id, at)
+    dem_where = [*active_on(at), *filters.clauses(dem_subject), *scope.clauses(dem_subject)]
+    parts.append(sa.select(key.label("code"),
+                           sa.func.sum(sa.case((first, 1), else_=0)).label("demandes_actives"),
+                           sa.func.sum(1.0 / n_wishes.c.n).label("demandes_actives_ponderees"),
+                           sa.func.sum(sa.case((sa.and_(first, prio), 1), else_=0)).label("demandes_prioritaires_actives"),
+                           *[sa.literal(0).label(v) for v in VALUES[3:]])
+                 .select_from(wishes).where(*dem_where).group_by(key))
+
+    # stock
+    stock_subject = Subject(epci=commune.c.epci_siren, commune=logement.c.commune_code,
+                            bailleur=logement.c.bailleur_id, qpv=logement.c.qpv_code)
+    stock = logement.join(commune, commune.c.code_insee == logement.c.commune_code)
+    parts.append(sa.select(key.label("code"), *[sa.literal(0).label(v) for v in VALUES[:3]],
+                           sa.func.count().label("logements"),
+                           *[sa.literal(0).label(v) for v in VALUES[4:]])
+                 .select_from(stock)
+                 .where(logement.c.date_mise_en_service <= at,
+                        *_supply_clauses(filters, stock_subject), *scope.clauses(stock_subject))
+                 .group_by(key))
+
+    # freed dwellings
+    need_res = bool(filters.natures_reservataire)
+    freed = stock.join(offre, offre.c.logement_id == logement.c.id)
+    if need_res:
+        freed = freed.join(reservataire, reservataire.c.id == offre.c.reservataire_id)
+    freed_subject = Subject(epci=commune.c.epci_siren, commune=logement.c.commune_code,
+                            bailleur=logement.c.bailleur_id, qpv=logement.c.qpv_code,
+                            reservataire=offre.c.reservataire_id,
+                            nature_reservataire=reservataire.c.nature if need_res else None)
+    parts.append(sa.select(key.label("code"), *[sa.literal(0).label(v) for v in VALUES[:4]],
+                           sa.func.count().label("logements_liberes_12m"),
+                           *[sa.literal(0).label(v) for v in VALUES[5:]])
+                 .select_from(freed)
+                 .where(offre.c.date_liberation > window_start, offre.c.date_liberation <= at,
+                        *_supply_clauses(filters, freed_subject), *scope.clauses(freed_subject))
+                 .group_by(key))
+
+    # leases
+    lease = LeaseJoin(filters, scope)
+    parts.append(sa.select(key.label("code"), *[sa.literal(0).label(v) for v in VALUES[:5]],
+                           sa.func.count().label("baux_12m"),
+                           sa.func.sum(lease.prioritaire()).label("relogements_prioritaires_12m"))
+                 .select_from(lease.from_clause())
+                 .where(bail.c.date_signature > window_start, bail.c.date_signature <= at, *lease.where)
+                 .group_by(key))
+
+    union = sa.union_all(*parts).subquery("parts")
+    stmt = (sa.select(union.c.code, *[sa.func.sum(union.c[v]).label(v) for v in VALUES])
+            .group_by(union.c.code))
+    frame = reader.frame(stmt, ["code", *VALUES]).set_index("code")
+
+    territories = reader.territories(level, filters, scope)
+    out = frame.reindex(territories.index, fill_value=0)
+    out = pd.concat([territories, out], axis=1).rename_axis(level).reset_index()
+    for v in VALUES:
+        out[v] = out[v].astype("float64" if v == "demandes_actives_ponderees" else "int64")
+    out["demandes_actives_ponderees"] = out["demandes_actives_ponderees"].round(2)
+    out["tension"] = (out["demandes_actives"] / out["baux_12m"].where(out["baux_12m"] > 0)).round(2)
+    return out
+
+
+def _twelve_months_before(at: date) -> date:
+    """The day that opens the 12-month window ending on ``at`` (window excludes it)."""
+    try:
+        return at.replace(year=at.year - 1)
+    except ValueError:       # 29 February
+        return at.replace(year=at.year - 1, day=28)
+
+
+def _supply_clauses(filters: Filters, subject: Subject) -> list[sa.ColumnElement]:
+    """Supply figures ignore demand-only filters (criteria, mutation)."""
+    return filters.replace(criteres=(), mutation=None).clauses(subject)

@@ -1,0 +1,87 @@
+"""The allocation pipeline month by month: propositions, refusals, CAL decisions, leases."""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+from data_access.filters import Filters, Period, Scope, Subject
+from data_access.queries.base import LeaseJoin, Reader, as_month, densify, in_period, month_of
+from data_access.schema import (
+    DECISIONS_CAL, REPONSES_REFUS, bail, commune, decision_cal, demande, logement, offre,
+    proposition, reservataire,
+)
+
+COLUMNS = ["propositions", "refus_menage",
+           *[f"cal_{kind}" for kind in DECISIONS_CAL], "baux_signes", "entrees_dans_les_lieux"]
+
+
+def _proposition_subject(filters: Filters, on: sa.ColumnElement) -> tuple[Subject, sa.FromClause]:
+    need_res = bool(filters.natures_reservataire)
+    need_dem = filters.mutation is not None
+    j = (proposition.join(offre, offre.c.id == proposition.c.offre_id)
+         .join(logement, logement.c.id == offre.c.logement_id)
+         .join(commune, commune.c.code_insee == logement.c.commune_code))
+    if need_res:
+        j = j.join(reservataire, reservataire.c.id == proposition.c.reservataire_id)
+    if need_dem:
+        j = j.join(demande, demande.c.id == proposition.c.demande_id)
+    subject = Subject(
+        epci=commune.c.epci_siren, commune=logement.c.commune_code,
+        reservataire=proposition.c.reservataire_id,
+        nature_reservataire=reservataire.c.nature if need_res else None,
+        bailleur=logement.c.bailleur_id, mutation=demande.c.mutation if need_dem else None,
+        qpv=logement.c.qpv_code, demande_id=proposition.c.demande_id, reference_date=on,
+    )
+    return subject, j
+
+
+def pipeline(reader: Reader, filters: Filters, period: Period, scope: Scope) -> pd.DataFrame:
+    """The allocation pipeline per month.
+
+    **Definitions.** ``propositions``: proposals made to households, by proposal date.
+    ``refus_menage``: proposals refused by the household or left unanswered (which counts as a
+    refusal, CCH R441-10), by answer date. ``cal_<décision>``: CAL decisions of each kind
+    (attribution, attribution_rang, attribution_sous_condition, non_attribution, irrecevable,
+    ajournement), by CAL date. ``baux_signes``: leases, by signature date (the rehousings of
+    :func:`monthly_rehousing`). ``entrees_dans_les_lieux``: leases by move-in date.
+    Réservataire is the one that designated the candidate (proposals, decisions) or whose
+    contingent the lease counts against; a priority-criteria filter is read on the proposal
+    date for proposals and refusals, on the CAL date for decisions and leases.
+
+    Columns: ``mois`` then the counts above; every month of the period, zeros included.
+    """
+    parts = []
+
+    def counted(name: str, date_col, subject, from_, extra=()):
+        where = [*in_period(date_col, period), *filters.clauses(subject), *scope.clauses(subject), *extra]
+        parts.append(sa.select(sa.literal(name).label("indicateur"), month_of(date_col).label("mois"),
+                               sa.func.count().label("n"))
+                     .select_from(from_).where(*where).group_by(month_of(date_col)))
+
+    subject, from_ = _proposition_subject(filters, proposition.c.date_proposition)
+    counted("propositions", proposition.c.date_proposition, subject, from_)
+    subject, from_ = _proposition_subject(filters, proposition.c.date_proposition)
+    counted("refus_menage", proposition.c.date_reponse, subject, from_,
+            [proposition.c.reponse.in_(REPONSES_REFUS)])
+    subject, from_ = _proposition_subject(filters, decision_cal.c.date_cal)
+    from_ = from_.join(decision_cal, decision_cal.c.proposition_id == proposition.c.id)
+    decision_kind = sa.literal("cal_") + decision_cal.c.decision
+    where = [*in_period(decision_cal.c.date_cal, period), *filters.clauses(subject), *scope.clauses(subject)]
+    parts.append(sa.select(decision_kind.label("indicateur"), month_of(decision_cal.c.date_cal).label("mois"),
+                           sa.func.count().label("n"))
+                 .select_from(from_).where(*where)
+                 .group_by(decision_cal.c.decision, month_of(decision_cal.c.date_cal)))
+    lease = LeaseJoin(filters, scope)
+    for name, column in (("baux_signes", bail.c.date_signature),
+                         ("entrees_dans_les_lieux", bail.c.date_entree_lieux)):
+        parts.append(sa.select(sa.literal(name).label("indicateur"), month_of(column).label("mois"),
+                               sa.func.count().label("n"))
+                     .select_from(lease.from_clause())
+                     .where(*in_period(column, period), *lease.where).group_by(month_of(column)))
+    frame = reader.frame(sa.union_all(*parts), ["indicateur", "mois", "n"])
+    frame["mois"] = as_month(frame["mois"])
+    wide = (frame.pivot_table(index="mois", columns="indicateur", values="n", aggfunc="sum")
+            .reindex(columns=COLUMNS).fillna(0).reset_index())
+    wide.columns.name = None
+    return densify(wide, period, [], COLUMNS)

@@ -1,0 +1,71 @@
+"""The stock of priority demandes waiting: seniority, DALO deadlines, abnormal delay."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import sqlalchemy as sa
+
+from data_access.filters import Filters, Scope, Subject, add_months, held_on
+from data_access.queries.base import Reader, valid_on
+from data_access.queries.demand_supply import active_on
+from data_access.schema import commune, demande, demande_commune, priorite
+
+#: Seniority bands in months since filing: (label, lower bound included, upper bound excluded).
+BANDS = [("moins de 6 mois", 0, 6), ("6 à 12 mois", 6, 12), ("12 à 24 mois", 12, 24),
+         ("24 à 36 mois", 24, 36), ("36 mois et plus", 36, None)]
+VALUES = ["demandes_actives", "demandes_prioritaires", "demandes_dalo", "dalo_delai_depasse"]
+
+
+def _months_before(at: date, months: int) -> date:
+    """The same day ``months`` months earlier (clamped to the month's last day)."""
+    first = add_months(date(at.year, at.month, 1), -months)
+    next_first = add_months(first, 1)
+    last_day = (next_first - first).days
+    return first.replace(day=min(at.day, last_day))
+
+
+def priority_backlog(reader: Reader, filters: Filters, scope: Scope, at: date,
+                     dalo_deadline_months: int, abnormal_delay_months: int) -> pd.DataFrame:
+    """Active demandes on ``at`` by seniority band, priority ones and DALO ones apart.
+
+    **Definitions.** Seniority runs from the filing date (kept at renewal). A demande is
+    *active* on ``at`` when filed on or before it and not radiated then; *prioritaire* when it
+    holds a priority criterion valid on ``at``; *DALO* when that criterion is DALO.
+    ``dalo_delai_depasse``: DALO demandes whose recognition (start of the DALO criterion) is
+    older than the rehousing deadline (6 months in Haute-Garonne) and still not rehoused.
+    Demandes beyond the *délai anormalement long* (36 months) are those of the rows where
+    ``au_dela_delai_anormal`` is true. The territory is that of the first wished commune.
+
+    Columns: ``tranche_anciennete``, ``mois_min``, ``mois_max``, the counts above and
+    ``au_dela_delai_anormal``; the five bands always present, zeros included.
+    """
+    bounds = {m: _months_before(at, m) for _, lo, hi in BANDS for m in (lo, hi) if m}
+    band = sa.case(*[(demande.c.date_depot > bounds[hi], i) for i, (_, lo, hi) in enumerate(BANDS) if hi],
+                   else_=len(BANDS) - 1)
+    need_mut = filters.mutation is not None
+    subject = Subject(epci=commune.c.epci_siren, commune=demande_commune.c.commune_code,
+                      mutation=demande.c.mutation if need_mut else None,
+                      demande_id=demande.c.id, reference_date=sa.literal(at, sa.Date))
+    deadline = _months_before(at, dalo_deadline_months)
+    dalo = held_on(demande.c.id, at, ["DALO"])
+    dalo_late = sa.exists().where(priorite.c.demande_id == demande.c.id, priorite.c.critere == "DALO",
+                                  *valid_on(at), priorite.c.date_debut <= deadline)
+    j = (demande.join(demande_commune, sa.and_(demande_commune.c.demande_id == demande.c.id,
+                                                demande_commune.c.rang == 1))
+         .join(commune, commune.c.code_insee == demande_commune.c.commune_code))
+    stmt = (sa.select(band.label("bande"), sa.func.count().label("demandes_actives"),
+                      sa.func.sum(sa.case((held_on(demande.c.id, at), 1), else_=0)).label("demandes_prioritaires"),
+                      sa.func.sum(sa.case((dalo, 1), else_=0)).label("demandes_dalo"),
+                      sa.func.sum(sa.case((dalo_late, 1), else_=0)).label("dalo_delai_depasse"))
+            .select_from(j)
+            .where(*active_on(at), *filters.clauses(subject), *scope.clauses(subject))
+            .group_by(band))
+    frame = reader.frame(stmt, ["bande", *VALUES]).set_index("bande")
+    out = frame.reindex(range(len(BANDS)), fill_value=0).fillna(0).astype("int64").reset_index(drop=True)
+    out.insert(0, "tranche_anciennete", [label for label, _, _ in BANDS])
+    out.insert(1, "mois_min", [lo for _, lo, _ in BANDS])
+    out.insert(2, "mois_max", pd.array([hi for _, _, hi in BANDS], dtype="Int64"))
+    out["au_dela_delai_anormal"] = out["mois_min"] >= abnormal_delay_months
+    return out

@@ -1,0 +1,358 @@
+"""The replica as the apps and notebooks see it: one object, plain methods, tidy DataFrames.
+
+>>> replica = connect()                      # the embedded demo, read-only
+>>> replica.monthly_rehousing(Filters(start="2024-01", end="2024-12"), by="reservataire")
+
+Every method validates the filters against the replica's reference tables, applies the
+scope in SQL, and caches its result in a process-wide cache keyed on the method, its
+arguments and the replica's data version, so ten screens showing the same figures cost one
+query per data version.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Callable
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from data_access.engine import create_replica_engine
+from data_access.errors import FilterError, QueryTimeout, ReplicaUnavailable
+from data_access.filters import Filters, Period, Scope, add_months
+from data_access.formatting import date_label
+from data_access.queries import demand_supply as demand_supply_q
+from data_access.queries import pipeline as pipeline_q
+from data_access.queries import priority as priority_q
+from data_access.queries import rehousing as rehousing_q
+from data_access.schema import CRITERES, NATURES_RESERVATAIRE, SANS_CRITERE, bailleur, commune, epci, replica_meta, reservataire
+from data_access.settings import Settings, load_settings
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How recent the replica's data is."""
+
+    #: When the shared file's data was extracted (``replica_meta.extraction``), if known.
+    extraction: datetime | None
+    #: Last transaction replayed by a PostgreSQL hot standby, if the replica is one.
+    replay: datetime | None
+    #: When this was read.
+    read_at: datetime
+    #: The data version that keys caches.
+    version: str
+
+    @property
+    def as_of(self) -> datetime:
+        """The most recent moment the data is known to reflect."""
+        return self.replay or self.extraction or self.read_at
+
+    @property
+    def lag(self) -> timedelta:
+        return self.read_at - self.as_of
+
+    def __str__(self) -> str:
+        local = self.as_of.astimezone(_PARIS) if self.as_of.tzinfo else self.as_of
+        verb = "répliquées" if self.replay else "extraites"
+        return f"Données {verb} le {date_label(local)}"
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{"extraction": self.extraction, "rejeu": self.replay,
+                              "lu_le": self.read_at, "version": self.version}])
+
+
+try:
+    from zoneinfo import ZoneInfo
+    _PARIS = ZoneInfo("Europe/Paris")
+except Exception:  # pragma: no cover - tzdata missing
+    _PARIS = timezone.utc
+
+
+class _ResultCache:
+    """A small thread-safe LRU shared by every Replica of the process."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._data: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get_or_compute(self, key, compute: Callable[[], Any]):
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key]
+        value = compute()
+        with self._lock:
+            self.misses += 1
+            self._data[key] = value
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return value
+
+    def clear(self):
+        with self._lock:
+            self._data.clear()
+
+
+_CACHES: dict[int, _ResultCache] = {}
+
+
+class Replica:
+    """A read-only view on the shared file's replica. Create it with :func:`connect`."""
+
+    def __init__(self, url: str | None = None, scope: Scope | None = None,
+                 settings: Settings | None = None, cache: bool = True):
+        self.settings = settings or load_settings()
+        self.url = url if url is not None else self.settings.database_url
+        self.engine = create_replica_engine(self.url, self.settings)
+        self.default_scope = scope or Scope.departement()
+        self.cache_enabled = cache
+        self._cache = _CACHES.setdefault(self.settings.cache_size, _ResultCache(self.settings.cache_size))
+        self._version: tuple[float, str] | None = None
+        self._version_lock = threading.Lock()
+        self._references: dict[str, Any] = {}
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def __repr__(self) -> str:
+        return f"<Replica {self.engine.url.render_as_string(hide_password=True)}>"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ execution
+    def frame(self, stmt: sa.Executable, columns: list[str]) -> pd.DataFrame:
+        """Run a ``select()`` and return its rows as a DataFrame with ``columns``."""
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(stmt).fetchall()
+        except sa_exc.OperationalError as err:
+            raise self._translate(err) from err
+        except sa_exc.DBAPIError as err:
+            if "statement timeout" in str(err) or "canceling statement" in str(err):
+                raise QueryTimeout(f"La requête a dépassé le délai maximal de "
+                                   f"{self.settings.statement_timeout_s:g} s et a été annulée.") from err
+            raise
+        return pd.DataFrame.from_records(rows, columns=columns)
+
+    def _translate(self, err: Exception) -> Exception:
+        text = str(err)
+        if "statement timeout" in text or "canceling statement" in text:
+            return QueryTimeout(f"La requête a dépassé le délai maximal de "
+                                f"{self.settings.statement_timeout_s:g} s et a été annulée.")
+        return ReplicaUnavailable(
+            "La base de données de la réplique est injoignable pour le moment. "
+            "Réessayez dans quelques minutes ; si le problème persiste, prévenez l'administrateur. "
+            f"(Détail technique : {text.splitlines()[0][:200]})")
+
+    def _cached(self, name: str, args: tuple, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        if not self.cache_enabled:
+            return compute()
+        key = (self.url or str(self.settings.demo_path), self.data_version(), name, args)
+        return self._cache.get_or_compute(key, compute).copy()
+
+    # ------------------------------------------------------------------ data version, freshness
+    def freshness(self) -> Freshness:
+        """When the replica's data was extracted and, on a PostgreSQL hot standby, the time
+        of the last replayed transaction."""
+        read_at = datetime.now(timezone.utc)
+        meta = dict(self.frame(sa.select(replica_meta.c.cle, replica_meta.c.valeur), ["cle", "valeur"]).values)
+        extraction = _parse_ts(meta.get("extraction"))
+        replay = None
+        if self.dialect == "postgresql":
+            stmt = sa.select(sa.func.pg_is_in_recovery(), sa.func.pg_last_xact_replay_timestamp())
+            in_recovery, replay_ts = self.frame(stmt, ["recovery", "replay"]).iloc[0]
+            replay = replay_ts.to_pydatetime() if in_recovery and pd.notna(replay_ts) else None
+        version = "|".join(filter(None, [meta.get("version"), meta.get("extraction"),
+                                         replay.isoformat() if replay else None]))
+        return Freshness(extraction=extraction, replay=replay, read_at=read_at, version=version)
+
+    def data_version(self) -> str:
+        """The replica's data version, read again at most every ``version_ttl_s`` seconds."""
+        now = time.monotonic()
+        with self._version_lock:
+            if self._version and now - self._version[0] < self.settings.version_ttl_s:
+                return self._version[1]
+        version = self.freshness().version
+        with self._version_lock:
+            self._version = (now, version)
+        return version
+
+    def reference_date(self) -> date:
+        """The last day the data covers: the day before the extraction or replay."""
+        return (self.freshness_cached().as_of.astimezone(_PARIS) - timedelta(days=1)).date() \
+            if self.freshness_cached().as_of.tzinfo else (self.freshness_cached().as_of - timedelta(days=1)).date()
+
+    def freshness_cached(self) -> Freshness:
+        version = self.data_version()
+        key = ("freshness", version)
+        if self._references.get("freshness_key") != key:
+            self._references["freshness"] = self.freshness()
+            self._references["freshness_key"] = key
+        return self._references["freshness"]
+
+    def default_period(self) -> Period:
+        """The 12 last complete months before the reference date."""
+        ref = self.reference_date()
+        last_complete = add_months(date(ref.year, ref.month, 1), -1 if ref.day < _days_in_month(ref) else 0)
+        return Period(add_months(last_complete, -11), last_complete)
+
+    def period(self, filters: Filters) -> Period:
+        default = self.default_period()
+        end = filters.end or default.end
+        start = filters.start or (add_months(end, -11) if filters.end else default.start)
+        if start > end:
+            raise FilterError("La période est vide : le mois de début est postérieur au mois de fin.")
+        return Period(start, end)
+
+    # ------------------------------------------------------------------ reference tables
+    def _reference(self, name: str) -> pd.DataFrame:
+        version = self.data_version()
+        cached = self._references.get(name)
+        if cached is None or cached[0] != version:
+            stmt, cols = {
+                "epci": (sa.select(epci.c.siren, epci.c.nom), ["code", "libelle"]),
+                "commune": (sa.select(commune.c.code_insee, commune.c.nom, commune.c.epci_siren),
+                            ["code", "libelle", "epci"]),
+                "reservataire": (sa.select(reservataire.c.id, reservataire.c.nom, reservataire.c.nature),
+                                 ["code", "libelle", "nature"]),
+                "bailleur": (sa.select(bailleur.c.id, bailleur.c.nom), ["code", "libelle"]),
+            }[name]
+            cached = (version, self.frame(stmt, cols).set_index("code"))
+            self._references[name] = cached
+        return cached[1]
+
+    def labels(self, dimension: str) -> pd.Series:
+        """Code → French label for a breakdown dimension."""
+        if dimension == "nature_reservataire":
+            return pd.Series(NATURES_RESERVATAIRE)
+        if dimension == "critere":
+            return pd.Series({**{c: label for c, (label, _) in CRITERES.items()}, SANS_CRITERE[0]: SANS_CRITERE[1]})
+        return self._reference(dimension)["libelle"]
+
+    def territories(self, level: str, filters: Filters, scope: Scope) -> pd.DataFrame:
+        """Communes or EPCI of the reference within filters and scope, indexed by code."""
+        communes = self._reference("commune")
+        keep = pd.Series(True, index=communes.index)
+        for codes, column in ((filters.epci, "epci"), (filters.communes, None),
+                              (scope.epci, "epci"), (scope.communes, None)):
+            if codes is None or (codes == () and codes is not scope.epci and codes is not scope.communes):
+                continue
+            values = communes.index if column is None else communes[column]
+            keep &= pd.Series(values, index=communes.index).isin(codes)
+        kept = communes[keep]
+        if level == "commune":
+            return kept[["libelle", "epci"]]
+        return self._reference("epci").loc[lambda f: f.index.isin(kept["epci"].unique()), ["libelle"]]
+
+    def check(self, filters: Filters, scope: Scope) -> None:
+        """Reject codes unknown to the replica or outside the scope, with a French message."""
+        checks = [("epci", filters.epci, "EPCI", scope.epci), ("commune", filters.communes, "Commune", scope.communes),
+                  ("reservataire", filters.reservataires, "Réservataire", scope.reservataires),
+                  ("bailleur", filters.bailleurs, "Bailleur", scope.bailleurs)]
+        for name, codes, what, allowed in checks:
+            if not codes:
+                continue
+            known = self._reference(name).index
+            unknown = [c for c in codes if c not in known]
+            if unknown:
+                raise FilterError(f"{what} inconnu dans la réplique : {', '.join(map(str, unknown))}.")
+            if allowed is not None:
+                outside = [c for c in codes if c not in allowed]
+                if outside:
+                    raise FilterError(f"{what} hors de votre périmètre ({scope.label}) : "
+                                      f"{', '.join(map(str, outside))}.")
+        if filters.communes and scope.epci is not None:
+            epci_of = self._reference("commune")["epci"]
+            outside = [c for c in filters.communes if epci_of.get(c) not in scope.epci]
+            if outside:
+                raise FilterError(f"Commune hors de votre périmètre ({scope.label}) : {', '.join(outside)}.")
+
+    def _prepare(self, filters: Filters | None, scope: Scope | None) -> tuple[Filters, Scope]:
+        filters = filters if filters is not None else Filters()
+        if not isinstance(filters, Filters):
+            raise FilterError("Les filtres doivent être un objet Filters.")
+        scope = scope or self.default_scope
+        self.check(filters, scope)
+        return filters, scope
+
+    # ------------------------------------------------------------------ the questions
+    def monthly_rehousing(self, filters: Filters | None = None, by: str | None = None,
+                          scope: Scope | None = None) -> pd.DataFrame:
+        filters, scope = self._prepare(filters, scope)
+        period = self.period(filters)
+        return self._cached("monthly_rehousing", (filters, period, scope, by),
+                            lambda: rehousing_q.monthly_rehousing(self, filters, period, scope, by))
+
+    def pipeline(self, filters: Filters | None = None, scope: Scope | None = None) -> pd.DataFrame:
+        filters, scope = self._prepare(filters, scope)
+        period = self.period(filters)
+        return self._cached("pipeline", (filters, period, scope),
+                            lambda: pipeline_q.pipeline(self, filters, period, scope))
+
+    def demand_supply(self, filters: Filters | None = None, level: str = "commune",
+                      at: date | str | None = None, scope: Scope | None = None) -> pd.DataFrame:
+        filters, scope = self._prepare(filters, scope)
+        at = self._observation_date(filters, at)
+        return self._cached("demand_supply", (filters, level, at, scope),
+                            lambda: demand_supply_q.demand_supply(self, filters, scope, level, at))
+
+    def priority_backlog(self, filters: Filters | None = None, at: date | str | None = None,
+                         scope: Scope | None = None) -> pd.DataFrame:
+        filters, scope = self._prepare(filters, scope)
+        at = self._observation_date(filters, at)
+        s = self.settings
+        return self._cached("priority_backlog", (filters, at, scope, s.dalo_deadline_months, s.abnormal_delay_months),
+                            lambda: priority_q.priority_backlog(self, filters, scope, at, s.dalo_deadline_months,
+                                                                s.abnormal_delay_months))
+
+    def _observation_date(self, filters: Filters, at: date | str | None) -> date:
+        """``at`` if given; else the last day of the filters' end month; else the reference
+        date; never after the reference date."""
+        ref = self.reference_date()
+        if at is not None:
+            try:
+                at = at if isinstance(at, date) else date.fromisoformat(str(at))
+            except ValueError:
+                raise FilterError(f"Date d'observation invalide : {at!r} (format attendu : AAAA-MM-JJ).") from None
+            if isinstance(at, datetime):
+                at = at.date()
+            return at
+        if filters.end is not None:
+            return min(add_months(filters.end, 1) - timedelta(days=1), ref)
+        return ref
+
+
+# Docstrings of the public methods are the definitions written next to each query.
+Replica.monthly_rehousing.__doc__ = rehousing_q.monthly_rehousing.__doc__
+Replica.pipeline.__doc__ = pipeline_q.pipeline.__doc__
+Replica.demand_supply.__doc__ = demand_supply_q.demand_supply.__doc__
+Replica.priority_backlog.__doc__ = priority_q.priority_backlog.__doc__
+
+
+def _parse_ts(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _days_in_month(d: date) -> int:
+    return (add_months(date(d.year, d.month, 1), 1) - date(d.year, d.month, 1)).days
+
+
+def connect(url: str | None = None, scope: Scope | None = None, cache: bool = True) -> Replica:
+    """Open the replica read-only: ``url`` or ``RELOG_DATABASE_URL`` (PostgreSQL), else the
+    embedded demo DuckDB file."""
+    return Replica(url=url, scope=scope, cache=cache)

@@ -1,0 +1,72 @@
+"""Configuration read from environment variables, in one place.
+
+Every setting has a default that serves the embedded demo replica; production sets
+``RELOG_DATABASE_URL`` to the PostgreSQL read replica.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The checkout (or installed tree) the package lives in; the demo replica sits in its ``data/``.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_DEMO_PATH = PROJECT_ROOT / "data" / "demo-departement.duckdb"
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw.replace(",", "."))
+    except ValueError:
+        raise ValueError(f"La variable d'environnement {name} doit être un nombre (reçu : {raw!r}).")
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env_float(name, default)
+    if value != int(value):
+        raise ValueError(f"La variable d'environnement {name} doit être un entier (reçu : {value}).")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What an operator may set; read once with :func:`load_settings`."""
+
+    #: SQLAlchemy URL of the replica; ``None`` opens the embedded demo DuckDB file read-only.
+    database_url: str | None = None
+    #: The demo DuckDB file used when no URL is given.
+    demo_path: Path = DEFAULT_DEMO_PATH
+    #: A query running longer than this is cancelled (PostgreSQL ``statement_timeout``).
+    statement_timeout_s: float = 15.0
+    #: Seconds a database connection attempt may take before the replica is declared down.
+    connect_timeout_s: int = 5
+    #: Share of each réservataire's rehousings that must go to priority households (CCH L441-1).
+    priority_share_target: float = 0.25
+    #: Months after a favourable COMED decision within which a DALO household must be rehoused.
+    dalo_deadline_months: int = 6
+    #: "Délai anormalement long" in months (Haute-Garonne: 36, until the préfectoral arrêté says otherwise).
+    abnormal_delay_months: int = 36
+    #: Seconds during which the replica's data version is trusted before being read again.
+    version_ttl_s: float = 30.0
+    #: Query results kept in the process-wide cache.
+    cache_size: int = 512
+
+
+def load_settings() -> Settings:
+    """Read the settings from ``RELOG_*`` environment variables."""
+    return Settings(
+        database_url=os.environ.get("RELOG_DATABASE_URL") or None,
+        demo_path=Path(os.environ.get("RELOG_DEMO_PATH") or DEFAULT_DEMO_PATH),
+        statement_timeout_s=_env_float("RELOG_STATEMENT_TIMEOUT_S", 15.0),
+        connect_timeout_s=_env_int("RELOG_CONNECT_TIMEOUT_S", 5),
+        priority_share_target=_env_float("RELOG_PRIORITY_SHARE_TARGET", 0.25),
+        dalo_deadline_months=_env_int("RELOG_DALO_DEADLINE_MONTHS", 6),
+        abnormal_delay_months=_env_int("RELOG_ABNORMAL_DELAY_MONTHS", 36),
+        version_ttl_s=_env_float("RELOG_VERSION_TTL_S", 30.0),
+        cache_size=_env_int("RELOG_CACHE_SIZE", 512),
+    )

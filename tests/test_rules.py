@@ -1,0 +1,230 @@
+"""Domain rules on tiny, explicit replicas: each test builds the few rows it talks about."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timezone
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from data_access import FilterError, Filters, Replica, ReplicaUnavailable, Scope
+from data_access.demo import write_duckdb
+from data_access.schema import TABLES
+from data_access.settings import load_settings
+
+EPCI_A, EPCI_B = "200000001", "200000002"
+
+
+def _d(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text)
+
+
+def tiny_replica(tmp_path, **rows) -> Replica:
+    """A replica with two EPCI, two communes, one bailleur, two réservataires, plus ``rows``."""
+    base = {
+        "epci": [dict(siren=EPCI_A, nom="CA Alpha", nature="CA"), dict(siren=EPCI_B, nom="CC Beta", nature="CC")],
+        "commune": [dict(code_insee="99001", nom="Alpha-Ville", epci_siren=EPCI_A, population=1000),
+                    dict(code_insee="99002", nom="Beta-Bourg", epci_siren=EPCI_B, population=500)],
+        "bailleur": [dict(id=1, nom="Office Test", siren=None, nature="OPH")],
+        "reservataire": [dict(id=1, nom="Préfet", nature="etat_prioritaire", territoire_code="99"),
+                         dict(id=2, nom="Action Logement", nature="action_logement", territoire_code=None)],
+        "logement": [dict(id=1, rpls_id="R1", bailleur_id=1, commune_code="99001", qpv_code=None, typologie="T2",
+                          financement="PLUS", date_mise_en_service=_d("2000-01-01")),
+                     dict(id=2, rpls_id="R2", bailleur_id=1, commune_code="99002", qpv_code="QP1", typologie="T3",
+                          financement="PLAI", date_mise_en_service=_d("2000-01-01"))],
+        "replica_meta": [dict(cle="extraction", valeur="2024-12-01T05:00:00+00:00"),
+                         dict(cle="version", valeur="tiny")],
+    }
+    base.update(rows)
+    frames = {}
+    for name, table in TABLES.items():
+        cols = [c.name for c in table.columns]
+        frames[name] = pd.DataFrame(base.get(name, []), columns=cols)
+    path = write_duckdb(frames, tmp_path / "tiny.duckdb")
+    return Replica(url=f"duckdb:///{path}", settings=replace(load_settings(), demo_path=path), cache=False)
+
+
+def lease(i, demande_id, signature, cal, logement_id=1, reservataire_id=1):
+    """A lease with its proposition and its positive CAL decision."""
+    return (dict(id=i, demande_id=demande_id, offre_id=i, reservataire_id=reservataire_id,
+                 date_proposition=_d(cal) - pd.Timedelta(days=20), reponse="acceptee",
+                 date_reponse=_d(cal) - pd.Timedelta(days=10), motif_refus=None),
+            dict(id=i, proposition_id=i, date_cal=_d(cal), decision="attribution", rang=None, motif=None),
+            dict(id=i, demande_id=demande_id, logement_id=logement_id, reservataire_id=reservataire_id,
+                 proposition_id=i, date_signature=_d(signature), date_entree_lieux=_d(signature)))
+
+
+def demande(i, depot="2022-01-01", radiation=None, mutation=False):
+    return dict(id=i, numero_unique=f"N{i}", date_depot=_d(depot), date_renouvellement=None,
+                date_radiation=_d(radiation) if radiation else None,
+                motif_radiation="attribution" if radiation else None, mutation=mutation, nb_personnes=1,
+                typologie_recherchee="T2", revenu_mensuel=900.0, unites_consommation=1.0,
+                commune_residence_code="99001")
+
+
+def with_leases(tmp_path, leases, priorites=(), demandes=None, wishes=()):
+    props, cals, baux = zip(*leases) if leases else ((), (), ())
+    ids = sorted({b["demande_id"] for b in baux})
+    return tiny_replica(tmp_path, proposition=list(props), decision_cal=list(cals), bail=list(baux),
+                        priorite=list(priorites), demande=demandes or [demande(i) for i in ids],
+                        demande_commune=list(wishes))
+
+
+def prio(demande_id, critere, debut, fin=None):
+    return dict(demande_id=demande_id, critere=critere, source="COMED", date_debut=_d(debut),
+                date_fin=_d(fin) if fin else None)
+
+
+def test_rehousing_counts_lease_signature_month(tmp_path):
+    replica = with_leases(tmp_path, [lease(1, 1, "2024-01-31", "2024-01-10"),
+                                     lease(2, 2, "2024-02-01", "2024-01-10")])
+    out = replica.monthly_rehousing(Filters(start="2024-01", end="2024-03"))
+    assert out["relogements"].tolist() == [1, 1, 0]
+    assert out["mois"].tolist() == [_d("2024-01-01"), _d("2024-02-01"), _d("2024-03-01")]
+
+
+def test_priority_is_read_on_cal_date_not_on_signature(tmp_path):
+    replica = with_leases(
+        tmp_path,
+        [lease(1, 1, "2024-03-15", "2024-02-10"),   # held on CAL date → prioritaire
+         lease(2, 2, "2024-03-15", "2024-02-10"),   # ended the day before CAL → not
+         lease(3, 3, "2024-03-15", "2024-02-10"),   # starts after CAL, before signature → not
+         lease(4, 4, "2024-03-15", "2024-02-10")],  # ends on the CAL date itself → prioritaire
+        priorites=[prio(1, "ACD", "2023-06-01"), prio(2, "DALO", "2023-01-01", "2024-02-09"),
+                   prio(3, "DALO", "2024-02-11"), prio(4, "j_SANS_LOGEMENT", "2023-01-01", "2024-02-10")])
+    out = replica.monthly_rehousing(Filters(start="2024-03", end="2024-03"))
+    assert out.loc[0, ["relogements", "relogements_prioritaires"]].tolist() == [4, 2]
+    by_crit = replica.monthly_rehousing(Filters(start="2024-03", end="2024-03"), by="critere")
+    assert dict(zip(by_crit["critere"], by_crit["relogements"])) == {"ACD": 1, "AUCUN": 2, "j_SANS_LOGEMENT": 1}
+    only_dalo = replica.monthly_rehousing(Filters(start="2024-03", end="2024-03", criteres=["DALO"]))
+    assert only_dalo["relogements"].tolist() == [0]
+
+
+def test_main_criterion_follows_dalo_then_acd_then_l441(tmp_path):
+    replica = with_leases(
+        tmp_path, [lease(1, 1, "2024-03-15", "2024-02-10"), lease(2, 2, "2024-03-15", "2024-02-10")],
+        priorites=[prio(1, "f_VIOLENCES", "2023-01-01"), prio(1, "DALO", "2023-06-01"), prio(1, "ACD", "2023-01-01"),
+                   prio(2, "b_MAL_LOGE_DEFAVORISE", "2023-01-01"), prio(2, "ACD", "2023-01-01")])
+    out = replica.monthly_rehousing(Filters(start="2024-03", end="2024-03"), by="critere")
+    assert sorted(out["critere"]) == ["ACD", "DALO"]
+    assert out["libelle"].str.len().gt(0).all()
+
+
+def test_monthly_series_has_every_month_with_zeros(tmp_path):
+    replica = with_leases(tmp_path, [lease(1, 1, "2024-05-02", "2024-04-10")])
+    out = replica.monthly_rehousing(Filters(start="2024-01", end="2024-12"), by="epci")
+    assert len(out) == 12 and out["relogements"].sum() == 1
+    assert set(out["epci"]) == {EPCI_A} and (out["libelle"] == "CA Alpha").all()
+
+
+def test_scope_epci_user_never_sees_other_epci(tmp_path):
+    replica = with_leases(tmp_path, [lease(1, 1, "2024-05-02", "2024-04-10", logement_id=1),
+                                     lease(2, 2, "2024-05-02", "2024-04-10", logement_id=2)])
+    scope_b = Scope(epci=(EPCI_B,), label="CC Beta")
+    out = replica.monthly_rehousing(Filters(start="2024-05", end="2024-05"), by="commune", scope=scope_b)
+    assert out["commune"].tolist() == ["99002"]
+    with pytest.raises(FilterError, match="hors de votre périmètre"):
+        replica.monthly_rehousing(Filters(start="2024-05", end="2024-05", epci=[EPCI_A]), scope=scope_b)
+    nothing = Scope(epci=(), label="aucun territoire")
+    assert replica.monthly_rehousing(Filters(start="2024-05", end="2024-05"), scope=nothing)["relogements"].sum() == 0
+
+
+def test_unknown_codes_raise_a_french_error_not_an_empty_result(tmp_path):
+    replica = with_leases(tmp_path, [lease(1, 1, "2024-05-02", "2024-04-10")])
+    with pytest.raises(FilterError, match="EPCI inconnu dans la réplique : 243100518"):
+        replica.monthly_rehousing(Filters(epci=["243100518"]))
+    with pytest.raises(FilterError, match="Commune inconnu"):
+        replica.demand_supply(Filters(communes=["31555"]))
+    with pytest.raises(FilterError, match="Ventilation inconnue"):
+        replica.monthly_rehousing(Filters(), by="quartier")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(start="2024-13"), "Mois de début invalide"),
+    (dict(start="janvier"), "format attendu : AAAA-MM"),
+    (dict(start="2024-05", end="2024-01"), "période est vide"),
+    (dict(epci=["12"]), "Code EPCI"),
+    (dict(communes=["3155"]), "Code commune"),
+    (dict(criteres=["XYZ"]), "Critère de priorité inconnu"),
+    (dict(natures_reservataire=["mairie"]), "Nature de réservataire inconnue"),
+    (dict(reservataires=["abc"]), "Réservataire invalide"),
+    (dict(qpv="peut-être"), "Filtre QPV invalide"),
+])
+def test_malformed_filters_are_refused_in_french(kwargs, message):
+    with pytest.raises(FilterError, match=message):
+        Filters(**kwargs)
+
+
+def test_default_period_is_twelve_last_complete_months(tmp_path):
+    replica = with_leases(tmp_path, [lease(1, 1, "2024-05-02", "2024-04-10")])
+    # extraction on 2024-12-01: data covers up to 30 November, a complete month
+    period = replica.default_period()
+    assert (period.start, period.end) == (date(2023, 12, 1), date(2024, 11, 1))
+
+
+def test_demand_supply_weights_wishes_and_counts_active_demandes_on_date(tmp_path):
+    replica = with_leases(
+        tmp_path, [lease(1, 1, "2024-03-15", "2024-02-10", logement_id=1)],
+        demandes=[demande(1, "2022-01-01", radiation="2024-03-16"), demande(2, "2023-01-01"),
+                  demande(3, "2024-06-01"), demande(4, "2020-01-01", radiation="2023-01-01")],
+        wishes=[dict(demande_id=1, rang=1, commune_code="99001"),
+                dict(demande_id=2, rang=1, commune_code="99001"), dict(demande_id=2, rang=2, commune_code="99002"),
+                dict(demande_id=3, rang=1, commune_code="99002"), dict(demande_id=4, rang=1, commune_code="99002")],
+        priorites=[prio(2, "ACD", "2023-06-01")])
+    out = replica.demand_supply(Filters(), level="commune", at="2024-03-31").set_index("commune")
+    # on 31 March 2024: demande 1 radiated (rehoused), 3 not filed yet, 4 radiated: only 2 is active
+    assert out.loc["99001", "demandes_actives"] == 1 and out.loc["99002", "demandes_actives"] == 0
+    assert out.loc["99001", "demandes_actives_ponderees"] == 0.5 == out.loc["99002", "demandes_actives_ponderees"]
+    assert out.loc["99001", "demandes_prioritaires_actives"] == 1
+    assert out.loc["99001", "baux_12m"] == 1 and out.loc["99001", "tension"] == 1.0
+    assert pd.isna(out.loc["99002", "tension"])
+    assert out.loc["99002", "logements"] == 1
+
+
+def test_backlog_flags_dalo_past_six_months_and_abnormal_delay(tmp_path):
+    replica = tiny_replica(
+        tmp_path,
+        demande=[demande(1, "2020-01-01"), demande(2, "2024-01-01"), demande(3, "2024-05-01")],
+        demande_commune=[dict(demande_id=i, rang=1, commune_code="99001") for i in (1, 2, 3)],
+        priorite=[prio(1, "DALO", "2023-01-01"), prio(2, "DALO", "2024-05-01"), prio(3, "ACD", "2024-06-01")])
+    out = replica.priority_backlog(Filters(), at="2024-10-31").set_index("tranche_anciennete")
+    assert out.loc["36 mois et plus", "demandes_actives"] == 1
+    assert out.loc["36 mois et plus", "au_dela_delai_anormal"]
+    assert out["demandes_dalo"].sum() == 2
+    # DALO recognised 2023-01-01 is past 6 months on 2024-10-31; the one of 2024-05-01 is not
+    assert out["dalo_delai_depasse"].sum() == 1
+    assert out["demandes_prioritaires"].sum() == 3
+
+
+def test_duckdb_replica_refuses_writes(tmp_path):
+    replica = tiny_replica(tmp_path)
+    with pytest.raises(sa.exc.DBAPIError), replica.engine.connect() as conn:
+        conn.exec_driver_sql("CREATE TABLE intrus (x INTEGER)")
+
+
+def test_missing_demo_file_gives_a_french_message(tmp_path):
+    settings = replace(load_settings(), demo_path=tmp_path / "absent.duckdb")
+    with pytest.raises(ReplicaUnavailable, match="réplique de démonstration est introuvable"):
+        Replica(settings=settings)
+
+
+def test_freshness_reads_extraction_time(tmp_path):
+    replica = tiny_replica(tmp_path)
+    fresh = replica.freshness()
+    assert fresh.extraction == datetime(2024, 12, 1, 5, 0, tzinfo=timezone.utc)
+    assert fresh.replay is None
+    assert str(fresh) == "Données extraites le 01/12/2024 à 06:00"
+
+
+def test_results_are_cached_per_data_version(tmp_path):
+    replica = tiny_replica(tmp_path)
+    replica.cache_enabled = True
+    first = replica.monthly_rehousing(Filters(start="2024-01", end="2024-02"))
+    hits = replica._cache.hits
+    second = replica.monthly_rehousing(Filters(start="2024-01", end="2024-02"))
+    assert replica._cache.hits == hits + 1
+    pd.testing.assert_frame_equal(first, second)
+    second.loc[0, "relogements"] = 99   # callers get copies: the cache cannot be altered
+    assert replica.monthly_rehousing(Filters(start="2024-01", end="2024-02")).loc[0, "relogements"] == 0
