@@ -142,7 +142,9 @@ class Replica:
                 raise QueryTimeout(f"La requête a dépassé le délai maximal de "
                                    f"{self.settings.statement_timeout_s:g} s et a été annulée.") from err
             raise
-        return pd.DataFrame.from_records(rows, columns=columns)
+        # column-wise from plain tuples: pandas probing Row objects costs more than the query
+        data = list(zip(*rows)) if rows else [()] * len(columns)
+        return pd.DataFrame({name: list(values) for name, values in zip(columns, data)}, columns=columns)
 
     def _translate(self, err: Exception) -> Exception:
         text = str(err)

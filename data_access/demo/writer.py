@@ -51,8 +51,9 @@ def write_duckdb(tables: dict[str, pd.DataFrame], path: Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp.duckdb", dir=path.parent)
     os.close(fd)
     os.unlink(tmp)
-    con = duckdb.connect(tmp, config={"enable_progress_bar": False})
+    con = duckdb.connect(tmp)
     try:
+        con.execute("SET enable_progress_bar = false")
         for name, table in TABLES.items():
             frame = tables[name]
             missing = [c.name for c in table.columns if c.name not in frame.columns]

@@ -8,8 +8,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_access.errors import FilterError
-from data_access.filters import Filters, Scope, Subject, held_on
-from data_access.queries.base import LeaseJoin, Reader
+from data_access.filters import Filters, Scope, Subject
+from data_access.queries.base import LeaseJoin, Reader, priority_snapshot
 from data_access.schema import bail, commune, demande, demande_commune, logement, offre, reservataire
 
 LEVELS = ("commune", "epci")
@@ -48,25 +48,30 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
     window_start = _twelve_months_before(at)
     parts = []
 
-    # demand, on wished communes
-    need_mut = filters.mutation is not None
-    n_wishes = (sa.select(demande_commune.c.demande_id, sa.func.count().label("n"))
-                .group_by(demande_commune.c.demande_id).subquery("n_wishes"))
-    wishes = (demande_commune.join(demande, demande.c.id == demande_commune.c.demande_id)
-              .join(commune, commune.c.code_insee == demande_commune.c.commune_code)
-              .join(n_wishes, n_wishes.c.demande_id == demande_commune.c.demande_id))
-    dem_subject = Subject(epci=commune.c.epci_siren, commune=demande_commune.c.commune_code,
-                          mutation=demande.c.mutation if need_mut else None,
-                          demande_id=demande.c.id, reference_date=sa.literal(at, sa.Date))
-    first = demande_commune.c.rang == 1
-    prio = held_on(demande.c.id, at)
-    dem_where = [*active_on(at), *filters.clauses(dem_subject), *scope.clauses(dem_subject)]
+    # demand: active demandes (with their priority on ``at``), spread over their wished communes
+    snapshot = priority_snapshot(at)
+    dem_subject = Subject(mutation=demande.c.mutation, demande_id=demande.c.id,
+                          reference_date=sa.literal(at, sa.Date))
+    active = (sa.select(demande.c.id.label("demande_id"),
+                        sa.func.coalesce(snapshot.c.prioritaire, 0).label("prioritaire"))
+              .select_from(demande.outerjoin(snapshot, snapshot.c.demande_id == demande.c.id))
+              .where(*active_on(at), *filters.clauses(dem_subject))
+              .subquery("actives"))
+    wishes = (sa.select(demande_commune.c.demande_id, demande_commune.c.rang, demande_commune.c.commune_code,
+                        active.c.prioritaire,
+                        sa.func.count().over(partition_by=demande_commune.c.demande_id).label("n"))
+              .select_from(demande_commune.join(active, active.c.demande_id == demande_commune.c.demande_id))
+              .subquery("souhaits"))
+    wish_subject = Subject(epci=commune.c.epci_siren, commune=wishes.c.commune_code)
+    first = wishes.c.rang == 1
     parts.append(sa.select(key.label("code"),
                            sa.func.sum(sa.case((first, 1), else_=0)).label("demandes_actives"),
-                           sa.func.sum(1.0 / n_wishes.c.n).label("demandes_actives_ponderees"),
-                           sa.func.sum(sa.case((sa.and_(first, prio), 1), else_=0)).label("demandes_prioritaires_actives"),
+                           sa.func.sum(1.0 / wishes.c.n).label("demandes_actives_ponderees"),
+                           sa.func.sum(sa.case((first, wishes.c.prioritaire), else_=0)).label("demandes_prioritaires_actives"),
                            *[sa.literal(0).label(v) for v in VALUES[3:]])
-                 .select_from(wishes).where(*dem_where).group_by(key))
+                 .select_from(wishes.join(commune, commune.c.code_insee == wishes.c.commune_code))
+                 .where(*filters.clauses(wish_subject), *scope.clauses(wish_subject))
+                 .group_by(key))
 
     # stock
     stock_subject = Subject(epci=commune.c.epci_siren, commune=logement.c.commune_code,
@@ -99,10 +104,11 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
 
     # leases
     lease = LeaseJoin(filters, scope)
+    prioritaire = lease.prioritaire()
     parts.append(sa.select(key.label("code"), *[sa.literal(0).label(v) for v in VALUES[:5]],
                            sa.func.count().label("baux_12m"),
-                           sa.func.sum(lease.prioritaire()).label("relogements_prioritaires_12m"))
-                 .select_from(lease.from_clause())
+                           sa.func.sum(prioritaire).label("relogements_prioritaires_12m"))
+                 .select_from(lease.from_clause(key, prioritaire))
                  .where(bail.c.date_signature > window_start, bail.c.date_signature <= at, *lease.where)
                  .group_by(key))
 

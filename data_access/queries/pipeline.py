@@ -6,7 +6,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_access.filters import Filters, Period, Scope, Subject
-from data_access.queries.base import LeaseJoin, Reader, as_month, densify, in_period, month_of
+from data_access.queries.base import LeaseJoin, Reader, as_month, densify, in_period, join_needed, month_of
 from data_access.schema import (
     DECISIONS_CAL, REPONSES_REFUS, bail, commune, decision_cal, demande, logement, offre,
     proposition, reservataire,
@@ -16,24 +16,24 @@ COLUMNS = ["propositions", "refus_menage",
            *[f"cal_{kind}" for kind in DECISIONS_CAL], "baux_signes", "entrees_dans_les_lieux"]
 
 
-def _proposition_subject(filters: Filters, on: sa.ColumnElement) -> tuple[Subject, sa.FromClause]:
-    need_res = bool(filters.natures_reservataire)
-    need_dem = filters.mutation is not None
-    j = (proposition.join(offre, offre.c.id == proposition.c.offre_id)
-         .join(logement, logement.c.id == offre.c.logement_id)
-         .join(commune, commune.c.code_insee == logement.c.commune_code))
-    if need_res:
-        j = j.join(reservataire, reservataire.c.id == proposition.c.reservataire_id)
-    if need_dem:
-        j = j.join(demande, demande.c.id == proposition.c.demande_id)
+def _proposition_join(filters: Filters, scope: Scope, on: sa.ColumnElement, *elements):
+    """Propositions with the joins their filters need; criteria are read on the date ``on``."""
     subject = Subject(
         epci=commune.c.epci_siren, commune=logement.c.commune_code,
-        reservataire=proposition.c.reservataire_id,
-        nature_reservataire=reservataire.c.nature if need_res else None,
-        bailleur=logement.c.bailleur_id, mutation=demande.c.mutation if need_dem else None,
+        reservataire=proposition.c.reservataire_id, nature_reservataire=reservataire.c.nature,
+        bailleur=logement.c.bailleur_id, mutation=demande.c.mutation,
         qpv=logement.c.qpv_code, demande_id=proposition.c.demande_id, reference_date=on,
     )
-    return subject, j
+    where = [*filters.clauses(subject), *scope.clauses(subject)]
+    from_ = join_needed(proposition, [
+        (decision_cal, decision_cal.c.proposition_id == proposition.c.id, False),
+        (offre, offre.c.id == proposition.c.offre_id, False),
+        (logement, logement.c.id == offre.c.logement_id, False),
+        (commune, commune.c.code_insee == logement.c.commune_code, False),
+        (reservataire, reservataire.c.id == proposition.c.reservataire_id, False),
+        (demande, demande.c.id == proposition.c.demande_id, False),
+    ], *elements, *where)
+    return from_, where
 
 
 def pipeline(reader: Reader, filters: Filters, period: Period, scope: Scope) -> pd.DataFrame:
@@ -53,25 +53,18 @@ def pipeline(reader: Reader, filters: Filters, period: Period, scope: Scope) -> 
     """
     parts = []
 
-    def counted(name: str, date_col, subject, from_, extra=()):
-        where = [*in_period(date_col, period), *filters.clauses(subject), *scope.clauses(subject), *extra]
-        parts.append(sa.select(sa.literal(name).label("indicateur"), month_of(date_col).label("mois"),
-                               sa.func.count().label("n"))
-                     .select_from(from_).where(*where).group_by(month_of(date_col)))
+    def counted(name: sa.ColumnElement, date_col, on, *extra, group=()):
+        mois = month_of(date_col)
+        from_, where = _proposition_join(filters, scope, on, name, date_col, *extra)
+        parts.append(sa.select(name.label("indicateur"), mois.label("mois"), sa.func.count().label("n"))
+                     .select_from(from_).where(*in_period(date_col, period), *where, *extra)
+                     .group_by(*group, mois))
 
-    subject, from_ = _proposition_subject(filters, proposition.c.date_proposition)
-    counted("propositions", proposition.c.date_proposition, subject, from_)
-    subject, from_ = _proposition_subject(filters, proposition.c.date_proposition)
-    counted("refus_menage", proposition.c.date_reponse, subject, from_,
-            [proposition.c.reponse.in_(REPONSES_REFUS)])
-    subject, from_ = _proposition_subject(filters, decision_cal.c.date_cal)
-    from_ = from_.join(decision_cal, decision_cal.c.proposition_id == proposition.c.id)
-    decision_kind = sa.literal("cal_") + decision_cal.c.decision
-    where = [*in_period(decision_cal.c.date_cal, period), *filters.clauses(subject), *scope.clauses(subject)]
-    parts.append(sa.select(decision_kind.label("indicateur"), month_of(decision_cal.c.date_cal).label("mois"),
-                           sa.func.count().label("n"))
-                 .select_from(from_).where(*where)
-                 .group_by(decision_cal.c.decision, month_of(decision_cal.c.date_cal)))
+    counted(sa.literal("propositions"), proposition.c.date_proposition, proposition.c.date_proposition)
+    counted(sa.literal("refus_menage"), proposition.c.date_reponse, proposition.c.date_proposition,
+            proposition.c.reponse.in_(REPONSES_REFUS))
+    counted(sa.literal("cal_") + decision_cal.c.decision, decision_cal.c.date_cal, decision_cal.c.date_cal,
+            group=(decision_cal.c.decision,))
     lease = LeaseJoin(filters, scope)
     for name, column in (("baux_signes", bail.c.date_signature),
                          ("entrees_dans_les_lieux", bail.c.date_entree_lieux)):

@@ -7,10 +7,10 @@ from datetime import date
 import pandas as pd
 import sqlalchemy as sa
 
-from data_access.filters import Filters, Scope, Subject, add_months, held_on
-from data_access.queries.base import Reader, valid_on
+from data_access.filters import Filters, Scope, Subject, add_months
+from data_access.queries.base import Reader, priority_snapshot
 from data_access.queries.demand_supply import active_on
-from data_access.schema import commune, demande, demande_commune, priorite
+from data_access.schema import commune, demande, demande_commune
 
 #: Seniority bands in months since filing: (label, lower bound included, upper bound excluded).
 BANDS = [("moins de 6 mois", 0, 6), ("6 à 12 mois", 6, 12), ("12 à 24 mois", 12, 24),
@@ -44,21 +44,18 @@ def priority_backlog(reader: Reader, filters: Filters, scope: Scope, at: date,
     bounds = {m: _months_before(at, m) for _, lo, hi in BANDS for m in (lo, hi) if m}
     band = sa.case(*[(demande.c.date_depot > bounds[hi], i) for i, (_, lo, hi) in enumerate(BANDS) if hi],
                    else_=len(BANDS) - 1)
-    need_mut = filters.mutation is not None
     subject = Subject(epci=commune.c.epci_siren, commune=demande_commune.c.commune_code,
-                      mutation=demande.c.mutation if need_mut else None,
-                      demande_id=demande.c.id, reference_date=sa.literal(at, sa.Date))
-    deadline = _months_before(at, dalo_deadline_months)
-    dalo = held_on(demande.c.id, at, ["DALO"])
-    dalo_late = sa.exists().where(priorite.c.demande_id == demande.c.id, priorite.c.critere == "DALO",
-                                  *valid_on(at), priorite.c.date_debut <= deadline)
+                      mutation=demande.c.mutation, demande_id=demande.c.id,
+                      reference_date=sa.literal(at, sa.Date))
+    snapshot = priority_snapshot(at, _months_before(at, dalo_deadline_months))
     j = (demande.join(demande_commune, sa.and_(demande_commune.c.demande_id == demande.c.id,
                                                 demande_commune.c.rang == 1))
-         .join(commune, commune.c.code_insee == demande_commune.c.commune_code))
+         .join(commune, commune.c.code_insee == demande_commune.c.commune_code)
+         .outerjoin(snapshot, snapshot.c.demande_id == demande.c.id))
     stmt = (sa.select(band.label("bande"), sa.func.count().label("demandes_actives"),
-                      sa.func.sum(sa.case((held_on(demande.c.id, at), 1), else_=0)).label("demandes_prioritaires"),
-                      sa.func.sum(sa.case((dalo, 1), else_=0)).label("demandes_dalo"),
-                      sa.func.sum(sa.case((dalo_late, 1), else_=0)).label("dalo_delai_depasse"))
+                      *[sa.func.coalesce(sa.func.sum(snapshot.c[c]), 0).label(v) for c, v in
+                        (("prioritaire", "demandes_prioritaires"), ("dalo", "demandes_dalo"),
+                         ("dalo_delai_depasse", "dalo_delai_depasse"))])
             .select_from(j)
             .where(*active_on(at), *filters.clauses(subject), *scope.clauses(subject))
             .group_by(band))

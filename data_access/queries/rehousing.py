@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from data_access.errors import FilterError
 from data_access.filters import Filters, Period, Scope
 from data_access.queries.base import (
-    LeaseJoin, Reader, as_month, criterion_code, densify, in_period, main_criterion_rank, month_of,
+    LeaseJoin, Reader, as_month, criterion_code, densify, in_period, month_of,
 )
 from data_access.schema import bail, commune, logement, reservataire
 
@@ -24,7 +24,7 @@ def _dimension_column(by: str, join: LeaseJoin) -> sa.ColumnElement:
         "epci": commune.c.epci_siren,
         "commune": logement.c.commune_code,
         "bailleur": logement.c.bailleur_id,
-        "critere": main_criterion_rank(bail.c.demande_id, join.reference_date),
+        "critere": join.main_criterion_rank(),
     }[by]
 
 
@@ -48,13 +48,13 @@ def monthly_rehousing(reader: Reader, filters: Filters, period: Period, scope: S
     """
     if by is not None and by not in DIMENSIONS:
         raise FilterError(f"Ventilation inconnue : {by!r} (attendu : {', '.join(DIMENSIONS)}).")
-    join = LeaseJoin(filters, scope, need_reservataire=(by == "nature_reservataire"))
+    join = LeaseJoin(filters, scope)
     mois = month_of(bail.c.date_signature).label("mois")
     if by == "critere":
         # one main criterion per lease: relogements_prioritaires = relogements except for AUCUN
         rank = _dimension_column(by, join).label("critere")
         stmt = (sa.select(mois, rank, sa.func.count().label("relogements"))
-                .select_from(join.from_clause())
+                .select_from(join.from_clause(rank))
                 .where(*in_period(bail.c.date_signature, period), *join.where)
                 .group_by(mois, rank))
         frame = reader.frame(stmt, ["mois", "critere", "relogements"])
@@ -62,9 +62,10 @@ def monthly_rehousing(reader: Reader, filters: Filters, period: Period, scope: S
         frame["relogements_prioritaires"] = frame["relogements"].where(frame["critere"] != "AUCUN", 0)
     else:
         keys = [_dimension_column(by, join).label(by)] if by else []
+        prioritaire = join.prioritaire()
         stmt = (sa.select(mois, *keys, sa.func.count().label("relogements"),
-                          sa.func.sum(join.prioritaire()).label("relogements_prioritaires"))
-                .select_from(join.from_clause())
+                          sa.func.sum(prioritaire).label("relogements_prioritaires"))
+                .select_from(join.from_clause(prioritaire, *keys))
                 .where(*in_period(bail.c.date_signature, period), *join.where)
                 .group_by(mois, *keys))
         frame = reader.frame(stmt, ["mois", *([by] if by else []), *VALUES])
