@@ -68,7 +68,7 @@ def _duckdb_engine(path: Path) -> Engine:
             "Créez-la avec « relog demo » (ou « make serve », qui le fait pour vous).")
     engine = sa.create_engine(
         f"duckdb+relog:///{path}",
-        connect_args={"read_only": True, "config": {"threads": 2}},
+        connect_args={"read_only": True},   # default config: other readers of the file must match it
         pool_size=4,
         max_overflow=4,
     )
@@ -78,3 +78,18 @@ def _duckdb_engine(path: Path) -> Engine:
         dbapi_connection.execute("SET enable_progress_bar = false")
 
     return engine
+
+
+def open_duckdb_readonly(path: Path):
+    """A raw read-only DuckDB connection configured like our engine's connections.
+
+    DuckDB refuses, within one process, connections to one file with different
+    configurations, and duckdb-engine adds a ``custom_user_agent``: other readers of the demo
+    file (the PostgreSQL loader, the tests) must open it this way."""
+    import duckdb
+    from sqlalchemy import __version__ as sqlalchemy_version
+
+    config = {}
+    if duckdb_engine.supports_user_agent:
+        config["custom_user_agent"] = f"duckdb_engine/{duckdb_engine.__version__}(sqlalchemy/{sqlalchemy_version})"
+    return duckdb.connect(str(path), read_only=True, config=config)

@@ -7,12 +7,12 @@ import os
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
 from data_access import Replica
 from data_access.demo import build_demo, load_postgres
+from data_access.engine import open_duckdb_readonly
 from data_access.settings import load_settings
 
 #: Fixed reference date: the demo is the same on every run.
@@ -30,7 +30,7 @@ def demo_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def raw_tables(demo_path) -> dict[str, pd.DataFrame]:
     """Every table of the demo, read with DuckDB directly (not through data_access)."""
-    con = duckdb.connect(str(demo_path), read_only=True)
+    con = open_duckdb_readonly(demo_path)   # same configuration as the replica's engine
     try:
         names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
         return {name: con.execute(f'SELECT * FROM "{name}"').df() for name in names}
@@ -54,7 +54,7 @@ def duckdb_replica(demo_path) -> Replica:
 def pg_cluster(demo_path):
     """A PostgreSQL primary and its streaming hot standby on loopback, the demo loaded in the
     primary and replayed on the standby."""
-    from tests.postgres_cluster import PostgresCluster
+    from bench.postgres_cluster import PostgresCluster
     with PostgresCluster() as cluster:
         load_postgres(demo_path, cluster.primary_url)
         cluster.wait_for_replay()

@@ -1,4 +1,4 @@
-"""The PostgreSQL primary + hot standby harness (tests/postgres_cluster.py) works.
+"""The PostgreSQL primary + hot standby harness (bench/postgres_cluster.py) works.
 
 These tests start real PostgreSQL servers on loopback (see
 scripts/ensure-postgres.sh for the installation); they fail, rather than skip,
@@ -16,10 +16,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy import text
 
-try:  # tests/ as a package (tests/__init__.py) or as a rootdir on sys.path
-    from tests.postgres_cluster import PostgresCluster
-except ModuleNotFoundError:
-    from postgres_cluster import PostgresCluster
+from bench.postgres_cluster import PostgresCluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("postgres")]
 

@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 import sqlalchemy as sa
 
+from data_access.engine import open_duckdb_readonly
 from data_access.schema import TABLES, metadata
 
 _DUCKDB_TYPES = {
@@ -81,7 +82,7 @@ def load_postgres(duckdb_path: Path, url: str, *, replace: bool = True) -> None:
         if replace:
             metadata.drop_all(engine)
         metadata.create_all(engine)
-        source = duckdb.connect(str(duckdb_path), read_only=True)
+        source = open_duckdb_readonly(duckdb_path)
         with tempfile.TemporaryDirectory() as tmp, engine.begin() as conn:
             raw = conn.connection.driver_connection   # psycopg 3 connection, inside our transaction
             with raw.cursor() as cur:

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL primary + hot standby on loopback, for the test suite.
+"""A throwaway PostgreSQL primary + hot standby on loopback, for the test suite and the benchmark.
 
 The production dashboards read from a PostgreSQL *hot standby* (a streaming
 replica in recovery, read-only).  Our tests exercise the real thing, without
@@ -9,7 +9,7 @@ the first, and tears everything down afterwards.
 
 Usage::
 
-    from postgres_cluster import PostgresCluster
+    from bench.postgres_cluster import PostgresCluster
 
     with PostgresCluster() as cluster:          # start() ... stop()
         engine = sqlalchemy.create_engine(cluster.primary_url)
@@ -327,7 +327,7 @@ class PostgresCluster:
             "log_line_prefix": "'%m [%p] %q%u@%d '",
             "timezone": "'UTC'",
         }
-        lines = ["", "# --- tests/postgres_cluster.py ---"]
+        lines = ["", "# --- bench/postgres_cluster.py ---"]
         lines += [f"{k} = {v}" for k, v in settings.items()]
         with open(datadir / "postgresql.conf", "a", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")

@@ -1,0 +1,71 @@
+"""The production path: a real PostgreSQL hot standby, opened through our engine."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from data_access import Filters, QueryTimeout, Replica, ReplicaUnavailable
+from data_access.settings import load_settings
+
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("postgres")]
+
+
+def test_standby_replica_is_in_recovery(postgres_replica):
+    with postgres_replica.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.pg_is_in_recovery())).scalar() is True
+
+
+def test_a_write_through_our_engine_is_refused_even_as_superuser(pg_cluster):
+    # the superuser on the primary: only our engine's read-only session settings stand in the way
+    replica = Replica(url=pg_cluster.primary_url, settings=load_settings(), cache=False)
+    try:
+        with pytest.raises(sa.exc.DBAPIError, match="read-only transaction"), replica.engine.connect() as conn:
+            conn.exec_driver_sql("CREATE TABLE intrus (x integer)")
+        with pytest.raises(sa.exc.DBAPIError, match="read-only transaction"), replica.engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE bail SET date_signature = date_signature")
+    finally:
+        replica.dispose()
+
+
+def test_a_write_on_the_standby_is_refused(postgres_replica):
+    with pytest.raises(sa.exc.DBAPIError, match="read-only transaction"), \
+            postgres_replica.engine.connect() as conn:
+        conn.exec_driver_sql("DELETE FROM bail")
+
+
+def test_a_slow_query_is_cancelled_by_the_statement_timeout(pg_cluster):
+    settings = replace(load_settings(), statement_timeout_s=0.5)
+    replica = Replica(url=pg_cluster.standby_url, settings=settings, cache=False)
+    try:
+        started = time.monotonic()
+        with pytest.raises(QueryTimeout, match="délai maximal de 0.5 s"):
+            replica.frame(sa.select(sa.func.pg_sleep(3)), ["x"])
+        assert time.monotonic() - started < 2.5
+    finally:
+        replica.dispose()
+
+
+def test_freshness_reads_the_standby_replay_time(pg_cluster, postgres_replica):
+    # a transaction on the primary moves the standby's replay timestamp
+    with sa.create_engine(pg_cluster.primary_url).begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS battement (t timestamptz)")
+        conn.exec_driver_sql("INSERT INTO battement VALUES (now())")
+    pg_cluster.wait_for_replay()
+    fresh = postgres_replica.freshness()
+    assert fresh.replay is not None
+    assert abs(datetime.now(timezone.utc) - fresh.replay) < timedelta(minutes=1)
+    assert fresh.extraction is not None and fresh.as_of == fresh.replay
+    assert str(fresh).startswith("Données répliquées le ")
+    assert fresh.replay.isoformat() in fresh.version
+
+
+def test_a_database_that_is_down_gives_a_french_message():
+    settings = replace(load_settings(), connect_timeout_s=1)
+    replica = Replica(url="postgresql://relog@127.0.0.1:9/absente", settings=settings, cache=False)
+    with pytest.raises(ReplicaUnavailable, match="injoignable"):
+        replica.monthly_rehousing(Filters(start="2024-01", end="2024-12"))
