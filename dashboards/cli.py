@@ -22,13 +22,18 @@ def _date(text: str) -> date:
 
 
 def cmd_demo(args) -> int:
+    from sqlalchemy import exc as sa_exc
+
     from data_access.demo import build_demo, load_postgres
+    from data_access.errors import ReplicaUnavailable
 
     out = str(args.out or (DEFAULT_DEMO_PATH if args.scale == "departement"
                            else PROJECT_ROOT / "data" / f"demo-{args.scale}.duckdb"))
     to_postgres = out.startswith("postgresql")
     if args.source:
         duck = Path(args.source)
+        if not duck.is_file():
+            raise ReplicaUnavailable(f"Fichier DuckDB introuvable : {duck}.")
     else:
         duck = Path(out) if not to_postgres else PROJECT_ROOT / "data" / f"demo-{args.scale}.duckdb"
         t0 = time.perf_counter()
@@ -37,7 +42,10 @@ def cmd_demo(args) -> int:
         print(f"Écrite dans {duck} en {time.perf_counter() - t0:.1f} s.")
     if to_postgres:
         t0 = time.perf_counter()
-        load_postgres(duck, out)
+        try:
+            load_postgres(duck, out)
+        except sa_exc.OperationalError as err:
+            raise ReplicaUnavailable(f"Connexion à PostgreSQL impossible : {str(err).splitlines()[0]}") from err
         print(f"Chargée dans PostgreSQL en {time.perf_counter() - t0:.1f} s.")
     return 0
 
