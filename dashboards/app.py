@@ -16,7 +16,8 @@ pn.extension(design="bootstrap")
 
 def landing() -> pn.viewable.Viewable:
     try:
-        replica = connect()
+        # one Replica (engine, pool, caches) per process, shared by every session
+        replica = pn.state.as_cached("relog-replica", connect)
         period = replica.default_period()
         series = replica.monthly_rehousing()
         freshness = replica.freshness()

@@ -22,8 +22,6 @@ def _date(text: str) -> date:
 
 
 def cmd_demo(args) -> int:
-    from sqlalchemy import exc as sa_exc
-
     from data_access.demo import build_demo, load_postgres
     from data_access.errors import ReplicaUnavailable
 
@@ -42,10 +40,7 @@ def cmd_demo(args) -> int:
         print(f"Écrite dans {duck} en {time.perf_counter() - t0:.1f} s.")
     if to_postgres:
         t0 = time.perf_counter()
-        try:
-            load_postgres(duck, out)
-        except sa_exc.OperationalError as err:
-            raise ReplicaUnavailable(f"Connexion à PostgreSQL impossible : {str(err).splitlines()[0]}") from err
+        load_postgres(duck, out)
         print(f"Chargée dans PostgreSQL en {time.perf_counter() - t0:.1f} s.")
     return 0
 

@@ -41,6 +41,16 @@ def add_months(d: date, n: int) -> date:
     return date(y, m + 1, 1)
 
 
+def months_before(at: date, months: int) -> date:
+    """The same day ``months`` months earlier, clamped to that month's last day."""
+    first = add_months(date(at.year, at.month, 1), -months)
+    return first.replace(day=min(at.day, days_in_month(first)))
+
+
+def days_in_month(d: date) -> int:
+    return (add_months(date(d.year, d.month, 1), 1) - date(d.year, d.month, 1)).days
+
+
 @dataclass(frozen=True)
 class Period:
     """First and last month, both included."""
@@ -59,9 +69,6 @@ class Period:
             m = add_months(m, 1)
         return out
 
-    def shifted(self, months: int) -> "Period":
-        return Period(add_months(self.start, months), add_months(self.end, months))
-
     def __str__(self) -> str:
         from data_access.formatting import month_label
         if self.start == self.end:
@@ -69,27 +76,26 @@ class Period:
         return f"de {month_label(self.start)} à {month_label(self.end)}"
 
 
-def _codes(value: Any, what: str, pattern: re.Pattern | None = None) -> tuple[str, ...]:
+def _as_list(value: Any) -> list:
+    """``None`` → [], a single code → [code], any iterable → its items."""
     if value is None:
-        return ()
+        return []
     if isinstance(value, (str, int)):
-        value = [value]
-    out = []
-    for v in value:
-        code = str(v).strip()
+        return [value]
+    return list(value)
+
+
+def _codes(value: Any, what: str, pattern: re.Pattern | None = None) -> tuple[str, ...]:
+    codes = [str(v).strip() for v in _as_list(value)]
+    for code in codes:
         if pattern is not None and not pattern.match(code):
-            raise FilterError(f"{what} invalide : {v!r}.")
-        out.append(code)
-    return tuple(sorted(set(out)))
+            raise FilterError(f"{what} invalide : {code!r}.")
+    return tuple(sorted(set(codes)))
 
 
 def _ids(value: Any, what: str) -> tuple[int, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, (str, int)):
-        value = [value]
     out = []
-    for v in value:
+    for v in _as_list(value):
         try:
             out.append(int(str(v).strip()))
         except ValueError:
@@ -127,13 +133,17 @@ class Subject:
     reference_date: sa.ColumnElement | None = None
 
 
-def held_on(demande_id: sa.ColumnElement, on: sa.ColumnElement | date, criteres: Iterable[str] | None = None):
-    """``EXISTS`` a priority criterion of the demande valid on date ``on`` (bounds included)."""
-    cond = [priorite.c.demande_id == demande_id, priorite.c.date_debut <= on,
+def valid_on(on: sa.ColumnElement | date, criteres: Iterable[str] | None = None) -> list[sa.ColumnElement]:
+    """A ``priorite`` row is held on ``on`` when it started on or before it and has not ended
+    before it (bounds included). Only the contract's criterion codes count, so every figure
+    shares one definition of « prioritaire »."""
+    return [priorite.c.critere.in_(list(criteres or CRITERES)), priorite.c.date_debut <= on,
             sa.or_(priorite.c.date_fin.is_(None), priorite.c.date_fin >= on)]
-    if criteres:
-        cond.append(priorite.c.critere.in_(list(criteres)))
-    return sa.exists().where(*cond)
+
+
+def held_on(demande_id: sa.ColumnElement, on: sa.ColumnElement | date, criteres: Iterable[str] | None = None):
+    """``EXISTS`` a priority criterion (one of ``criteres``, default any) held on ``on``."""
+    return sa.exists().where(priorite.c.demande_id == demande_id, *valid_on(on, criteres))
 
 
 @dataclass(frozen=True)
@@ -182,9 +192,6 @@ class Filters:
 
     def replace(self, **changes) -> "Filters":
         return replace(self, **changes)
-
-    def is_default(self, name: str) -> bool:
-        return getattr(self, name) in ((), None)
 
     def clauses(self, subject: Subject) -> list[sa.ColumnElement]:
         """``WHERE`` clauses for the filters that apply to ``subject`` (period excluded: each
@@ -240,16 +247,23 @@ class Scope:
         for name, conv in (("epci", str), ("communes", str), ("reservataires", int), ("bailleurs", int)):
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, tuple(sorted({conv(v) for v in value})))
+                object.__setattr__(self, name, tuple(sorted({conv(v) for v in _as_list(value)})))
+
+    def narrowed(self, other: "Scope | None") -> "Scope":
+        """This scope intersected with ``other``, axis by axis: a call may narrow what a
+        profile sees, never widen it."""
+        if other is None:
+            return self
+        axes = {}
+        for name in ("epci", "communes", "reservataires", "bailleurs"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            axes[name] = theirs if mine is None else mine if theirs is None else tuple(sorted(set(mine) & set(theirs)))
+        return Scope(**axes, label=other.label if other.label != Scope.label else self.label)
 
     @classmethod
     def departement(cls) -> "Scope":
         """The whole replica: the DDETS's and the Conseil départemental's scope."""
         return cls()
-
-    @property
-    def unrestricted(self) -> bool:
-        return all(getattr(self, n) is None for n in ("epci", "communes", "reservataires", "bailleurs"))
 
     def clauses(self, subject: Subject) -> list[sa.ColumnElement]:
         out = []

@@ -24,8 +24,9 @@ from sqlalchemy import exc as sa_exc
 
 from data_access.engine import create_replica_engine
 from data_access.errors import FilterError, QueryTimeout, ReplicaUnavailable
-from data_access.filters import Filters, Period, Scope, add_months
-from data_access.formatting import date_label
+from data_access.filters import Filters, Period, Scope, add_months, days_in_month
+from data_access.formatting import date_label, month_label
+from data_access.queries.base import UNKNOWN
 from data_access.queries import demand_supply as demand_supply_q
 from data_access.queries import pipeline as pipeline_q
 from data_access.queries import priority as priority_q
@@ -52,18 +53,10 @@ class Freshness:
         """The most recent moment the data is known to reflect."""
         return self.replay or self.extraction or self.read_at
 
-    @property
-    def lag(self) -> timedelta:
-        return self.read_at - self.as_of
-
     def __str__(self) -> str:
         local = self.as_of.astimezone(_PARIS) if self.as_of.tzinfo else self.as_of
         verb = "répliquées" if self.replay else "extraites"
         return f"Données {verb} le {date_label(local)}"
-
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([{"extraction": self.extraction, "rejeu": self.replay,
-                              "lu_le": self.read_at, "version": self.version}])
 
 
 try:
@@ -96,12 +89,9 @@ class _ResultCache:
                 self._data.popitem(last=False)
         return value
 
-    def clear(self):
-        with self._lock:
-            self._data.clear()
 
-
-_CACHES: dict[int, _ResultCache] = {}
+#: One result cache per process, shared by every Replica (hence every Panel session).
+_CACHE = _ResultCache(load_settings().cache_size)
 
 
 class Replica:
@@ -114,8 +104,8 @@ class Replica:
         self.engine = create_replica_engine(self.url, self.settings)
         self.default_scope = scope or Scope.departement()
         self.cache_enabled = cache
-        self._cache = _CACHES.setdefault(self.settings.cache_size, _ResultCache(self.settings.cache_size))
-        self._version: tuple[float, str] | None = None
+        self._cache = _CACHE
+        self._version: tuple[float, Freshness] | None = None
         self._version_lock = threading.Lock()
         self._references: dict[str, Any] = {}
 
@@ -135,22 +125,24 @@ class Replica:
         try:
             with self.engine.connect() as conn:
                 rows = conn.execute(stmt).fetchall()
-        except sa_exc.OperationalError as err:
-            raise self._translate(err) from err
         except sa_exc.DBAPIError as err:
-            if "statement timeout" in str(err) or "canceling statement" in str(err):
-                raise QueryTimeout(f"La requête a dépassé le délai maximal de "
-                                   f"{self.settings.statement_timeout_s:g} s et a été annulée.") from err
-            raise
+            raise self._translate(err) from err
         # column-wise from plain tuples: pandas probing Row objects costs more than the query
         data = list(zip(*rows)) if rows else [()] * len(columns)
         return pd.DataFrame({name: list(values) for name, values in zip(columns, data)}, columns=columns)
 
-    def _translate(self, err: Exception) -> Exception:
+    def _translate(self, err: sa_exc.DBAPIError) -> Exception:
+        sqlstate = getattr(err.orig, "sqlstate", None)
         text = str(err)
-        if "statement timeout" in text or "canceling statement" in text:
+        if sqlstate == "57014":                     # query_canceled: statement_timeout
             return QueryTimeout(f"La requête a dépassé le délai maximal de "
                                 f"{self.settings.statement_timeout_s:g} s et a été annulée.")
+        if sqlstate == "40001":                     # hot standby: conflict with recovery
+            return ReplicaUnavailable("La réplique était en cours de mise à jour : réessayez dans un instant.")
+        if not isinstance(err, sa_exc.OperationalError):
+            return ReplicaUnavailable(
+                "La réplique ne répond pas comme prévu (vue manquante ou modifiée ?). Prévenez "
+                f"l'administrateur. (Détail technique : {text.splitlines()[0][:200]})")
         return ReplicaUnavailable(
             "La base de données de la réplique est injoignable pour le moment. "
             "Réessayez dans quelques minutes ; si le problème persiste, prévenez l'administrateur. "
@@ -178,34 +170,33 @@ class Replica:
                                          replay.isoformat() if replay else None]))
         return Freshness(extraction=extraction, replay=replay, read_at=read_at, version=version)
 
-    def data_version(self) -> str:
-        """The replica's data version, read again at most every ``version_ttl_s`` seconds."""
+    def freshness_cached(self) -> Freshness:
+        """:meth:`freshness`, read again at most every ``version_ttl_s`` seconds."""
         now = time.monotonic()
         with self._version_lock:
             if self._version and now - self._version[0] < self.settings.version_ttl_s:
                 return self._version[1]
-        version = self.freshness().version
+        fresh = self.freshness()
         with self._version_lock:
-            self._version = (now, version)
-        return version
+            self._version = (now, fresh)
+        return fresh
+
+    def data_version(self) -> str:
+        """The replica's data version (extraction, version and, on a standby, replay time)."""
+        return self.freshness_cached().version
 
     def reference_date(self) -> date:
-        """The last day the data covers: the day before the extraction or replay."""
-        return (self.freshness_cached().as_of.astimezone(_PARIS) - timedelta(days=1)).date() \
-            if self.freshness_cached().as_of.tzinfo else (self.freshness_cached().as_of - timedelta(days=1)).date()
-
-    def freshness_cached(self) -> Freshness:
-        version = self.data_version()
-        key = ("freshness", version)
-        if self._references.get("freshness_key") != key:
-            self._references["freshness"] = self.freshness()
-            self._references["freshness_key"] = key
-        return self._references["freshness"]
+        """The last complete day the data covers: the day (in Paris) before the extraction or
+        the standby's last replay."""
+        as_of = self.freshness_cached().as_of
+        if as_of.tzinfo is not None:
+            as_of = as_of.astimezone(_PARIS)
+        return as_of.date() - timedelta(days=1)
 
     def default_period(self) -> Period:
         """The 12 last complete months before the reference date."""
         ref = self.reference_date()
-        last_complete = add_months(date(ref.year, ref.month, 1), -1 if ref.day < _days_in_month(ref) else 0)
+        last_complete = add_months(date(ref.year, ref.month, 1), -1 if ref.day < days_in_month(ref) else 0)
         return Period(add_months(last_complete, -11), last_complete)
 
     def period(self, filters: Filters) -> Period:
@@ -213,7 +204,9 @@ class Replica:
         end = filters.end or default.end
         start = filters.start or (add_months(end, -11) if filters.end else default.start)
         if start > end:
-            raise FilterError("La période est vide : le mois de début est postérieur au mois de fin.")
+            raise FilterError(f"La période est vide : le mois de début ({month_label(start)}) est postérieur "
+                              f"au dernier mois retenu ({month_label(end)}), le dernier mois complet de la "
+                              "réplique si vous n'en avez pas choisi.")
         return Period(start, end)
 
     # ------------------------------------------------------------------ reference tables
@@ -236,21 +229,23 @@ class Replica:
     def labels(self, dimension: str) -> pd.Series:
         """Code → French label for a breakdown dimension."""
         if dimension == "nature_reservataire":
-            return pd.Series(NATURES_RESERVATAIRE)
-        if dimension == "critere":
-            return pd.Series({**{c: label for c, (label, _) in CRITERES.items()}, SANS_CRITERE[0]: SANS_CRITERE[1]})
-        return self._reference(dimension)["libelle"]
+            labels = pd.Series(NATURES_RESERVATAIRE)
+        elif dimension == "critere":
+            labels = pd.Series({**{c: label for c, (label, _) in CRITERES.items()}, SANS_CRITERE[0]: SANS_CRITERE[1]})
+        else:
+            labels = self._reference(dimension)["libelle"]
+        return pd.concat([labels, pd.Series({UNKNOWN: "Non renseigné"})])
 
     def territories(self, level: str, filters: Filters, scope: Scope) -> pd.DataFrame:
         """Communes or EPCI of the reference within filters and scope, indexed by code."""
         communes = self._reference("commune")
         keep = pd.Series(True, index=communes.index)
-        for codes, column in ((filters.epci, "epci"), (filters.communes, None),
-                              (scope.epci, "epci"), (scope.communes, None)):
-            if codes is None or (codes == () and codes is not scope.epci and codes is not scope.communes):
-                continue
-            values = communes.index if column is None else communes[column]
-            keep &= pd.Series(values, index=communes.index).isin(codes)
+        for codes in (filters.epci, scope.epci):          # empty filter: all; empty scope: none
+            if (codes is scope.epci and codes is not None) or codes:
+                keep &= communes["epci"].isin(codes)
+        for codes in (filters.communes, scope.communes):
+            if (codes is scope.communes and codes is not None) or codes:
+                keep &= communes.index.isin(codes)
         kept = communes[keep]
         if level == "commune":
             return kept[["libelle", "epci"]]
@@ -258,16 +253,17 @@ class Replica:
 
     def check(self, filters: Filters, scope: Scope) -> None:
         """Reject codes unknown to the replica or outside the scope, with a French message."""
-        checks = [("epci", filters.epci, "EPCI", scope.epci), ("commune", filters.communes, "Commune", scope.communes),
-                  ("reservataire", filters.reservataires, "Réservataire", scope.reservataires),
-                  ("bailleur", filters.bailleurs, "Bailleur", scope.bailleurs)]
-        for name, codes, what, allowed in checks:
+        checks = [("epci", filters.epci, "EPCI", "inconnu", scope.epci),
+                  ("commune", filters.communes, "Commune", "inconnue", scope.communes),
+                  ("reservataire", filters.reservataires, "Réservataire", "inconnu", scope.reservataires),
+                  ("bailleur", filters.bailleurs, "Bailleur", "inconnu", scope.bailleurs)]
+        for name, codes, what, inconnu, allowed in checks:
             if not codes:
                 continue
             known = self._reference(name).index
             unknown = [c for c in codes if c not in known]
             if unknown:
-                raise FilterError(f"{what} inconnu dans la réplique : {', '.join(map(str, unknown))}.")
+                raise FilterError(f"{what} {inconnu} dans la réplique : {', '.join(map(str, unknown))}.")
             if allowed is not None:
                 outside = [c for c in codes if c not in allowed]
                 if outside:
@@ -283,7 +279,7 @@ class Replica:
         filters = filters if filters is not None else Filters()
         if not isinstance(filters, Filters):
             raise FilterError("Les filtres doivent être un objet Filters.")
-        scope = scope or self.default_scope
+        scope = self.default_scope.narrowed(scope)   # a call may narrow the scope, never widen it
         self.check(filters, scope)
         return filters, scope
 
@@ -313,9 +309,12 @@ class Replica:
         filters, scope = self._prepare(filters, scope)
         at = self._observation_date(filters, at)
         s = self.settings
-        return self._cached("priority_backlog", (filters, at, scope, s.dalo_deadline_months, s.abnormal_delay_months),
-                            lambda: priority_q.priority_backlog(self, filters, scope, at, s.dalo_deadline_months,
-                                                                s.abnormal_delay_months))
+        out = self._cached("priority_backlog", (filters, at, scope, s.dalo_deadline_months, s.abnormal_delay_months),
+                           lambda: priority_q.priority_backlog(self, filters, scope, at, s.dalo_deadline_months,
+                                                               s.abnormal_delay_months))
+        supply_only = filters.replace(start=None, end=None, epci=(), communes=(), criteres=(), mutation=None)
+        out.attrs["filtres_non_appliques"] = [label for label, _ in supply_only.describe()]
+        return out
 
     def _observation_date(self, filters: Filters, at: date | str | None) -> date:
         """``at`` if given; else the last day of the filters' end month; else the reference
@@ -328,6 +327,9 @@ class Replica:
                 raise FilterError(f"Date d'observation invalide : {at!r} (format attendu : AAAA-MM-JJ).") from None
             if isinstance(at, datetime):
                 at = at.date()
+            if at > ref:
+                raise FilterError(f"La date d'observation ({date_label(at)}) est postérieure aux données "
+                                  f"de la réplique (jusqu'au {date_label(ref)}).")
             return at
         if filters.end is not None:
             return min(add_months(filters.end, 1) - timedelta(days=1), ref)
@@ -348,10 +350,6 @@ def _parse_ts(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
-
-
-def _days_in_month(d: date) -> int:
-    return (add_months(date(d.year, d.month, 1), 1) - date(d.year, d.month, 1)).days
 
 
 def connect(url: str | None = None, scope: Scope | None = None, cache: bool = True) -> Replica:

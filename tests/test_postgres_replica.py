@@ -69,3 +69,16 @@ def test_a_database_that_is_down_gives_a_french_message():
     replica = Replica(url="postgresql://relog@127.0.0.1:9/absente", settings=settings, cache=False)
     with pytest.raises(ReplicaUnavailable, match="injoignable"):
         replica.monthly_rehousing(Filters(start="2024-01", end="2024-12"))
+
+
+def test_the_demo_loader_never_overwrites_a_real_database(pg_cluster, demo_path):
+    from data_access.demo import load_postgres
+    from data_access.errors import RelogError
+    url = pg_cluster.primary_url.rsplit("/", 1)[0] + "/postgres"
+    with sa.create_engine(url).begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS bail (id bigint)")
+        conn.exec_driver_sql("INSERT INTO bail VALUES (42)")
+    with pytest.raises(RelogError, match="n'est pas écrasée"):
+        load_postgres(demo_path, url)
+    with sa.create_engine(url).connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM bail").scalar() == 1

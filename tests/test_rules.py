@@ -228,3 +228,60 @@ def test_results_are_cached_per_data_version(tmp_path):
     pd.testing.assert_frame_equal(first, second)
     second.loc[0, "relogements"] = 99   # callers get copies: the cache cannot be altered
     assert replica.monthly_rehousing(Filters(start="2024-01", end="2024-02")).loc[0, "relogements"] == 0
+
+
+def test_a_call_cannot_widen_the_profile_scope(tmp_path):
+    replica = with_leases(tmp_path, [lease(1, 1, "2024-05-02", "2024-04-10", logement_id=1),
+                                     lease(2, 2, "2024-05-02", "2024-04-10", logement_id=2)])
+    replica.default_scope = Scope(epci=(EPCI_B,), label="CC Beta")
+    wide = replica.monthly_rehousing(Filters(start="2024-05", end="2024-05"), scope=Scope.departement())
+    assert wide["relogements"].sum() == 1
+    other = replica.monthly_rehousing(Filters(start="2024-05", end="2024-05"), scope=Scope(epci=(EPCI_A,)))
+    assert other["relogements"].sum() == 0
+    assert Scope(epci="243100518").epci == ("243100518",)
+
+
+def test_breakdown_keeps_missing_codes_apart(tmp_path):
+    logements = [dict(id=i, rpls_id=f"R{i}", bailleur_id=b, commune_code="99001", qpv_code=None, typologie="T2",
+                      financement="PLUS", date_mise_en_service=_d("2000-01-01")) for i, b in ((1, 1), (2, None))]
+    replica = tiny_replica(tmp_path, logement=logements, demande=[demande(1), demande(2)],
+                           **dict(zip(("proposition", "decision_cal", "bail"), map(list, zip(
+                               lease(1, 1, "2024-01-10", "2023-12-20", logement_id=2),
+                               lease(2, 2, "2024-02-10", "2024-01-20", logement_id=1))))))
+    out = replica.monthly_rehousing(Filters(start="2024-01", end="2024-02"), by="bailleur")
+    cells = {(m.month, b): n for m, b, n in zip(out["mois"], out["bailleur"], out["relogements"])}
+    assert cells == {(1, 1): 0, (1, "INCONNU"): 1, (2, 1): 1, (2, "INCONNU"): 0}
+    assert set(out["libelle"]) == {"Office Test", "Non renseigné"}
+
+
+def test_a_proposition_examined_twice_counts_its_lease_once(tmp_path):
+    prop, cal, bail_row = lease(1, 1, "2024-03-15", "2024-02-10")
+    second = dict(cal, id=2, date_cal=_d("2024-02-20"), decision="attribution_sous_condition")
+    replica = tiny_replica(tmp_path, proposition=[prop], decision_cal=[cal, second], bail=[bail_row],
+                           demande=[demande(1)], priorite=[prio(1, "ACD", "2024-02-15")])
+    out = replica.monthly_rehousing(Filters(start="2024-03", end="2024-03", criteres=["ACD", "DALO"]))
+    # one lease; its CAL date is the earliest positive decision (10/02), before the label (15/02)
+    assert out["relogements"].tolist() == [0]
+    assert replica.monthly_rehousing(Filters(start="2024-03", end="2024-03"))["relogements"].tolist() == [1]
+
+
+def test_unknown_criterion_codes_never_make_a_household_prioritaire(tmp_path):
+    replica = with_leases(tmp_path, [lease(1, 1, "2024-03-15", "2024-02-10")],
+                          priorites=[prio(1, "dalo", "2023-01-01"), prio(1, "LOCAL_XYZ", "2023-01-01")])
+    f = Filters(start="2024-03", end="2024-03")
+    assert replica.monthly_rehousing(f)["relogements_prioritaires"].tolist() == [0]
+    assert replica.monthly_rehousing(f, by="critere")["critere"].tolist() == ["AUCUN"]
+
+
+def test_observation_date_after_the_data_is_refused(tmp_path):
+    replica = tiny_replica(tmp_path)
+    with pytest.raises(FilterError, match="postérieure aux données de la réplique"):
+        replica.demand_supply(Filters(), at="2030-01-01")
+
+
+def test_backlog_lists_the_filters_it_cannot_apply(tmp_path):
+    replica = tiny_replica(tmp_path, demande=[demande(1)],
+                           demande_commune=[dict(demande_id=1, rang=1, commune_code="99001")])
+    out = replica.priority_backlog(Filters(bailleurs=[1], qpv=True, epci=[EPCI_A]), at="2024-10-31")
+    assert out.attrs["filtres_non_appliques"] == ["Bailleurs (identifiants)", "Logement en QPV (oui) ou hors QPV (non)"]
+    assert out["demandes_actives"].sum() == 1

@@ -181,12 +181,16 @@ def _reservataires(departements, epci, communes, bailleur, national_action_logem
     return pd.DataFrame(rows)
 
 
-def national(rng: np.random.Generator, n_departements: int = 100, epci_per_dep: int = 12,
-             communes_per_epci: int = 29) -> Territory:
-    """Synthetic France: départements of Haute-Garonne's shape, one OPH each, national ESH."""
+#: The 96 metropolitan département codes (Corsica as 2A and 2B): commune codes stay 5 characters.
+METROPOLE = [f"{d:02d}" for d in range(1, 20)] + ["2A", "2B"] + [f"{d:02d}" for d in range(21, 96)]
+
+
+def national(rng: np.random.Generator, epci_per_dep: int = 12, communes_per_epci: int = 30) -> Territory:
+    """Synthetic France: 96 départements of Haute-Garonne's shape, one OPH each, national ESH."""
+    n_departements = len(METROPOLE)
     n_epci = n_departements * epci_per_dep
     n_com = n_epci * communes_per_epci
-    dep_codes = np.array([f"{d:02d}" if d != 20 else "2A" for d in range(1, n_departements + 1)])
+    dep_codes = np.array(METROPOLE)
     departement = pd.DataFrame({"code": dep_codes, "nom": [f"Département {c}" for c in dep_codes]})
     epci_dep = np.repeat(np.arange(n_departements), epci_per_dep)
     epci_rank = np.tile(np.arange(epci_per_dep), n_departements)

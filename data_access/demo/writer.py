@@ -15,9 +15,12 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
 
 from data_access.engine import open_duckdb_readonly
-from data_access.schema import TABLES, metadata
+from data_access.errors import RelogError, ReplicaUnavailable
+from data_access.schema import TABLES, metadata, replica_meta
 
 _DUCKDB_TYPES = {
     sa.BigInteger: "BIGINT", sa.SmallInteger: "SMALLINT", sa.Integer: "INTEGER",
@@ -73,14 +76,24 @@ def write_duckdb(tables: dict[str, pd.DataFrame], path: Path) -> Path:
     return path
 
 
-def load_postgres(duckdb_path: Path, url: str, *, replace: bool = True) -> None:
+def load_postgres(duckdb_path: Path, url: str) -> None:
     """Create the contract tables in the PostgreSQL database at ``url`` and fill them from a
     demo DuckDB file with ``COPY`` (fast, and the same rows). Adds primary keys, the indexes a
-    production replica would have, then ``ANALYZE``."""
-    engine = sa.create_engine(url)
+    production replica would have, then ``ANALYZE``.
+
+    Refuses a database that holds contract tables not written by the demo: it never drops
+    real data."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    engine = sa.create_engine(parsed)
+    source = None
     try:
-        if replace:
-            metadata.drop_all(engine)
+        try:
+            _check_demo_target(engine)
+        except sa_exc.OperationalError as err:
+            raise ReplicaUnavailable(f"Connexion à PostgreSQL impossible : {str(err).splitlines()[0]}") from err
+        metadata.drop_all(engine)
         metadata.create_all(engine)
         source = open_duckdb_readonly(duckdb_path)
         with tempfile.TemporaryDirectory() as tmp, engine.begin() as conn:
@@ -99,8 +112,23 @@ def load_postgres(duckdb_path: Path, url: str, *, replace: bool = True) -> None:
                 for name, columns in INDEXES.items():
                     for col in columns:
                         cur.execute(f'CREATE INDEX IF NOT EXISTS "ix_{name}_{col}" ON "{name}" ("{col}")')
-        source.close()
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE")
     finally:
+        if source is not None:
+            source.close()
         engine.dispose()
+
+
+def _check_demo_target(engine: sa.Engine) -> None:
+    existing = set(sa.inspect(engine).get_table_names()) & set(TABLES)
+    if not existing:
+        return
+    with engine.connect() as conn:
+        source = None
+        if "replica_meta" in existing:
+            source = conn.execute(sa.select(replica_meta.c.valeur).where(replica_meta.c.cle == "source")).scalar()
+    if not (source or "").startswith("démonstration"):
+        raise RelogError(
+            "Cette base contient déjà des tables du contrat qui ne viennent pas de la démonstration "
+            f"({', '.join(sorted(existing))}) : elle n'est pas écrasée. Choisissez une base vide.")

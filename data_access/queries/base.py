@@ -11,11 +11,15 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.sql.util import find_tables
 
-from data_access.filters import Filters, Period, Scope, Subject
+from data_access.filters import Filters, Period, Scope, Subject, held_on, valid_on
 from data_access.schema import (
     CRITERES, DECISIONS_POSITIVES, SANS_CRITERE, bail, commune, decision_cal, demande,
     logement, priorite, reservataire,
 )
+
+
+#: The code given to a missing dimension value in breakdowns.
+UNKNOWN = "INCONNU"
 
 
 class Reader(Protocol):
@@ -24,6 +28,8 @@ class Reader(Protocol):
     def frame(self, stmt: sa.Executable, columns: list[str]) -> pd.DataFrame: ...
 
     def labels(self, dimension: str) -> pd.Series: ...
+
+    def territories(self, level: str, filters: Filters, scope: Scope) -> pd.DataFrame: ...
 
 
 def month_of(column: sa.ColumnElement) -> sa.ColumnElement:
@@ -35,10 +41,6 @@ def month_of(column: sa.ColumnElement) -> sa.ColumnElement:
 #: Precedence of each criterion for the main criterion (0 = DALO, 1 = ACD, then L441-1).
 PRECEDENCE = {code: rank for rank, code in enumerate(CRITERES)}
 CODE_OF_RANK = {rank: code for code, rank in PRECEDENCE.items()}
-
-
-def valid_on(on: sa.ColumnElement | date) -> list[sa.ColumnElement]:
-    return [priorite.c.date_debut <= on, sa.or_(priorite.c.date_fin.is_(None), priorite.c.date_fin >= on)]
 
 
 def main_criterion_rank(demande_id: sa.ColumnElement, on: sa.ColumnElement | date) -> sa.ColumnElement:
@@ -77,12 +79,16 @@ class LeaseJoin:
     """Leases with what filters and dimensions need: the dwelling, its commune, the réservataire,
     the demande, and the positive CAL decision that dates the priority snapshot.
 
-    The CAL date of a lease is the date of the positive CAL decision (attribution, ranked or
-    conditional) on the proposition that led to it; a lease without one falls back on its
-    signature date. The contract holds one positive decision per proposition.
+    The CAL date of a lease is the date of the earliest positive CAL decision (attribution,
+    ranked or conditional) on the proposition that led to it; a lease without one falls back
+    on its signature date. Decisions are pre-aggregated per proposition, so a proposition
+    examined twice never counts its lease twice.
     """
 
-    cal = decision_cal.alias("cal_positive")
+    cal = (sa.select(decision_cal.c.proposition_id, sa.func.min(decision_cal.c.date_cal).label("date_cal"))
+           .where(decision_cal.c.decision.in_(DECISIONS_POSITIVES))
+           .group_by(decision_cal.c.proposition_id)
+           .subquery("cal_positive"))
 
     def __init__(self, filters: Filters, scope: Scope):
         self.reference_date = sa.func.coalesce(self.cal.c.date_cal, bail.c.date_signature)
@@ -100,16 +106,14 @@ class LeaseJoin:
         return join_needed(bail, [
             (logement, logement.c.id == bail.c.logement_id, False),
             (commune, commune.c.code_insee == logement.c.commune_code, False),
-            (self.cal, sa.and_(self.cal.c.proposition_id == bail.c.proposition_id,
-                               self.cal.c.decision.in_(DECISIONS_POSITIVES)), True),
+            (self.cal, self.cal.c.proposition_id == bail.c.proposition_id, True),
             (reservataire, reservataire.c.id == bail.c.reservataire_id, False),
             (demande, demande.c.id == bail.c.demande_id, False),
         ], *elements, *self.where, *self._handed_out)
 
     def prioritaire(self) -> sa.ColumnElement:
         """1 when the household held a priority criterion on the CAL date, else 0."""
-        held = sa.exists().where(priorite.c.demande_id == bail.c.demande_id, *valid_on(self.reference_date))
-        return self._hand_out(sa.case((held, 1), else_=0))
+        return self._hand_out(sa.case((held_on(bail.c.demande_id, self.reference_date), 1), else_=0))
 
     def main_criterion_rank(self) -> sa.ColumnElement:
         """Precedence rank of the main criterion held on the CAL date (NULL: none)."""
@@ -140,16 +144,21 @@ def densify(frame: pd.DataFrame, period: Period, keys: list[str], values: list[s
                 - (period.start.year * 12 + period.start.month))
     if keys:
         codes, members = pd.factorize(frame[keys[0]], sort=True)
+        if (codes == -1).any():   # a NULL code (the contract allows it): its own member, last
+            codes = np.where(codes == -1, len(members), codes)
+            members = pd.Index([*members, UNKNOWN], dtype=object)
     else:
         codes, members = np.zeros(len(frame), dtype=np.int64), pd.Index([0])
     n_members = len(members)
     out = {"mois": np.repeat(months, n_members)}
     if keys:
         out[keys[0]] = np.tile(np.asarray(members), len(months))
+    if len(frame) and not (0 <= position.min() and position.max() < len(months)):
+        raise ValueError("Mois hors de la période demandée dans le résultat de la requête.")
     row = position * n_members + codes
     for v in values:
         column = np.zeros(len(months) * n_members, dtype=np.int64)
-        column[row] = frame[v].to_numpy(dtype=np.int64)
+        np.add.at(column, row, frame[v].to_numpy(dtype=np.int64))   # duplicates add up
         out[v] = column
     return pd.DataFrame(out)
 

@@ -8,7 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_access.errors import FilterError
-from data_access.filters import Filters, Scope, Subject
+from data_access.filters import Filters, Scope, Subject, months_before
 from data_access.queries.base import LeaseJoin, Reader, priority_snapshot
 from data_access.schema import bail, commune, demande, demande_commune, logement, offre, reservataire
 
@@ -37,15 +37,16 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
     date). ``tension`` = ``demandes_actives`` ÷ ``baux_12m`` (empty when no lease).
 
     Filters on territory apply to the wished commune (demand) or the dwelling (supply);
-    bailleur, réservataire and QPV filters apply to supply only; criteria and mutation to
-    demand and leases. Columns: the territory code (``commune`` or ``epci``), ``libelle``,
+    bailleur and QPV filters to dwellings, freed dwellings and leases; réservataire filters to
+    freed dwellings and leases (a dwelling in service belongs to no réservataire under
+    gestion en flux); criteria and mutation to demand and leases. Columns: the territory code (``commune`` or ``epci``), ``libelle``,
     (``epci`` for communes), the counts above and ``tension``; every territory of the
     reference within filters and scope appears once, zeros included.
     """
     if level not in LEVELS:
         raise FilterError(f"Niveau géographique inconnu : {level!r} (attendu : commune ou epci).")
     key = commune.c.code_insee if level == "commune" else commune.c.epci_siren
-    window_start = _twelve_months_before(at)
+    window_start = months_before(at, 12)
     parts = []
 
     # demand: active demandes (with their priority on ``at``), spread over their wished communes
@@ -125,14 +126,6 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
     out["demandes_actives_ponderees"] = out["demandes_actives_ponderees"].round(2)
     out["tension"] = (out["demandes_actives"] / out["baux_12m"].where(out["baux_12m"] > 0)).round(2)
     return out
-
-
-def _twelve_months_before(at: date) -> date:
-    """The day that opens the 12-month window ending on ``at`` (window excludes it)."""
-    try:
-        return at.replace(year=at.year - 1)
-    except ValueError:       # 29 February
-        return at.replace(year=at.year - 1, day=28)
 
 
 def _supply_clauses(filters: Filters, subject: Subject) -> list[sa.ColumnElement]:

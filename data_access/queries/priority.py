@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import sqlalchemy as sa
 
-from data_access.filters import Filters, Scope, Subject, add_months
+from data_access.filters import Filters, Scope, Subject, months_before
 from data_access.queries.base import Reader, priority_snapshot
 from data_access.queries.demand_supply import active_on
 from data_access.schema import commune, demande, demande_commune
@@ -16,14 +16,6 @@ from data_access.schema import commune, demande, demande_commune
 BANDS = [("moins de 6 mois", 0, 6), ("6 à 12 mois", 6, 12), ("12 à 24 mois", 12, 24),
          ("24 à 36 mois", 24, 36), ("36 mois et plus", 36, None)]
 VALUES = ["demandes_actives", "demandes_prioritaires", "demandes_dalo", "dalo_delai_depasse"]
-
-
-def _months_before(at: date, months: int) -> date:
-    """The same day ``months`` months earlier (clamped to the month's last day)."""
-    first = add_months(date(at.year, at.month, 1), -months)
-    next_first = add_months(first, 1)
-    last_day = (next_first - first).days
-    return first.replace(day=min(at.day, last_day))
 
 
 def priority_backlog(reader: Reader, filters: Filters, scope: Scope, at: date,
@@ -38,16 +30,18 @@ def priority_backlog(reader: Reader, filters: Filters, scope: Scope, at: date,
     Demandes beyond the *délai anormalement long* (36 months) are those of the rows where
     ``au_dela_delai_anormal`` is true. The territory is that of the first wished commune.
 
+    Filters that apply: territory, criteria, mutation (réservataire, bailleur and QPV filters
+    describe supply: they are listed in ``attrs["filtres_non_appliques"]``).
     Columns: ``tranche_anciennete``, ``mois_min``, ``mois_max``, the counts above and
     ``au_dela_delai_anormal``; the five bands always present, zeros included.
     """
-    bounds = {m: _months_before(at, m) for _, lo, hi in BANDS for m in (lo, hi) if m}
+    bounds = {m: months_before(at, m) for _, lo, hi in BANDS for m in (lo, hi) if m}
     band = sa.case(*[(demande.c.date_depot > bounds[hi], i) for i, (_, lo, hi) in enumerate(BANDS) if hi],
                    else_=len(BANDS) - 1)
     subject = Subject(epci=commune.c.epci_siren, commune=demande_commune.c.commune_code,
                       mutation=demande.c.mutation, demande_id=demande.c.id,
                       reference_date=sa.literal(at, sa.Date))
-    snapshot = priority_snapshot(at, _months_before(at, dalo_deadline_months))
+    snapshot = priority_snapshot(at, months_before(at, dalo_deadline_months))
     j = (demande.join(demande_commune, sa.and_(demande_commune.c.demande_id == demande.c.id,
                                                 demande_commune.c.rang == 1))
          .join(commune, commune.c.code_insee == demande_commune.c.commune_code)

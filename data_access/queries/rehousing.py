@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -72,6 +73,9 @@ def monthly_rehousing(reader: Reader, filters: Filters, period: Period, scope: S
     frame["mois"] = as_month(frame["mois"])
     out = densify(frame, period, [by] if by else [], VALUES)
     if by:
-        out.insert(2, "libelle", out[by].map(reader.labels(by)))
-        out = out.sort_values(["mois", by], ignore_index=True)
+        # the grid is month-major with members sorted: label each member once, then tile
+        n_months = len(period.months())
+        members = out[by].iloc[: len(out) // n_months]
+        labels = reader.labels(by).reindex(members.to_numpy()).to_numpy()
+        out.insert(2, "libelle", np.tile(labels, n_months))
     return out
