@@ -77,52 +77,49 @@ def join_needed(base: sa.FromClause, optional: list[tuple[sa.FromClause, sa.Colu
 
 class LeaseJoin:
     """Leases with what filters and dimensions need: the dwelling, its commune, the réservataire,
-    the demande, and the positive CAL decision that dates the priority snapshot.
+    the demande, and the CAL date that dates the priority snapshot.
 
     The CAL date of a lease is the date of the earliest positive CAL decision (attribution,
     ranked or conditional) on the proposition that led to it; a lease without one falls back
-    on its signature date. Decisions are pre-aggregated per proposition, so a proposition
-    examined twice never counts its lease twice.
+    on its signature date. It is a column (``date_cal``) of the derived table ``lease``,
+    computed only for the leases a query keeps; a proposition examined twice never counts
+    its lease twice. Queries read lease columns from ``self.lease``, never from ``bail``.
     """
 
-    cal = (sa.select(decision_cal.c.proposition_id, sa.func.min(decision_cal.c.date_cal).label("date_cal"))
-           .where(decision_cal.c.decision.in_(DECISIONS_POSITIVES))
-           .group_by(decision_cal.c.proposition_id)
-           .subquery("cal_positive"))
-
     def __init__(self, filters: Filters, scope: Scope):
-        self.reference_date = sa.func.coalesce(self.cal.c.date_cal, bail.c.date_signature)
+        first_positive = (sa.select(sa.func.min(decision_cal.c.date_cal))
+                          .where(decision_cal.c.proposition_id == bail.c.proposition_id,
+                                 decision_cal.c.decision.in_(DECISIONS_POSITIVES))
+                          .scalar_subquery())
+        self.lease = sa.select(*bail.c, sa.func.coalesce(first_positive, bail.c.date_signature)
+                               .label("date_cal")).subquery("baux")
+        lease = self.lease
+        self.reference_date = lease.c.date_cal
         self.subject = Subject(
             epci=commune.c.epci_siren, commune=logement.c.commune_code,
-            reservataire=bail.c.reservataire_id, nature_reservataire=reservataire.c.nature,
+            reservataire=lease.c.reservataire_id, nature_reservataire=reservataire.c.nature,
             bailleur=logement.c.bailleur_id, mutation=demande.c.mutation,
-            qpv=logement.c.qpv_code, demande_id=bail.c.demande_id, reference_date=self.reference_date,
+            qpv=logement.c.qpv_code, demande_id=lease.c.demande_id, reference_date=lease.c.date_cal,
         )
         self.where = [*filters.clauses(self.subject), *scope.clauses(self.subject)]
-        self._handed_out: list[sa.ColumnElement] = []
 
     def from_clause(self, *elements: sa.ClauseElement) -> sa.FromClause:
         """The lease joins that ``elements`` and the filters' clauses need, no more."""
-        return join_needed(bail, [
-            (logement, logement.c.id == bail.c.logement_id, False),
+        lease = self.lease
+        return join_needed(lease, [
+            (logement, logement.c.id == lease.c.logement_id, False),
             (commune, commune.c.code_insee == logement.c.commune_code, False),
-            (self.cal, self.cal.c.proposition_id == bail.c.proposition_id, True),
-            (reservataire, reservataire.c.id == bail.c.reservataire_id, False),
-            (demande, demande.c.id == bail.c.demande_id, False),
-        ], *elements, *self.where, *self._handed_out)
+            (reservataire, reservataire.c.id == lease.c.reservataire_id, False),
+            (demande, demande.c.id == lease.c.demande_id, False),
+        ], *elements, *self.where)
 
     def prioritaire(self) -> sa.ColumnElement:
         """1 when the household held a priority criterion on the CAL date, else 0."""
-        return self._hand_out(sa.case((held_on(bail.c.demande_id, self.reference_date), 1), else_=0))
+        return sa.case((held_on(self.lease.c.demande_id, self.lease.c.date_cal), 1), else_=0)
 
     def main_criterion_rank(self) -> sa.ColumnElement:
         """Precedence rank of the main criterion held on the CAL date (NULL: none)."""
-        return self._hand_out(main_criterion_rank(bail.c.demande_id, self.reference_date))
-
-    def _hand_out(self, expression: sa.ColumnElement) -> sa.ColumnElement:
-        # whatever uses the CAL date gets its join, even if the caller forgets to pass it
-        self._handed_out.append(expression)
-        return expression
+        return main_criterion_rank(self.lease.c.demande_id, self.lease.c.date_cal)
 
 
 def in_period(column: sa.ColumnElement, period: Period) -> list[sa.ColumnElement]:

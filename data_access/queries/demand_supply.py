@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from data_access.errors import FilterError
 from data_access.filters import Filters, Scope, Subject, months_before
 from data_access.queries.base import LeaseJoin, Reader, priority_snapshot
-from data_access.schema import bail, commune, demande, demande_commune, logement, offre, reservataire
+from data_access.schema import commune, demande, demande_commune, logement, offre, reservataire
 
 LEVELS = ("commune", "epci")
 VALUES = ["demandes_actives", "demandes_actives_ponderees", "demandes_prioritaires_actives",
@@ -110,7 +110,7 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
                            sa.func.count().label("baux_12m"),
                            sa.func.sum(prioritaire).label("relogements_prioritaires_12m"))
                  .select_from(lease.from_clause(key, prioritaire))
-                 .where(bail.c.date_signature > window_start, bail.c.date_signature <= at, *lease.where)
+                 .where(lease.lease.c.date_signature > window_start, lease.lease.c.date_signature <= at, *lease.where)
                  .group_by(key))
 
     union = sa.union_all(*parts).subquery("parts")

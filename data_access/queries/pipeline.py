@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from data_access.filters import Filters, Period, Scope, Subject
 from data_access.queries.base import LeaseJoin, Reader, as_month, densify, in_period, join_needed, month_of
 from data_access.schema import (
-    DECISIONS_CAL, REPONSES_REFUS, bail, commune, decision_cal, demande, logement, offre,
+    DECISIONS_CAL, REPONSES_REFUS, commune, decision_cal, demande, logement, offre,
     proposition, reservataire,
 )
 
@@ -66,8 +66,8 @@ def pipeline(reader: Reader, filters: Filters, period: Period, scope: Scope) -> 
     counted(sa.literal("cal_") + decision_cal.c.decision, decision_cal.c.date_cal, decision_cal.c.date_cal,
             group=(decision_cal.c.decision,))
     lease = LeaseJoin(filters, scope)
-    for name, column in (("baux_signes", bail.c.date_signature),
-                         ("entrees_dans_les_lieux", bail.c.date_entree_lieux)):
+    for name, column in (("baux_signes", lease.lease.c.date_signature),
+                         ("entrees_dans_les_lieux", lease.lease.c.date_entree_lieux)):
         parts.append(sa.select(sa.literal(name).label("indicateur"), month_of(column).label("mois"),
                                sa.func.count().label("n"))
                      .select_from(lease.from_clause())
