@@ -83,16 +83,20 @@ class LeaseJoin:
     ranked or conditional) on the proposition that led to it; a lease without one falls back
     on its signature date. It is a column (``date_cal``) of the derived table ``lease``,
     computed only for the leases a query keeps; a proposition examined twice never counts
-    its lease twice. Queries read lease columns from ``self.lease``, never from ``bail``.
+    its lease twice. Queries read lease columns from ``self.lease``, never from ``bail``, and
+    give their date window on ``bail`` columns as ``within`` so that the CAL date is computed
+    for the leases of the window only.
     """
 
-    def __init__(self, filters: Filters, scope: Scope):
+    def __init__(self, filters: Filters, scope: Scope, *within: sa.ColumnElement):
         first_positive = (sa.select(sa.func.min(decision_cal.c.date_cal))
                           .where(decision_cal.c.proposition_id == bail.c.proposition_id,
                                  decision_cal.c.decision.in_(DECISIONS_POSITIVES))
                           .scalar_subquery())
-        self.lease = sa.select(*bail.c, sa.func.coalesce(first_positive, bail.c.date_signature)
-                               .label("date_cal")).subquery("baux")
+        self.lease = (sa.select(*bail.c, sa.func.coalesce(first_positive, bail.c.date_signature)
+                                .label("date_cal"))
+                      .where(*within)
+                      .subquery("baux"))
         lease = self.lease
         self.reference_date = lease.c.date_cal
         self.subject = Subject(

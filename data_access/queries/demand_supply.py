@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from data_access.errors import FilterError
 from data_access.filters import Filters, Scope, Subject, months_before
 from data_access.queries.base import LeaseJoin, Reader, priority_snapshot
-from data_access.schema import commune, demande, demande_commune, logement, offre, reservataire
+from data_access.schema import bail, commune, demande, demande_commune, logement, offre, reservataire
 
 LEVELS = ("commune", "epci")
 VALUES = ["demandes_actives", "demandes_actives_ponderees", "demandes_prioritaires_actives",
@@ -104,13 +104,13 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
                  .group_by(key))
 
     # leases
-    lease = LeaseJoin(filters, scope)
+    lease = LeaseJoin(filters, scope, bail.c.date_signature > window_start, bail.c.date_signature <= at)
     prioritaire = lease.prioritaire()
     parts.append(sa.select(key.label("code"), *[sa.literal(0).label(v) for v in VALUES[:5]],
                            sa.func.count().label("baux_12m"),
                            sa.func.sum(prioritaire).label("relogements_prioritaires_12m"))
                  .select_from(lease.from_clause(key, prioritaire))
-                 .where(lease.lease.c.date_signature > window_start, lease.lease.c.date_signature <= at, *lease.where)
+                 .where(*lease.where)
                  .group_by(key))
 
     union = sa.union_all(*parts).subquery("parts")

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from data_access.filters import Filters, Period, Scope, Subject
 from data_access.queries.base import LeaseJoin, Reader, as_month, densify, in_period, join_needed, month_of
 from data_access.schema import (
-    DECISIONS_CAL, REPONSES_REFUS, commune, decision_cal, demande, logement, offre,
+    DECISIONS_CAL, REPONSES_REFUS, bail, commune, decision_cal, demande, logement, offre,
     proposition, reservataire,
 )
 
@@ -65,13 +65,11 @@ def pipeline(reader: Reader, filters: Filters, period: Period, scope: Scope) -> 
             proposition.c.reponse.in_(REPONSES_REFUS))
     counted(sa.literal("cal_") + decision_cal.c.decision, decision_cal.c.date_cal, decision_cal.c.date_cal,
             group=(decision_cal.c.decision,))
-    lease = LeaseJoin(filters, scope)
-    for name, column in (("baux_signes", lease.lease.c.date_signature),
-                         ("entrees_dans_les_lieux", lease.lease.c.date_entree_lieux)):
-        parts.append(sa.select(sa.literal(name).label("indicateur"), month_of(column).label("mois"),
-                               sa.func.count().label("n"))
-                     .select_from(lease.from_clause())
-                     .where(*in_period(column, period), *lease.where).group_by(month_of(column)))
+    for name, column in (("baux_signes", "date_signature"), ("entrees_dans_les_lieux", "date_entree_lieux")):
+        lease = LeaseJoin(filters, scope, *in_period(bail.c[column], period))
+        mois = month_of(lease.lease.c[column])
+        parts.append(sa.select(sa.literal(name).label("indicateur"), mois.label("mois"), sa.func.count().label("n"))
+                     .select_from(lease.from_clause()).where(*lease.where).group_by(mois))
     frame = reader.frame(sa.union_all(*parts), ["indicateur", "mois", "n"])
     frame["mois"] = as_month(frame["mois"])
     wide = (frame.pivot_table(index="mois", columns="indicateur", values="n", aggfunc="sum")

@@ -11,7 +11,7 @@ from data_access.filters import Filters, Period, Scope
 from data_access.queries.base import (
     LeaseJoin, Reader, as_month, criterion_code, densify, in_period, month_of,
 )
-from data_access.schema import commune, logement, reservataire
+from data_access.schema import bail, commune, logement, reservataire
 
 #: Breakdowns of :func:`monthly_rehousing`, with the column that holds each one's code.
 DIMENSIONS = ("reservataire", "nature_reservataire", "epci", "commune", "bailleur", "critere")
@@ -49,15 +49,14 @@ def monthly_rehousing(reader: Reader, filters: Filters, period: Period, scope: S
     """
     if by is not None and by not in DIMENSIONS:
         raise FilterError(f"Ventilation inconnue : {by!r} (attendu : {', '.join(DIMENSIONS)}).")
-    join = LeaseJoin(filters, scope)
-    signed = join.lease.c.date_signature
-    mois = month_of(signed).label("mois")
+    join = LeaseJoin(filters, scope, *in_period(bail.c.date_signature, period))
+    mois = month_of(join.lease.c.date_signature).label("mois")
     if by == "critere":
         # one main criterion per lease: relogements_prioritaires = relogements except for AUCUN
         rank = _dimension_column(by, join).label("critere")
         stmt = (sa.select(mois, rank, sa.func.count().label("relogements"))
                 .select_from(join.from_clause(rank))
-                .where(*in_period(signed, period), *join.where)
+                .where(*join.where)
                 .group_by(mois, rank))
         frame = reader.frame(stmt, ["mois", "critere", "relogements"])
         frame["critere"] = criterion_code(frame["critere"])
@@ -68,7 +67,7 @@ def monthly_rehousing(reader: Reader, filters: Filters, period: Period, scope: S
         stmt = (sa.select(mois, *keys, sa.func.count().label("relogements"),
                           sa.func.sum(prioritaire).label("relogements_prioritaires"))
                 .select_from(join.from_clause(prioritaire, *keys))
-                .where(*in_period(signed, period), *join.where)
+                .where(*join.where)
                 .group_by(mois, *keys))
         frame = reader.frame(stmt, ["mois", *([by] if by else []), *VALUES])
     frame["mois"] = as_month(frame["mois"])
