@@ -9,7 +9,9 @@ Medians and ratios come from one run; the machine is noisy, so compare within a 
 
 from __future__ import annotations
 
+import signal
 import statistics
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,6 +155,8 @@ def report(rows: list[Row]) -> str:
 
 
 def main(args) -> int:
+    # a terminated bench still stops the PostgreSQL servers it started (finally below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     scales = [s.strip() for s in args.scales.split(",") if s.strip()]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     rows: list[Row] = []
