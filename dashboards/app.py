@@ -20,7 +20,7 @@ def landing() -> pn.viewable.Viewable:
         replica = pn.state.as_cached("relog-replica", connect)
         period = replica.default_period()
         series = replica.monthly_rehousing()
-        freshness = replica.freshness()
+        freshness = replica.freshness_cached()
     except RelogError as err:
         return pn.pane.Alert(str(err), alert_type="danger")
     total, prio = int(series["relogements"].sum()), int(series["relogements_prioritaires"].sum())

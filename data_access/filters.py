@@ -17,6 +17,7 @@ from typing import Any, Iterable
 import sqlalchemy as sa
 
 from data_access.errors import FilterError
+from data_access.formatting import month_label
 from data_access.schema import CRITERES, NATURES_RESERVATAIRE, priorite
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})(?:-\d{2})?$")
@@ -70,7 +71,6 @@ class Period:
         return out
 
     def __str__(self) -> str:
-        from data_access.formatting import month_label
         if self.start == self.end:
             return month_label(self.start)
         return f"de {month_label(self.start)} à {month_label(self.end)}"

@@ -239,13 +239,17 @@ class Replica:
     def territories(self, level: str, filters: Filters, scope: Scope) -> pd.DataFrame:
         """Communes or EPCI of the reference within filters and scope, indexed by code."""
         communes = self._reference("commune")
+        epci, code = communes["epci"], communes.index.to_series()
         keep = pd.Series(True, index=communes.index)
-        for codes in (filters.epci, scope.epci):          # empty filter: all; empty scope: none
-            if (codes is scope.epci and codes is not None) or codes:
-                keep &= communes["epci"].isin(codes)
-        for codes in (filters.communes, scope.communes):
-            if (codes is scope.communes and codes is not None) or codes:
-                keep &= communes.index.isin(codes)
+        # an empty filter means « tous »; an empty scope axis means « rien »
+        if filters.epci:
+            keep &= epci.isin(filters.epci)
+        if filters.communes:
+            keep &= code.isin(filters.communes)
+        if scope.epci is not None:
+            keep &= epci.isin(scope.epci)
+        if scope.communes is not None:
+            keep &= code.isin(scope.communes)
         kept = communes[keep]
         if level == "commune":
             return kept[["libelle", "epci"]]

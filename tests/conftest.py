@@ -3,7 +3,6 @@ PostgreSQL hot standby, and the raw tables read independently of ``data_access``
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 

@@ -89,12 +89,9 @@ CAL_MOTIFS = np.array(["Ressources insuffisantes au regard du loyer", "Inadéqua
                        "Dossier incomplet", "Candidat mieux classé"])
 
 
-class _Ids:
+def _ids(n: int) -> np.ndarray:
     """Row numbers start at 1, like the shared file's keys."""
-
-    @staticmethod
-    def of(n: int) -> np.ndarray:
-        return np.arange(1, n + 1, dtype=np.int64)
+    return np.arange(1, n + 1, dtype=np.int64)
 
 
 def generate(scale: str = "departement", seed: int = 31, as_of: date | None = None) -> dict[str, pd.DataFrame]:
@@ -155,7 +152,7 @@ class _Simulation:
         for code, options in terr.qpv.groupby("commune_code")["code_qpv"]:
             sel = np.flatnonzero(in_qpv & (com == com_index.get_loc(code)))
             qpv_code[sel] = options.to_numpy()[rng.integers(0, len(options), len(sel))]
-        ids = _Ids.of(n)
+        ids = _ids(n)
         self.log_com, self.log_bailleur, self.log_typ, self.log_mes = com, bailleur_idx, typ, mes
         return pd.DataFrame({
             "id": ids,
@@ -208,7 +205,7 @@ class _Simulation:
         kind, res_id = self._orient(log)
         self.off_log, self.off_day, self.off_kind, self.off_res = log, day, kind, res_id
         return pd.DataFrame({
-            "id": _Ids.of(n),
+            "id": _ids(n),
             "logement_id": log + 1,
             "reservataire_id": res_id,
             "date_liberation": day,
@@ -326,7 +323,6 @@ class _Simulation:
 
         # the rest: filed over the history window, radiated at a renewal (about half are not
         # renewed after one year, domain.md §1.1), or still active
-        first = _day(date(self.as_of.year - spec.depot_history_years, 1, 1))
         years = np.arange(self.as_of.year - spec.depot_history_years, self.as_of.year + 1)
         growth = 1.06 ** (years - years[-1])                          # +6 % a year
         pool = int(spec.active_demandes * 1.25)
@@ -404,7 +400,7 @@ class _Simulation:
         self.dem_typ = typ
         renew_years = (np.where(rad == -1, self.last_day, rad) - depot) // 365
         renewal = np.where(renew_years >= 1, depot + renew_years * 365, -1)
-        ids = _Ids.of(n_dem)
+        ids = _ids(n_dem)
         dep_prefix = self.terr.commune["code_insee"].str[:2].to_numpy()[residence]
         numero = ("0" + pd.Series(dep_prefix) + pd.Series(pd.to_datetime(depot, unit="D").strftime("%y%m"))
                   + pd.Series(ids).astype(str).str.zfill(8))
@@ -563,7 +559,7 @@ class _Simulation:
         decision = a["decision"][cal]
         negative = np.isin(decision, ["non_attribution", "irrecevable"])
         decision_cal = pd.DataFrame({
-            "id": _Ids.of(cal.sum()),
+            "id": _ids(cal.sum()),
             "proposition_id": prop_ids[cal],
             "date_cal": a["date_cal"][cal],
             "decision": decision,
@@ -572,7 +568,7 @@ class _Simulation:
         })
         bail_mask = keep & a["has_bail"]
         bail = pd.DataFrame({
-            "id": _Ids.of(bail_mask.sum()),
+            "id": _ids(bail_mask.sum()),
             "demande_id": self.prop_dem[bail_mask] + 1,
             "logement_id": self.off_log[a["off"][bail_mask]] + 1,
             "reservataire_id": self.off_res[a["off"][bail_mask]],
