@@ -19,3 +19,32 @@ def fmt_pct(ratio, decimals: int = 1) -> str:
     if ratio is None or (isinstance(ratio, float) and math.isnan(ratio)):
         return "–"
     return f"{ratio * 100:.{decimals}f}".replace(".", ",") + "\u00a0%"
+
+
+def fmt_change(ratio) -> str:
+    """0.045 → « +4,5 % », -0.1 → « −10,0 % » (true minus sign)."""
+    if ratio is None or (isinstance(ratio, float) and math.isnan(ratio)):
+        return "–"
+    sign = "+" if ratio > 0 else ("\u2212" if ratio < 0 else "")
+    return sign + fmt_pct(abs(ratio))
+
+
+def fmt_points(delta) -> str:
+    """0.012 → « +1,2 point », -0.034 → « −3,4 points »."""
+    if delta is None or (isinstance(delta, float) and math.isnan(delta)):
+        return "–"
+    points = abs(delta) * 100
+    sign = "+" if delta > 0 else ("\u2212" if delta < 0 else "")
+    text = f"{points:.1f}".replace(".", ",")
+    return f"{sign}{text}\u00a0point{'s' if points >= 2 else ''}"
+
+
+#: Colours of the main criterion groups (colour-blind safe, Okabe–Ito) and of the others.
+GROUP_COLOURS = {"DALO": "#D55E00", "ACD / PDALHPD": "#E69F00", "Autres critères L441-1": "#0072B2",
+                 "Non prioritaires": "#BFC5CC"}
+PRIMARY = "#1D4E89"
+
+#: Tabulator cell formatters: French integers and percentages.
+TABULATOR_INT = {"type": "money", "thousand": NBSP, "decimal": ",", "precision": 0}
+TABULATOR_PCT = {"type": "money", "thousand": NBSP, "decimal": ",", "precision": 1,
+                 "symbol": "\u00a0%", "symbolAfter": True}

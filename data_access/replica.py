@@ -31,7 +31,7 @@ from data_access.queries import demand_supply as demand_supply_q
 from data_access.queries import pipeline as pipeline_q
 from data_access.queries import priority as priority_q
 from data_access.queries import rehousing as rehousing_q
-from data_access.schema import CRITERES, NATURES_RESERVATAIRE, SANS_CRITERE, bailleur, commune, epci, replica_meta, reservataire
+from data_access.schema import CRITERES, GROUPES_CRITERE, NATURES_RESERVATAIRE, SANS_CRITERE, bail, bailleur, commune, epci, replica_meta, reservataire
 from data_access.settings import Settings, load_settings
 
 
@@ -210,6 +210,12 @@ class Replica:
         return Period(start, end)
 
     # ------------------------------------------------------------------ reference tables
+    def reference(self, name: str) -> pd.DataFrame:
+        """A reference table indexed by ``code`` with ``libelle``: ``epci``, ``commune`` (with
+        its ``epci``), ``reservataire`` (with its ``nature``) or ``bailleur``. Read once per
+        data version."""
+        return self._reference(name).copy()
+
     def _reference(self, name: str) -> pd.DataFrame:
         version = self.data_version()
         cached = self._references.get(name)
@@ -232,6 +238,8 @@ class Replica:
             labels = pd.Series(NATURES_RESERVATAIRE)
         elif dimension == "critere":
             labels = pd.Series({**{c: label for c, (label, _) in CRITERES.items()}, SANS_CRITERE[0]: SANS_CRITERE[1]})
+        elif dimension == "groupe_critere":
+            labels = pd.Series({**GROUPES_CRITERE, SANS_CRITERE[0]: SANS_CRITERE[1]})
         else:
             labels = self._reference(dimension)["libelle"]
         return pd.concat([labels, pd.Series({UNKNOWN: "Non renseigné"})])
@@ -320,6 +328,38 @@ class Replica:
         out.attrs["filtres_non_appliques"] = [label for label, _ in supply_only.describe()]
         return out
 
+    def rehousing_summary(self, filters: Filters | None = None, by: str = "reservataire",
+                          scope: Scope | None = None) -> pd.DataFrame:
+        """Rehousings over the whole period by ``by``, with the priority share.
+
+        Columns: the dimension's code, ``libelle``, ``relogements``,
+        ``relogements_prioritaires``, ``part_prioritaires`` (priority rehousings ÷ rehousings,
+        NaN when there is none); one row per member with at least one rehousing, by decreasing
+        rehousings. Sums of :meth:`monthly_rehousing` ``(filters, by)``, same definitions. The
+        total row is :func:`data_access.queries.rehousing.total_row`.
+        """
+        return rehousing_q.summarise(self.monthly_rehousing(filters, by=by, scope=scope), by)
+
+    def rehousing_key_figures(self, filters: Filters | None = None, scope: Scope | None = None) -> pd.DataFrame:
+        filters, scope = self._prepare(filters, scope)
+        period = self.period(filters)
+        wide = filters.replace(start=add_months(period.start, -12), end=period.end)
+        monthly = self.monthly_rehousing(wide, scope=scope)
+        return rehousing_q.key_figures(monthly, period, self.coverage().start)
+
+    def coverage(self) -> Period:
+        """Months the replica covers: from the month of its first lease to the last complete
+        month (see :meth:`default_period`)."""
+        version = self.data_version()
+        cached = self._references.get("coverage")
+        if cached is None or cached[0] != version:
+            first = self.frame(sa.select(sa.func.min(bail.c.date_signature)), ["first"]).iloc[0, 0]
+            end = self.default_period().end
+            start = date(first.year, first.month, 1) if pd.notna(first) else end
+            cached = (version, Period(min(start, end), end))
+            self._references["coverage"] = cached
+        return cached[1]
+
     def _observation_date(self, filters: Filters, at: date | str | None) -> date:
         """``at`` if given; else the last day of the filters' end month; else the reference
         date; never after the reference date."""
@@ -345,6 +385,7 @@ Replica.monthly_rehousing.__doc__ = rehousing_q.monthly_rehousing.__doc__
 Replica.pipeline.__doc__ = pipeline_q.pipeline.__doc__
 Replica.demand_supply.__doc__ = demand_supply_q.demand_supply.__doc__
 Replica.priority_backlog.__doc__ = priority_q.priority_backlog.__doc__
+Replica.rehousing_key_figures.__doc__ = rehousing_q.key_figures.__doc__
 
 
 def _parse_ts(value: str | None) -> datetime | None:

@@ -48,7 +48,9 @@ BANDS = [("moins de 6 mois", 0, 6), ("6 à 12 mois", 6, 12), ("12 à 24 mois", 1
 DALO_DEADLINE_MONTHS = 6
 ABNORMAL_DELAY_MONTHS = 36
 
-DIMENSIONS = ("reservataire", "nature_reservataire", "epci", "commune", "bailleur", "critere")
+DIMENSIONS = ("reservataire", "nature_reservataire", "epci", "commune", "bailleur", "critere", "groupe_critere")
+#: Criterion groups of the stacked chart: DALO, accord collectif / PDALHPD, the other L441-1 criteria.
+GROUP_LABELS = {"DALO": "DALO", "ACD": "ACD / PDALHPD", "L441-1": "Autres critères L441-1"}
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -185,6 +187,8 @@ def labels(raw, dimension: str) -> pd.Series:
         return raw["bailleur"].set_index("id")["nom"]
     if dimension == "critere":
         return pd.Series({**{c: label for c, (label, _) in CRITERES.items()}, SANS_CRITERE[0]: SANS_CRITERE[1]})
+    if dimension == "groupe_critere":
+        return pd.Series({**GROUP_LABELS, SANS_CRITERE[0]: SANS_CRITERE[1]})
     raise ValueError(dimension)
 
 
@@ -213,6 +217,10 @@ def monthly_rehousing(raw, filters: Filters, by: str | None = None) -> pd.DataFr
               "commune": "commune_code", "bailleur": "bailleur_id"}
     if by == "critere":
         lease[by] = main_criterion(raw, lease["demande_id"], lease["date_cal_bail"])
+    elif by == "groupe_critere":
+        main = pd.Series(main_criterion(raw, lease["demande_id"], lease["date_cal_bail"]), index=lease.index)
+        # DALO and ACD are groups of their own; every other criterion is an « other L441-1 »
+        lease[by] = main.where(main.isin(["DALO", "ACD", "AUCUN"]), "L441-1")
     elif by in source:
         lease[by] = lease[source[by]]
     else:

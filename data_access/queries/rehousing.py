@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from data_access.errors import FilterError
-from data_access.filters import Filters, Period, Scope
+from data_access.filters import Filters, Period, Scope, add_months
 from data_access.queries.base import (
     LeaseJoin, Reader, as_month, criterion_code, densify, in_period, month_of,
 )
-from data_access.schema import bail, commune, logement, reservataire
+from data_access.schema import CRITERES, SANS_CRITERE, bail, commune, logement, reservataire
 
-#: Breakdowns of :func:`monthly_rehousing`, with the column that holds each one's code.
-DIMENSIONS = ("reservataire", "nature_reservataire", "epci", "commune", "bailleur", "critere")
+#: Breakdowns of :func:`monthly_rehousing`.
+DIMENSIONS = ("reservataire", "nature_reservataire", "epci", "commune", "bailleur", "critere",
+              "groupe_critere")
+#: Main criterion → its group (DALO, ACD, L441-1; AUCUN stays AUCUN).
+GROUPE_OF_CRITERE = {**{code: group for code, (_, group) in CRITERES.items()}, SANS_CRITERE[0]: SANS_CRITERE[0]}
 VALUES = ["relogements", "relogements_prioritaires"]
 
 
@@ -40,7 +45,8 @@ def monthly_rehousing(reader: Reader, filters: Filters, period: Period, scope: S
     criterion) valid on the date of the CAL decision that granted the dwelling. Location,
     bailleur and QPV are those of the dwelling; the réservataire is the one whose contingent
     the lease counts against. The main criterion follows DALO > ACD/PDALHPD > other L441-1
-    criteria (``AUCUN`` when none).
+    criteria (``AUCUN`` when none); its group (``groupe_critere``) is ``DALO``, ``ACD``
+    (accord collectif / PDALHPD), ``L441-1`` (the other criteria) or ``AUCUN``.
 
     Columns: ``mois`` (first day of the month), then with ``by``: the dimension's code (column
     named after it) and ``libelle``; then ``relogements``, ``relogements_prioritaires``. Every
@@ -51,16 +57,19 @@ def monthly_rehousing(reader: Reader, filters: Filters, period: Period, scope: S
         raise FilterError(f"Ventilation inconnue : {by!r} (attendu : {', '.join(DIMENSIONS)}).")
     join = LeaseJoin(filters, scope, *in_period(bail.c.date_signature, period))
     mois = month_of(join.lease.c.date_signature).label("mois")
-    if by == "critere":
+    if by in ("critere", "groupe_critere"):
         # one main criterion per lease: relogements_prioritaires = relogements except for AUCUN
-        rank = _dimension_column(by, join).label("critere")
+        rank = _dimension_column("critere", join).label("critere")
         stmt = (sa.select(mois, rank, sa.func.count().label("relogements"))
                 .select_from(join.from_clause(rank))
                 .where(*join.where)
                 .group_by(mois, rank))
         frame = reader.frame(stmt, ["mois", "critere", "relogements"])
         frame["critere"] = criterion_code(frame["critere"])
-        frame["relogements_prioritaires"] = frame["relogements"].where(frame["critere"] != "AUCUN", 0)
+        if by == "groupe_critere":
+            frame = (frame.assign(groupe_critere=frame["critere"].map(GROUPE_OF_CRITERE))
+                     .groupby(["mois", by], as_index=False)["relogements"].sum())
+        frame["relogements_prioritaires"] = frame["relogements"].where(frame[by] != SANS_CRITERE[0], 0)
     else:
         keys = [_dimension_column(by, join).label(by)] if by else []
         prioritaire = join.prioritaire()
@@ -79,3 +88,74 @@ def monthly_rehousing(reader: Reader, filters: Filters, period: Period, scope: S
         labels = reader.labels(by).reindex(members.to_numpy()).to_numpy()
         out.insert(2, "libelle", np.tile(labels, n_months))
     return out
+
+
+def summarise(monthly: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Totals over the period of a :func:`monthly_rehousing` breakdown, one row per member,
+    with ``part_prioritaires`` = relogements_prioritaires ÷ relogements (NaN when no
+    rehousing), sorted by decreasing rehousings."""
+    out = (monthly.groupby([by, "libelle"], as_index=False, sort=False)[VALUES].sum()
+           .sort_values(["relogements", "libelle"], ascending=[False, True], kind="stable")
+           .reset_index(drop=True))
+    out["part_prioritaires"] = share(out["relogements_prioritaires"], out["relogements"])
+    return out
+
+
+def total_row(summary: pd.DataFrame, by: str) -> pd.DataFrame:
+    """The one-row total of a :func:`summarise` table; its share is computed on the sums."""
+    total = {by: None, "libelle": "Total", **{v: int(summary[v].sum()) for v in VALUES}}
+    total["part_prioritaires"] = share(total["relogements_prioritaires"], total["relogements"])
+    return pd.DataFrame([total], columns=summary.columns)
+
+
+def share(part, whole):
+    """part ÷ whole, NaN where whole is 0."""
+    if isinstance(whole, pd.Series):
+        return part.div(whole.where(whole != 0))
+    if whole is None or (isinstance(whole, float) and math.isnan(whole)) or whole == 0:
+        return math.nan
+    return part / whole
+
+
+#: The two windows of the key figures: the whole period and its last month.
+WINDOWS = {"periode": "Période", "dernier_mois": "Dernier mois"}
+
+
+def key_figures(monthly: pd.DataFrame, period: Period, available_from) -> pd.DataFrame:
+    """Key figures of the period and of its last month, each against the same months a year
+    earlier. ``monthly`` is :func:`monthly_rehousing` (no breakdown) from 12 months before
+    ``period.start`` to ``period.end``; ``available_from`` is the replica's first month: a
+    comparison that would reach before it is NaN rather than a misleading zero.
+
+    One row per window (``fenetre``: ``periode``, ``dernier_mois``) with ``debut``, ``fin``,
+    ``relogements``, ``relogements_prioritaires``, ``part_prioritaires``, the same three
+    ``…_an_dernier``, ``evolution_relogements`` and ``evolution_prioritaires`` (relative
+    change, 0.1 = +10 %) and ``ecart_part`` (change of the share, in share units).
+    """
+    months = pd.to_datetime(monthly["mois"])
+    rows = []
+    for window, (start, end) in {"periode": (period.start, period.end),
+                                 "dernier_mois": (period.end, period.end)}.items():
+        def sums(first, last):
+            inside = (months >= pd.Timestamp(first)) & (months <= pd.Timestamp(last))
+            return [int(monthly.loc[inside, v].sum()) for v in VALUES]
+        now = sums(start, end)
+        before_start, before_end = add_months(start, -12), add_months(end, -12)
+        before = sums(before_start, before_end) if before_start >= available_from else [math.nan, math.nan]
+        rows.append({
+            "fenetre": window, "debut": start, "fin": end,
+            "relogements": now[0], "relogements_prioritaires": now[1],
+            "part_prioritaires": share(now[1], now[0]),
+            "relogements_an_dernier": before[0], "relogements_prioritaires_an_dernier": before[1],
+            "part_prioritaires_an_dernier": share(before[1], before[0]),
+            "evolution_relogements": _change(now[0], before[0]),
+            "evolution_prioritaires": _change(now[1], before[1]),
+        })
+        rows[-1]["ecart_part"] = rows[-1]["part_prioritaires"] - rows[-1]["part_prioritaires_an_dernier"]
+    return pd.DataFrame(rows)
+
+
+def _change(now, before) -> float:
+    if before is None or (isinstance(before, float) and math.isnan(before)) or before == 0:
+        return math.nan
+    return now / before - 1

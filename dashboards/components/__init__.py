@@ -1,0 +1,1 @@
+"""Pieces the pages share: filter bar, key figure cards, charts, tables, exports, history."""

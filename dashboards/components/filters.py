@@ -1,0 +1,49 @@
+"""The filter bar: one widget per filter parameter of a page's state, and a reset button."""
+
+from __future__ import annotations
+
+import panel as pn
+
+
+def _multi(state, name: str, label: str, placeholder: str) -> pn.widgets.MultiChoice:
+    return pn.widgets.MultiChoice.from_param(
+        state.param[name], name=label, placeholder=placeholder, search_option_limit=600,
+        option_limit=600, solid=False, sizing_mode="stretch_width",
+        description=state.param[name].doc)
+
+
+def _heading(text: str) -> pn.pane.Markdown:
+    return pn.pane.Markdown(f"**{text}**", margin=(12, 10, 0, 10))
+
+
+def filter_bar(state) -> pn.Column:
+    """Widgets bound both ways to ``state`` (a RehousingState-like Parameterized)."""
+    period = pn.Row(
+        pn.widgets.Select.from_param(state.param.start, name="Du mois", sizing_mode="stretch_width",
+                                     description=state.param.start.doc),
+        pn.widgets.Select.from_param(state.param.end, name="au mois", sizing_mode="stretch_width",
+                                     description=state.param.end.doc),
+        sizing_mode="stretch_width")
+    reset = pn.widgets.Button(name="Réinitialiser les filtres", button_type="light",
+                              sizing_mode="stretch_width", description="Revenir aux 12 derniers mois complets, sans filtre")
+    reset.on_click(lambda event: state.reset())
+    return pn.Column(
+        _heading("Période"),
+        period,
+        _heading("Réservataires"),
+        _multi(state, "natures_reservataire", "Nature", "Toutes les natures"),
+        _multi(state, "reservataires", "Réservataire", "Tous les réservataires"),
+        _heading("Territoire et parc"),
+        _multi(state, "epci", "EPCI", "Tous les EPCI"),
+        _multi(state, "communes", "Commune", "Toutes les communes"),
+        _multi(state, "bailleurs", "Bailleur", "Tous les bailleurs"),
+        pn.widgets.RadioButtonGroup.from_param(state.param.qpv, name="QPV", button_type="default",
+                                               button_style="outline", sizing_mode="stretch_width"),
+        _heading("Ménages"),
+        _multi(state, "criteres", "Critères de priorité", "Tous les ménages"),
+        pn.widgets.RadioButtonGroup.from_param(state.param.mutation, name="Demande", button_type="default",
+                                               button_style="outline", sizing_mode="stretch_width",
+                                               orientation="vertical"),
+        reset,
+        sizing_mode="stretch_width",
+    )

@@ -1,0 +1,54 @@
+"""The address bar and the browser's back/forward buttons, kept in step with a page's state.
+
+Panel's ``pn.state.location`` gives the query the page was opened with, and pushes a new
+history entry when told to; but it does not hear the browser's back and forward buttons
+(no ``popstate`` listener), and writing back the URL the browser has just restored would
+add a duplicate entry and drop the forward history. This small component does both ends:
+the server sets ``query`` → the browser pushes it (replaces it, for the first one); the
+user goes back or forward → the browser sets ``query`` → the server restores the view.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode
+
+import param
+from panel.custom import JSComponent
+
+
+def encode(query: dict[str, str]) -> str:
+    """« ?debut=2025-01&epci=243100518,200068641 » (commas kept readable)."""
+    return "?" + urlencode(query, safe=",") if query else ""
+
+
+def decode(search: str) -> dict[str, str]:
+    """The query string's last value for each name."""
+    return dict(parse_qsl(search.lstrip("?"), keep_blank_values=True))
+
+
+class BrowserHistory(JSComponent):
+    """Invisible: syncs ``query`` (« ?a=b », or empty) with the address bar."""
+
+    query = param.String(default="", doc="Partie « ?… » de l'adresse de la page")
+
+    _esm = """
+    export function render({ model }) {
+      const same = (a, b) => new URLSearchParams(a).toString() === new URLSearchParams(b).toString()
+      const url = (q) => window.location.pathname + q + window.location.hash
+      let first = true
+      const write = () => {
+        const q = model.query
+        if (same(q, window.location.search)) { first = false; return }
+        if (first) { window.history.replaceState({}, "", url(q)) } else { window.history.pushState({}, "", url(q)) }
+        first = false
+      }
+      const pop = () => { model.query = window.location.search }
+      model.on("query", write)
+      window.addEventListener("popstate", pop)
+      model.on("remove", () => window.removeEventListener("popstate", pop))
+      write()
+      const el = document.createElement("span")
+      el.style.display = "none"
+      return el
+    }
+    """

@@ -1,0 +1,1 @@
+"""The pages' state: ``param.Parameterized`` classes with no Panel import, testable alone."""

@@ -1,0 +1,346 @@
+"""What the monthly rehousing page shows, and nothing of how: no Panel, no widgets.
+
+:class:`RehousingState` holds the filters a user chose (each parameter documented; the docs
+become the widgets' tooltips) and derives every figure of the page from ``data_access``:
+key figures, the monthly series by main criterion group, one breakdown table per dimension,
+the pipeline, and the export files. It also turns itself into a URL query and back,
+checking every value, so that a shared link restores the view and a wrong value becomes a
+French notice instead of an error.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pandas as pd
+import param
+
+from data_access import Filters, FilterError, Period, Replica, Scope
+from data_access.export import ExportContext, filename, to_csv, to_xlsx
+from data_access.filters import parse_month
+from data_access.formatting import month_label
+from data_access.queries.rehousing import total_row
+from data_access.schema import CRITERES, NATURES_RESERVATAIRE
+
+#: Breakdown tabs: dimension → tab title.
+BREAKDOWNS = {"reservataire": "Réservataires", "epci": "EPCI", "commune": "Communes", "bailleur": "Bailleurs"}
+
+#: Exportable tables: key → title written in the file.
+TABLES = {
+    "serie": "Relogements mensuels par groupe de critère",
+    "reservataire": "Relogements par réservataire",
+    "epci": "Relogements par EPCI",
+    "commune": "Relogements par commune",
+    "bailleur": "Relogements par bailleur",
+    "pipeline": "Des propositions aux baux, mois par mois",
+}
+
+#: Main criterion groups of the stacked chart, in stacking order (bottom first), with
+#: the column each one gets in :meth:`RehousingState.series`.
+GROUPS = {"DALO": "relogements_dalo", "ACD": "relogements_acd", "L441-1": "relogements_l441"}
+
+DEFINITIONS = {
+    "relogements": "Relogement : bail signé, compté au mois de sa date de signature (définition nationale).",
+    "prioritaires": ("Ménage prioritaire : la demande détenait au moins un critère de priorité (DALO, "
+                     "labellisation accord collectif / PDALHPD, critère de l'article L441-1 du CCH) "
+                     "valide à la date de la décision de la CALEOL qui a attribué le logement."),
+    "part": "Part des ménages prioritaires : relogements de ménages prioritaires ÷ relogements.",
+    "groupe": ("Critère principal : DALO, sinon accord collectif / PDALHPD, sinon un autre critère "
+               "L441-1 ; un ménage n'est compté qu'une fois."),
+    "evolution": "Évolution : par rapport aux mêmes mois de l'année précédente.",
+    "pipeline": ("Propositions à leur date, refus du ménage (refus ou absence de réponse) à la date de "
+                 "réponse, décisions de CAL à leur date, baux à leur date de signature."),
+}
+
+MUTATION = {"Toutes les demandes": "tous", "Mutations (déjà locataires HLM)": "oui", "Premiers accès": "non"}
+QPV = {"Tous les logements": "tous", "En QPV": "oui", "Hors QPV": "non"}
+
+#: URL query name → parameter. Lists are comma-separated codes.
+QUERY = {"debut": "start", "fin": "end", "natures": "natures_reservataire", "reservataires": "reservataires",
+         "epci": "epci", "communes": "communes", "bailleurs": "bailleurs", "criteres": "criteres",
+         "mutation": "mutation", "qpv": "qpv", "onglet": "breakdown"}
+LISTS = ("natures_reservataire", "reservataires", "epci", "communes", "bailleurs", "criteres")
+FILTER_PARAMS = ["start", "end", *LISTS, "mutation", "qpv"]
+
+_WHAT = {"natures_reservataire": "Nature de réservataire", "reservataires": "Réservataire", "epci": "EPCI",
+         "communes": "Commune", "bailleurs": "Bailleur", "criteres": "Critère de priorité",
+         "mutation": "Filtre mutation", "qpv": "Filtre QPV", "breakdown": "Onglet"}
+
+
+_FEMININE = ("natures_reservataire", "communes")
+
+
+def _sort_key(label: str) -> str:
+    """French alphabetical order: accents ignored (« Écully » after « Eaunes »)."""
+    return unicodedata.normalize("NFKD", str(label)).encode("ascii", "ignore").decode().lower()
+
+
+def _options(labels: pd.Series) -> dict[str, object]:
+    """Label → code, sorted by label, labels made unique."""
+    out: dict[str, object] = {}
+    for code, label in sorted(labels.items(), key=lambda kv: _sort_key(kv[1])):
+        out[label if label not in out else f"{label} ({code})"] = code
+    return out
+
+
+class RehousingState(param.Parameterized):
+    """The monthly rehousing page's filters, and the figures they give."""
+
+    start = param.Selector(default=None, objects=[], doc="Premier mois inclus")
+    end = param.Selector(default=None, objects=[], doc="Dernier mois inclus")
+    natures_reservataire = param.ListSelector(default=[], objects=[], doc="Natures de réservataire retenues (aucune : toutes)")
+    reservataires = param.ListSelector(default=[], objects=[], doc="Réservataires retenus (aucun : tous) ; la liste suit les natures choisies")
+    epci = param.ListSelector(default=[], objects=[], doc="EPCI du logement (aucun : tous)")
+    communes = param.ListSelector(default=[], objects=[], doc="Communes du logement (aucune : toutes) ; la liste suit les EPCI choisis")
+    bailleurs = param.ListSelector(default=[], objects=[], doc="Bailleurs du logement (aucun : tous)")
+    criteres = param.ListSelector(default=[], objects=[], doc="Ne compter que les ménages détenant l'un de ces critères à la date de la CAL")
+    mutation = param.Selector(default="tous", objects=MUTATION, doc="Demandes de mutation ou premiers accès au parc social")
+    qpv = param.Selector(default="tous", objects=QPV, doc="Logement situé dans un quartier prioritaire de la politique de la ville, ou hors QPV")
+    breakdown = param.Selector(default="reservataire", objects={v: k for k, v in BREAKDOWNS.items()}, doc="Ventilation affichée")
+    notices = param.List(default=[], item_type=str, doc="Avis à montrer à l'utilisateur (valeurs d'adresse ignorées…)")
+
+    def __init__(self, replica: Replica, scope: Scope | None = None, **params):
+        self.replica = replica
+        self.scope = replica.default_scope.narrowed(scope)
+        super().__init__(**params)
+        self._load_options()
+
+    # ------------------------------------------------------------------ options and defaults
+    def _load_options(self) -> None:
+        replica, scope = self.replica, self.scope
+        self.coverage = replica.coverage()
+        self.default_period = replica.default_period()
+        months = {month_label(m): m for m in reversed(self.coverage.months())}
+        self.param.start.objects = months
+        self.param.end.objects = months
+        self.param.start.default, self.param.end.default = self.default_period.start, self.default_period.end
+        self.param.natures_reservataire.objects = {label: code for code, label in NATURES_RESERVATAIRE.items()}
+        self.param.criteres.objects = {label: code for code, (label, _) in CRITERES.items()}
+        self._reservataires = replica.reference("reservataire")
+        if scope.reservataires is not None:
+            self._reservataires = self._reservataires[self._reservataires.index.isin(scope.reservataires)]
+        self._communes = replica.territories("commune", Filters(), scope)
+        self.param.epci.objects = _options(replica.territories("epci", Filters(), scope)["libelle"])
+        bailleurs = replica.reference("bailleur")["libelle"]
+        if scope.bailleurs is not None:
+            bailleurs = bailleurs[bailleurs.index.isin(scope.bailleurs)]
+        self.param.bailleurs.objects = _options(bailleurs)
+        self._follow_natures()
+        self._follow_epci()
+        with param.discard_events(self):
+            self.start, self.end = self.default_period.start, self.default_period.end
+
+    def _kept_reservataires(self, natures) -> pd.DataFrame:
+        kept = self._reservataires
+        return kept[kept["nature"].isin(natures)] if natures else kept
+
+    def _kept_communes(self, epci) -> pd.DataFrame:
+        kept = self._communes
+        return kept[kept["epci"].isin(epci)] if epci else kept
+
+    @param.depends("natures_reservataire", watch=True)
+    def _follow_natures(self) -> None:
+        """The réservataire list shows the chosen natures' réservataires only."""
+        kept = self._kept_reservataires(self.natures_reservataire)
+        self.param.reservataires.objects = _options(kept["libelle"])
+        if any(r not in kept.index for r in self.reservataires):
+            self.reservataires = [r for r in self.reservataires if r in kept.index]
+
+    @param.depends("epci", watch=True)
+    def _follow_epci(self) -> None:
+        """The commune list shows the chosen EPCI's communes only."""
+        kept = self._kept_communes(self.epci)
+        self.param.communes.objects = _options(kept["libelle"])
+        if any(c not in kept.index for c in self.communes):
+            self.communes = [c for c in self.communes if c in kept.index]
+
+    def reset(self) -> None:
+        """Back to the default view: the 12 last complete months, no filter."""
+        self.param.update(start=self.default_period.start, end=self.default_period.end,
+                          **{name: [] for name in LISTS}, mutation="tous", qpv="tous", notices=[])
+
+    # ------------------------------------------------------------------ what the user asked
+    @property
+    def period(self) -> Period:
+        return Period(min(self.start, self.end), max(self.start, self.end))
+
+    def filters(self) -> Filters:
+        """The chosen filters as the data-access API takes them."""
+        flag = {"tous": None, "oui": True, "non": False}
+        return Filters(start=self.period.start, end=self.period.end,
+                       reservataires=self.reservataires, natures_reservataire=self.natures_reservataire,
+                       epci=self.epci, communes=self.communes, bailleurs=self.bailleurs,
+                       criteres=self.criteres, mutation=flag[self.mutation], qpv=flag[self.qpv])
+
+    def caption(self) -> str:
+        """« De janvier 2025 à décembre 2025 · Données extraites le 14/11/2026 »."""
+        text = str(self.period)
+        return f"{text[:1].upper()}{text[1:]} · {self.replica.freshness_cached()}"
+
+    def describe(self) -> list[tuple[str, str]]:
+        """The active filters, in French, with labels rather than codes."""
+        out = []
+        for name in LISTS:
+            values = getattr(self, name)
+            if values:
+                names = {code: label for label, code in self.param[name].objects.items()}
+                out.append((_WHAT[name], ", ".join(str(names.get(v, v)) for v in values)))
+        for name, options in (("mutation", MUTATION), ("qpv", QPV)):
+            if getattr(self, name) != "tous":
+                out.append((_WHAT[name], next(k for k, v in options.items() if v == getattr(self, name))))
+        return out
+
+    # ------------------------------------------------------------------ the figures
+    @param.depends(*FILTER_PARAMS)
+    def key_figures(self) -> pd.DataFrame:
+        """:meth:`Replica.rehousing_key_figures` for the chosen filters."""
+        return self.replica.rehousing_key_figures(self.filters(), scope=self.scope)
+
+    @param.depends(*FILTER_PARAMS)
+    def series(self) -> pd.DataFrame:
+        """One row per month: ``mois``, ``relogements``, ``relogements_prioritaires``,
+        ``part_prioritaires`` and the priority rehousings of each main criterion group."""
+        by_group = self.replica.monthly_rehousing(self.filters(), by="groupe_critere", scope=self.scope)
+        wide = by_group.pivot_table(index="mois", columns="groupe_critere", values="relogements",
+                                    aggfunc="sum", fill_value=0)
+        out = by_group.groupby("mois", as_index=False)[["relogements", "relogements_prioritaires"]].sum()
+        out["part_prioritaires"] = out["relogements_prioritaires"] / out["relogements"].where(out["relogements"] != 0)
+        for group, column in GROUPS.items():
+            out[column] = wide[group].to_numpy() if group in wide else 0
+        return out
+
+    @param.depends(*FILTER_PARAMS)
+    def breakdown_table(self, by: str) -> pd.DataFrame:
+        """The period's rehousings by ``by`` with the priority share, largest first."""
+        return self.replica.rehousing_summary(self.filters(), by=by, scope=self.scope)
+
+    @param.depends(*FILTER_PARAMS)
+    def pipeline(self) -> pd.DataFrame:
+        """:meth:`Replica.pipeline` for the chosen filters."""
+        return self.replica.pipeline(self.filters(), scope=self.scope)
+
+    def table(self, key: str) -> pd.DataFrame:
+        """An exportable table (see :data:`TABLES`), totals included."""
+        if key == "serie":
+            frame = self.series()
+            total = frame.drop(columns="mois").sum().to_frame().T
+            total["part_prioritaires"] = total["relogements_prioritaires"] / total["relogements"] if total["relogements"].iloc[0] else float("nan")
+            total.insert(0, "mois", "Total")
+            return pd.concat([frame.astype({"mois": object}), total], ignore_index=True)
+        if key == "pipeline":
+            frame = self.pipeline()
+            total = frame.drop(columns="mois").sum().to_frame().T
+            total.insert(0, "mois", "Total")
+            return pd.concat([frame.astype({"mois": object}), total], ignore_index=True)
+        if key in BREAKDOWNS:
+            frame = self.breakdown_table(key)
+            return pd.concat([frame, total_row(frame, key)], ignore_index=True)
+        raise FilterError(f"Tableau inconnu : {key!r}.")
+
+    def export(self, key: str, fmt: str) -> tuple[str, bytes]:
+        """(file name, content) of table ``key`` as ``csv`` or ``xlsx``, with its context."""
+        title = TABLES[key]
+        definitions = [DEFINITIONS["relogements"], DEFINITIONS["prioritaires"]]
+        definitions += [DEFINITIONS["pipeline"]] if key == "pipeline" else [DEFINITIONS["part"]]
+        described = " ; ".join(f"{k} : {v}" for k, v in self.describe()) or "aucun"
+        context = ExportContext(title=title, period=self.period, filters=described,
+                                freshness=str(self.replica.freshness_cached()), scope=self.scope.label,
+                                definitions=tuple(definitions))
+        frame = self.table(key)
+        content = to_csv(frame, context) if fmt == "csv" else to_xlsx(frame, context)
+        return filename(title, self.period, fmt), content
+
+    # ------------------------------------------------------------------ focus (click on a row)
+    def focus(self, dimension: str, code) -> None:
+        """Filter the page on one member of a breakdown (a click on its row)."""
+        target = {"reservataire": "reservataires", "epci": "epci", "commune": "communes",
+                  "bailleur": "bailleurs"}[dimension]
+        if code is None or (isinstance(code, float) and pd.isna(code)) or code == "INCONNU":
+            self.notices = [*self.notices, "Cette ligne regroupe les valeurs non renseignées : elle ne peut pas servir de filtre."]
+            return
+        if target == "communes":
+            epci_of = self._communes["epci"].get(code)
+            updates = {"communes": [code]}
+            if self.epci and epci_of not in self.epci:
+                updates["epci"] = [epci_of]
+            self.param.update(**updates)
+        elif target == "reservataires" and self.natures_reservataire:
+            nature = self._reservataires["nature"].get(code)
+            self.param.update(natures_reservataire=[nature] if nature not in self.natures_reservataire
+                              else self.natures_reservataire, reservataires=[code])
+        else:
+            self.param.update(**{target: [code]})
+
+    # ------------------------------------------------------------------ URL
+    def to_query(self) -> dict[str, str]:
+        """The view as URL query values; defaults are left out so that a bookmark without
+        a period always shows the 12 last complete months."""
+        out = {}
+        if (self.start, self.end) != (self.default_period.start, self.default_period.end):
+            out["debut"], out["fin"] = f"{self.period.start:%Y-%m}", f"{self.period.end:%Y-%m}"
+        for key, name in QUERY.items():
+            if name in LISTS and getattr(self, name):
+                out[key] = ",".join(map(str, getattr(self, name)))
+            elif name in ("mutation", "qpv") and getattr(self, name) != "tous":
+                out[key] = getattr(self, name)
+        if self.breakdown != "reservataire":
+            out["onglet"] = self.breakdown
+        return out
+
+    def apply_query(self, query: dict[str, str]) -> list[str]:
+        """Set the view from URL query values. Every value is checked: a wrong one is left
+        out and described in the returned French notices (also added to ``notices``)."""
+        notices, updates = [], {name: self.param[name].default for name in LISTS}
+        updates.update(start=self.default_period.start, end=self.default_period.end,
+                       mutation="tous", qpv="tous", breakdown="reservataire")
+        for key, raw in query.items():
+            raw = raw[-1] if isinstance(raw, list) else str(raw)
+            name = QUERY.get(key)
+            if name is None:
+                notices.append(f"Paramètre d'adresse inconnu ignoré : « {key} ».")
+            elif name in LISTS:
+                allowed = list(self.param[name].objects.values()) if name != "communes" else list(self._communes.index)
+                values, wrong = [], []
+                for item in filter(None, (v.strip() for v in raw.split(","))):
+                    code = int(item) if item.isdigit() and name in ("reservataires", "bailleurs") else item
+                    (values if code in allowed and code not in values else wrong).append(item)
+                if wrong:
+                    e = "e" if name in _FEMININE else ""
+                    notices.append(f"{_WHAT[name]} ignoré{e} (inconnu{e} ou hors de votre périmètre) : "
+                                   f"{', '.join(wrong)}.")
+                updates[name] = values
+            elif name in ("start", "end"):
+                try:
+                    month = parse_month(raw, "mois")
+                except FilterError:
+                    notices.append(f"Mois invalide dans l'adresse, ignoré : « {raw} » (format attendu : AAAA-MM).")
+                    continue
+                if not self.coverage.start <= month <= self.coverage.end:
+                    notices.append(f"Mois hors des données ({self.coverage}), ignoré : « {raw} ».")
+                    continue
+                updates[name] = month
+            else:
+                options = self.param[name].objects
+                values = options.values() if isinstance(options, dict) else options
+                if raw in values:
+                    updates[name] = raw
+                else:
+                    notices.append(f"{_WHAT[name]} : valeur inconnue ignorée, « {raw} ».")
+        if updates["start"] > updates["end"]:
+            notices.append("Période de l'adresse vide (début après la fin), ignorée : les 12 derniers mois complets sont affichés.")
+            updates["start"], updates["end"] = self.default_period.start, self.default_period.end
+        # communes and réservataires must belong to the EPCI and natures of the same link
+        communes_ok = self._kept_communes(updates["epci"])
+        reservataires_ok = self._kept_reservataires(updates["natures_reservataire"])
+        dropped = [c for c in updates["communes"] if c not in communes_ok.index] + \
+                  [str(r) for r in updates["reservataires"] if r not in reservataires_ok.index]
+        if dropped:
+            notices.append(f"Ignoré car hors des EPCI ou natures choisis dans l'adresse : {', '.join(dropped)}.")
+        updates["communes"] = [c for c in updates["communes"] if c in communes_ok.index]
+        updates["reservataires"] = [r for r in updates["reservataires"] if r in reservataires_ok.index]
+        # the lists first, so that the new values are valid choices; then one update, one refresh
+        self.param.communes.objects = _options(communes_ok["libelle"])
+        self.param.reservataires.objects = _options(reservataires_ok["libelle"])
+        self.param.update(**updates, notices=notices)
+        return notices
+
