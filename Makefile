@@ -28,9 +28,10 @@ demo: $(VENV)/.installed
 serve: $(VENV)/.installed $(DEMO)
 	$(BIN)/relog serve --port $(PORT)
 
-## Set everything up (including PostgreSQL) and run the whole test suite.
+## Set everything up (PostgreSQL and Chromium included) and run the whole test suite.
 test: $(VENV)/.installed
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: $(VENV)/.installed $(DEMO)

@@ -48,7 +48,10 @@ def cmd_demo(args) -> int:
 def cmd_serve(args) -> int:
     """Serve the dashboards with ``panel serve`` (replaces this process)."""
     command = [sys.executable, "-m", "panel", "serve", str(APP), "--port", str(args.port),
-               "--address", args.address, "--index", "app", "--num-threads", str(args.threads)]
+               "--address", args.address, "--index", "app", "--liveness"]
+    # No --num-threads: with a thread pool, two quick changes of one session run at once and
+    # the slower, older result may be drawn last. Events stay in order on the event loop;
+    # queries are tens of milliseconds and cached across sessions.
     for origin in args.allow_websocket_origin or []:
         command += ["--allow-websocket-origin", origin]
     if args.show:
@@ -92,7 +95,6 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="sert les tableaux de bord")
     serve.add_argument("--port", type=int, default=5006)
     serve.add_argument("--address", default="localhost")
-    serve.add_argument("--threads", type=int, default=4, help="fils de calcul par processus")
     serve.add_argument("--allow-websocket-origin", action="append")
     serve.add_argument("--show", action="store_true", help="ouvre le navigateur")
     serve.set_defaults(func=cmd_serve)

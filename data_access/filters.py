@@ -73,7 +73,9 @@ class Period:
     def __str__(self) -> str:
         if self.start == self.end:
             return month_label(self.start)
-        return f"de {month_label(self.start)} à {month_label(self.end)}"
+        first = month_label(self.start)
+        de = "d'" if first[0] in "aeiouyéèê" else "de "     # « d'avril », « d'août », « d'octobre »
+        return f"{de}{first} à {month_label(self.end)}"
 
 
 def _as_list(value: Any) -> list:

@@ -8,7 +8,7 @@ import panel as pn
 def _multi(state, name: str, label: str, placeholder: str) -> pn.widgets.MultiChoice:
     return pn.widgets.MultiChoice.from_param(
         state.param[name], name=label, placeholder=placeholder, search_option_limit=600,
-        option_limit=600, solid=False, sizing_mode="stretch_width",
+        option_limit=600, solid=False, sizing_mode="stretch_width", css_classes=[f"relog-filter-{name}"],
         description=state.param[name].doc)
 
 
@@ -19,13 +19,13 @@ def _heading(text: str) -> pn.pane.Markdown:
 def filter_bar(state) -> pn.Column:
     """Widgets bound both ways to ``state`` (a RehousingState-like Parameterized)."""
     period = pn.Row(
-        pn.widgets.Select.from_param(state.param.start, name="Du mois", sizing_mode="stretch_width",
+        pn.widgets.Select.from_param(state.param.start, name="Du mois", sizing_mode="stretch_width", css_classes=["relog-filter-start"],
                                      description=state.param.start.doc),
-        pn.widgets.Select.from_param(state.param.end, name="au mois", sizing_mode="stretch_width",
+        pn.widgets.Select.from_param(state.param.end, name="au mois", sizing_mode="stretch_width", css_classes=["relog-filter-end"],
                                      description=state.param.end.doc),
         sizing_mode="stretch_width")
     reset = pn.widgets.Button(name="Réinitialiser les filtres", button_type="light",
-                              sizing_mode="stretch_width", description="Revenir aux 12 derniers mois complets, sans filtre")
+                              sizing_mode="stretch_width", css_classes=["relog-reset"], description="Revenir aux 12 derniers mois complets, sans filtre")
     reset.on_click(lambda event: state.reset())
     return pn.Column(
         _heading("Période"),

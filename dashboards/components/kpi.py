@@ -23,6 +23,7 @@ CSS = """
 .relog-kpi .evol { font-weight: 600; }
 .relog-kpi.alerte { border-left-color: #B3261E; }
 .relog-kpi.alerte .valeur { color: #B3261E; }
+.relog-error { border: 1px solid #B3261E; background: #fdecea; color: #7a1a14; padding: 10px 14px; border-radius: 6px; }
 """
 
 

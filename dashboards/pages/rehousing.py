@@ -6,18 +6,21 @@ bindings only; every figure comes from the state, hence from ``data_access``.
 
 from __future__ import annotations
 
+from html import escape
+
 import holoviews as hv
 import panel as pn
 import param
 
 from dashboards.components.charts import stacked_rehousing
 from dashboards.components.exports import export_buttons
-from dashboards.components.feedback import guarded, notices
+from dashboards.components.feedback import notices
 from dashboards.components.filters import filter_bar
 from dashboards.components.history import BrowserHistory, decode, encode
 from dashboards.components.kpi import CSS as KPI_CSS, key_figure_html
 from dashboards.components.tables import breakdown_table, pipeline_table
 from dashboards.state.rehousing import BREAKDOWNS, DEFINITIONS, FILTER_PARAMS, RehousingState
+from data_access import RelogError
 from data_access.export import COLUMNS
 
 TITLE = "Relogement des publics prioritaires"
@@ -64,11 +67,17 @@ class RehousingPage(pn.viewable.Viewer):
     def caption(self):
         return pn.bind(self._caption, *self._depends)
 
-    @guarded
-    def _key_figures(self, *_):
-        html = key_figure_html(self.state.key_figures(), self.state.replica.settings.priority_share_target,
-                               DEFINITIONS)
-        return pn.pane.HTML(html, sizing_mode="stretch_width", css_classes=["relog-kpi-block"], stylesheets=[KPI_CSS])
+    def _key_figures_html(self, *_) -> str:
+        try:
+            return key_figure_html(self.state.key_figures(), self.state.replica.settings.priority_share_target,
+                                   DEFINITIONS)
+        except RelogError as err:
+            return f'<div class="relog-error" role="alert">{escape(str(err))}</div>'
+
+    def _key_figures(self) -> pn.pane.HTML:
+        """One HTML pane whose content is replaced in place at each change."""
+        return pn.pane.HTML(pn.bind(self._key_figures_html, *self._depends), sizing_mode="stretch_width",
+                            css_classes=["relog-kpi-block"], stylesheets=[KPI_CSS])
 
     def _chart(self) -> pn.pane.HoloViews:
         def element(**_):
@@ -103,7 +112,7 @@ class RehousingPage(pn.viewable.Viewer):
             pn.pane.Markdown("## Relogements, mois par mois", margin=(0, 10)),
             self.caption(),
             pn.bind(notices, self.state.param.notices),
-            pn.panel(pn.bind(self._key_figures, *self._depends), loading_indicator=True),
+            self._key_figures(),
             section("Relogements mois par mois"),
             self.caption(),
             self._chart(),

@@ -1,0 +1,190 @@
+"""The monthly rehousing page as a user drives it, in headless Chromium.
+
+Figures read off the screen and out of the downloaded files are compared with the
+independent pandas computation of ``tests/oracle.py``, not with the app's own API.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from urllib.parse import parse_qs
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from playwright.sync_api import expect
+
+from data_access import Filters
+from tests import oracle
+
+pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.xdist_group("ui")]
+
+SICOVAL, TOULOUSE_METROPOLE = "243100633", "243100518"
+
+
+def number(text: str) -> int:
+    """« 2 173 » (narrow no-break spaces) → 2173."""
+    return int(re.sub(r"\D", "", text))
+
+
+def kpi(page, key: str) -> int:
+    return number(page.locator(f'[data-valeur="{key}"]').inner_text())
+
+
+def wait_for_kpi(page, key: str, value: int) -> None:
+    expect(page.locator(f'[data-valeur="{key}"]')).to_have_text(re.compile(_digits_pattern(value)))
+
+
+def _digits_pattern(value: int) -> str:
+    """« 1 234 » with any separator between thousands."""
+    digits = f"{value:,}".split(",")
+    return r"^\s*" + r"\D?".join(digits) + r"\s*$"
+
+
+def open_page(page, served_app, query: str = "") -> None:
+    page.goto(f"{served_app.url}/{query}")
+    expect(page.locator('[data-valeur="relogements"]')).to_be_visible()
+
+
+def choose(page, name: str, label: str) -> None:
+    """Type in a MultiChoice filter and pick the option."""
+    box = page.locator(f".relog-filter-{name} input.choices__input--cloned")
+    box.click()
+    box.fill(label)
+    page.locator(f".relog-filter-{name} .choices__list--dropdown .choices__item--choice",
+                 has_text=label).first.click()
+    page.keyboard.press("Escape")
+
+
+def query_of(page) -> dict[str, str]:
+    """The address bar's query, read in the page (``page.url`` lags behind pushState)."""
+    return {k: v[-1] for k, v in parse_qs(page.evaluate("window.location.search").lstrip("?")).items()}
+
+
+def wait_for_query(page, expected: dict[str, str]) -> None:
+    """Wait until the address bar holds exactly ``expected``."""
+    page.wait_for_function(
+        """(expected) => {
+            const got = Object.fromEntries(new URLSearchParams(window.location.search))
+            return JSON.stringify(Object.entries(got).sort()) === JSON.stringify(Object.entries(expected).sort())
+        }""", arg=expected)
+
+
+def test_changing_epci_and_period_shows_the_independent_figures(page, served_app, raw_tables):
+    open_page(page, served_app)
+    choose(page, "epci", "Sicoval")
+    page.locator(".relog-filter-start select").select_option(label="janvier 2025")
+    page.locator(".relog-filter-end select").select_option(label="décembre 2025")
+    filters = Filters(start="2025-01", end="2025-12", epci=(SICOVAL,))
+    monthly = oracle.monthly_rehousing(raw_tables, filters)
+    wait_for_kpi(page, "relogements", int(monthly["relogements"].sum()))
+    wait_for_kpi(page, "relogements_prioritaires", int(monthly["relogements_prioritaires"].sum()))
+    share = monthly["relogements_prioritaires"].sum() / monthly["relogements"].sum()
+    expect(page.locator('[data-valeur="part_prioritaires"]')).to_have_text(
+        f"{share * 100:.1f}".replace(".", ",") + "\u00a0%")
+    wait_for_query(page, {"epci": SICOVAL, "debut": "2025-01", "fin": "2025-12"})
+
+    # the communes tab: its first row is the Sicoval commune with the most rehousings
+    page.locator(".bk-tab", has_text="Communes").click()
+    by_commune = (oracle.monthly_rehousing(raw_tables, filters, "commune")
+                  .groupby(["commune", "libelle"], as_index=False)[["relogements", "relogements_prioritaires"]].sum()
+                  .sort_values(["relogements", "libelle"], ascending=[False, True]))
+    top = by_commune.iloc[0]
+    row = page.locator(".relog-table-commune .tabulator-row", has_text=top["libelle"]).first
+    expect(row).to_be_visible()
+    cells = row.locator(".tabulator-cell:visible").all_inner_texts()
+    assert [number(c) for c in cells[1:3]] == [top["relogements"], top["relogements_prioritaires"]]
+    total = page.locator(".relog-table-commune .tabulator-row", has_text="Total").first
+    assert number(total.locator(".tabulator-cell:visible").all_inner_texts()[1]) == monthly["relogements"].sum()
+
+
+def test_definitions_on_hover(page, served_app):
+    open_page(page, served_app)
+    title = page.locator('[data-kpi="relogements_prioritaires"]').get_attribute("title")
+    assert "date de la décision de la CALEOL" in title and "date de signature" in title
+
+
+def test_both_exports_carry_figures_filters_and_freshness(page, served_app, raw_tables):
+    open_page(page, served_app, f"?epci={TOULOUSE_METROPOLE}&debut=2025-04&fin=2025-09&onglet=bailleur")
+    filters = Filters(start="2025-04", end="2025-09", epci=(TOULOUSE_METROPOLE,))
+    expected = (oracle.monthly_rehousing(raw_tables, filters, "bailleur")
+                .groupby("libelle")[["relogements", "relogements_prioritaires"]].sum())
+    expected = expected[expected["relogements"] > 0]
+
+    with page.expect_download() as info:
+        page.locator(".relog-export-bailleur-csv button").click()
+    download = info.value
+    assert download.suggested_filename == "relogements-par-bailleur_2025-04_2025-09.csv"
+    content = open(download.path(), "rb").read()
+    assert content.startswith(b"\xef\xbb\xbf")
+    lines = content.decode("utf-8-sig").split("\r\n")
+    assert "Période;D'avril 2025 à septembre 2025" in lines
+    assert "Filtres;EPCI : Toulouse Métropole" in lines
+    assert any(re.match(r"Fraîcheur;Données extraites le \d\d/\d\d/\d{4}", line) for line in lines)
+    header = next(i for i, line in enumerate(lines) if line.startswith("Identifiant du bailleur;"))
+    table = pd.read_csv(io.StringIO("\r\n".join(lines[header:])), sep=";", decimal=",")
+    got = table.set_index("Libellé")
+    assert got.loc["Total", "Relogements (baux signés)"] == expected["relogements"].sum()
+    members = got.drop("Total")
+    assert members["Relogements (baux signés)"].to_dict() == expected["relogements"].to_dict()
+    assert members["dont ménages prioritaires"].to_dict() == expected["relogements_prioritaires"].to_dict()
+
+    with page.expect_download() as info:
+        page.locator(".relog-export-bailleur-xlsx button").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    workbook = load_workbook(io.BytesIO(open(download.path(), "rb").read()))
+    rows = list(workbook.active.iter_rows(values_only=True))
+    assert ("Filtres", "EPCI : Toulouse Métropole") in [r[:2] for r in rows]
+    start = next(i for i, r in enumerate(rows) if r[0] == "Identifiant du bailleur")
+    xlsx = {r[1]: r[2] for r in rows[start + 1:]}
+    assert xlsx.pop("Total") == expected["relogements"].sum()
+    assert xlsx == expected["relogements"].to_dict()
+
+
+def test_shared_link_restores_the_view_and_flags_wrong_values(page, served_app, raw_tables):
+    open_page(page, served_app, f"?epci={SICOVAL}&debut=2024-01&fin=2024-06&criteres=DALO&bailleurs=999&pays=fr")
+    filters = Filters(start="2024-01", end="2024-06", epci=(SICOVAL,), criteres=("DALO",))
+    wait_for_kpi(page, "relogements", int(oracle.monthly_rehousing(raw_tables, filters)["relogements"].sum()))
+    expect(page.locator(".relog-filter-epci .choices__list--multiple .choices__item", has_text="Sicoval")).to_be_visible()
+    expect(page.locator(".relog-filter-start select")).to_have_value(re.compile(".+"))
+    notice = page.locator(".relog-notices")
+    expect(notice).to_contain_text("Bailleur ignoré")
+    expect(notice).to_contain_text("Paramètre d'adresse inconnu ignoré : « pays »")
+    # the address bar now holds only what was applied
+    wait_for_query(page, {"epci": SICOVAL, "debut": "2024-01", "fin": "2024-06", "criteres": "DALO"})
+
+
+def test_back_and_forward_move_between_views(page, served_app, raw_tables):
+    open_page(page, served_app, "?debut=2025-01&fin=2025-12")
+    all_epci = int(oracle.monthly_rehousing(raw_tables, Filters(start="2025-01", end="2025-12"))["relogements"].sum())
+    wait_for_kpi(page, "relogements", all_epci)
+    choose(page, "epci", "Sicoval")
+    sicoval = Filters(start="2025-01", end="2025-12", epci=(SICOVAL,))
+    wait_for_kpi(page, "relogements", int(oracle.monthly_rehousing(raw_tables, sicoval)["relogements"].sum()))
+    wait_for_query(page, {"debut": "2025-01", "fin": "2025-12", "epci": SICOVAL})
+    page.go_back()
+    wait_for_kpi(page, "relogements", all_epci)
+    expect(page.locator(".relog-filter-epci .choices__list--multiple .choices__item")).to_have_count(0)
+    assert query_of(page) == {"debut": "2025-01", "fin": "2025-12"}
+    page.go_forward()
+    wait_for_kpi(page, "relogements", int(oracle.monthly_rehousing(raw_tables, sicoval)["relogements"].sum()))
+    expect(page.locator(".relog-filter-epci .choices__list--multiple .choices__item", has_text="Sicoval")).to_be_visible()
+    assert query_of(page)["epci"] == SICOVAL
+
+
+def test_clicking_a_row_filters_the_page(page, served_app, raw_tables):
+    open_page(page, served_app, "?debut=2025-01&fin=2025-12&onglet=epci")
+    page.locator(".relog-table-epci .tabulator-row", has_text="Sicoval").first.locator('[tabulator-field="libelle"]').click()
+    sicoval = Filters(start="2025-01", end="2025-12", epci=(SICOVAL,))
+    wait_for_kpi(page, "relogements", int(oracle.monthly_rehousing(raw_tables, sicoval)["relogements"].sum()))
+    wait_for_query(page, {"debut": "2025-01", "fin": "2025-12", "epci": SICOVAL, "onglet": "epci"})
+
+
+def test_reset_returns_to_the_rolling_default(page, served_app):
+    open_page(page, served_app, f"?epci={SICOVAL}&debut=2024-01&fin=2024-03")
+    page.locator(".relog-reset button").click()
+    expect(page.locator(".relog-filter-start select")).to_have_value(re.compile(".+"))
+    wait_for_query(page, {})
+    expect(page.locator(".relog-filter-epci .choices__list--multiple .choices__item")).to_have_count(0)
