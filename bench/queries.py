@@ -159,6 +159,15 @@ def main(args) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     scales = [s.strip() for s in args.scales.split(",") if s.strip()]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    suites = {s.strip() for s in getattr(args, "suites", "requetes").split(",") if s.strip()}
+    page_report = None
+    if "page" in suites:
+        from bench import dashboard
+        page_report = dashboard.main(_demo("departement"))
+    if "requetes" not in suites:
+        print()
+        print(page_report)
+        return 0
     rows: list[Row] = []
     cluster = None
     try:
@@ -189,4 +198,7 @@ def main(args) -> int:
             cluster.stop()
     print()
     print(report(rows))
+    if page_report:
+        print()
+        print(page_report)
     return 0

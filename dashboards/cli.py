@@ -104,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="échelles à mesurer (la nationale est générée si absente)")
     bench.add_argument("--backends", default="duckdb,postgres", help="duckdb, postgres ou les deux")
     bench.add_argument("--repeat", type=int, default=30, help="répétitions par requête (départ.)")
+    bench.add_argument("--suites", default="requetes,page",
+                       help="requetes (API et SQL nu), page (page des relogements : filtre, premier "
+                            "affichage dans Chromium, mémoire par session), ou les deux")
     bench.set_defaults(func=cmd_bench)
 
     contrat = sub.add_parser("contrat", help="affiche le contrat de la réplique (Markdown)")

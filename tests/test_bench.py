@@ -17,3 +17,11 @@ def test_bench_measures_every_query_against_its_bare_sql(demo_path, capsys):
     assert all(r.median_ms > 0 and r.bare_ms > 0 and r.bare_frame_ms > 0 for r in rows)
     table = report(rows)
     assert "| departement | duckdb | pipeline |" in table and "≤ 30 ms" in table
+
+
+def test_bench_measures_the_page_filter_change(demo_path):
+    from bench.dashboard import filter_change, report
+    measures = filter_change(demo_path, repeat=3)
+    assert [m.unit for m in measures] == ["ms", "ms"]
+    assert all(m.median > 0 for m in measures)
+    assert "changement de filtre" in report(measures)

@@ -1,44 +1,66 @@
 """Charts in French: pre-formatted month labels (Bokeh has no locale for dates) and
-French number ticks, updated in place when filters change (one figure per session)."""
+French number ticks. Each chart is one Bokeh figure per session whose data source is
+replaced when filters change: no figure is rebuilt, nothing but data crosses the wire."""
 
 from __future__ import annotations
 
-import holoviews as hv
 import pandas as pd
-from bokeh.models import CustomJSTickFormatter, HoverTool
+from bokeh.models import ColumnDataSource, CustomJSTickFormatter, FactorRange, HoverTool
+from bokeh.plotting import figure
 
 from dashboards.theme import GROUP_COLOURS, fmt_int
 from data_access.formatting import month_label
 
-hv.extension("bokeh", logo=False)
-
 #: JavaScript tick formatter: « 1 234 » with the French (narrow no-break space) separator.
-FRENCH_TICKS = CustomJSTickFormatter(code="return tick.toLocaleString('fr-FR')")
+FRENCH_TICKS = "return tick.toLocaleString('fr-FR')"
 
-#: Stack order, bottom first, with the series column each group reads.
+#: Stack order, bottom first: legend label → series column.
 STACK = {"DALO": "relogements_dalo", "ACD / PDALHPD": "relogements_acd",
          "Autres critères L441-1": "relogements_l441", "Non prioritaires": "non_prioritaires"}
 
 
-def stacked_rehousing(series: pd.DataFrame) -> hv.Bars:
+def stacked_data(series: pd.DataFrame) -> dict[str, list]:
+    """The chart's columns from a state's ``series()``: month labels, one column per stack
+    level, and French texts for the hover."""
+    months = [month_label(m.date(), short=True) for m in pd.to_datetime(series["mois"])]
+    data: dict[str, list] = {"mois": months}
+    columns = {**{c: series[c] for c in list(STACK.values())[:-1]},
+               "non_prioritaires": series["relogements"] - series["relogements_prioritaires"]}
+    for column, values in columns.items():
+        data[column] = [int(v) for v in values]
+        data[f"{column}_texte"] = [fmt_int(v) for v in values]
+    data["total_texte"] = [fmt_int(v) for v in series["relogements"]]
+    data["prioritaires_texte"] = [fmt_int(v) for v in series["relogements_prioritaires"]]
+    return data
+
+
+class StackedMonthlyChart:
     """Monthly rehousings, priority ones stacked by main criterion group, the others on top."""
-    wide = series.assign(non_prioritaires=series["relogements"] - series["relogements_prioritaires"])
-    labels = [month_label(m.date(), short=True) for m in pd.to_datetime(wide["mois"])]
-    tidy = pd.DataFrame({
-        "mois": [label for label in labels for _ in STACK],
-        "groupe": list(STACK) * len(wide),
-        "relogements": [int(row[col]) for _, row in wide.iterrows() for col in STACK.values()],
-    })
-    totals = dict(zip(labels, wide["relogements"]))
-    tidy["valeur"] = tidy["relogements"].map(fmt_int)
-    tidy["total"] = tidy["mois"].map(totals).map(fmt_int)
-    hover = HoverTool(tooltips=[("Mois", "@mois"), ("Ménages", "@groupe"), ("Relogements", "@valeur"),
-                                ("Total du mois", "@total")])
-    groupe = hv.Dimension("groupe", label="Ménages", values=list(STACK))
-    return hv.Bars(tidy, [hv.Dimension("mois", label="Mois"), groupe],
-                   [hv.Dimension("relogements", label="Relogements"), "valeur", "total"]).opts(
-        stacked=True, color="groupe", cmap=GROUP_COLOURS, tools=[hover], default_tools=[],
-        toolbar=None, yformatter=FRENCH_TICKS, ylabel="Relogements (baux signés)", xlabel="",
-        xrotation=45 if len(wide) > 13 else 0, legend_position="top", legend_opts={"orientation": "horizontal"},
-        show_grid=True, responsive=True, height=340, framewise=True, line_color=None,
-        title="")
+
+    def __init__(self, series: pd.DataFrame, height: int = 340):
+        data = stacked_data(series)
+        self.source = ColumnDataSource(data)
+        self.figure = figure(x_range=FactorRange(*data["mois"]), height=height, sizing_mode="stretch_width",
+                             toolbar_location=None, tools="", y_axis_label="Relogements (baux signés)")
+        renderers = self.figure.vbar_stack(list(STACK.values()), x="mois", width=0.8, source=self.source,
+                                           color=[GROUP_COLOURS[k] for k in STACK], line_color=None,
+                                           legend_label=list(STACK))
+        for renderer, (label, column) in zip(renderers, STACK.items()):
+            self.figure.add_tools(HoverTool(renderers=[renderer], tooltips=[
+                ("Mois", "@mois"), ("Ménages", label), ("Relogements", f"@{column}_texte"),
+                ("dont prioritaires (mois)", "@prioritaires_texte"), ("Total du mois", "@total_texte")]))
+        fig = self.figure
+        fig.yaxis.formatter = CustomJSTickFormatter(code=FRENCH_TICKS)
+        fig.y_range.start = 0
+        fig.xgrid.grid_line_color = None
+        fig.legend.orientation = "horizontal"
+        fig.legend.location = "top_left"
+        fig.add_layout(fig.legend[0], "above")
+        fig.xaxis.major_label_orientation = 0.8 if len(data["mois"]) > 13 else 0
+        fig.outline_line_color = None
+
+    def update(self, series: pd.DataFrame) -> None:
+        data = stacked_data(series)
+        self.figure.x_range.factors = data["mois"]
+        self.figure.xaxis.major_label_orientation = 0.8 if len(data["mois"]) > 13 else 0
+        self.source.data = data

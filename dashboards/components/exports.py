@@ -24,8 +24,8 @@ def export_buttons(state, key: str) -> pn.Row:
             return io.BytesIO(content)
 
         download = pn.widgets.FileDownload(
-            callback=build, filename=f"export.{fmt}", label=label, button_type="default",
-            button_style="outline", width=120, height=34, margin=(5, 5),
+            callback=build, filename=f"export.{fmt}", label=label, color="default",
+            variant="outline", width=120, height=34, margin=(5, 5),
             css_classes=[f"relog-export-{key}-{fmt}"],
             description=f"Télécharger ce tableau ({label}) avec la période, les filtres et la date des données")
         return download

@@ -6,9 +6,10 @@ import panel as pn
 
 
 def _multi(state, name: str, label: str, placeholder: str) -> pn.widgets.MultiChoice:
+    # long lists (586 communes) show their first 60 options; typing searches them all
     return pn.widgets.MultiChoice.from_param(
-        state.param[name], name=label, placeholder=placeholder, search_option_limit=600,
-        option_limit=600, solid=False, sizing_mode="stretch_width", css_classes=[f"relog-filter-{name}"],
+        state.param[name], label=label, placeholder=placeholder, search_option_limit=60,
+        option_limit=60, solid=False, sizing_mode="stretch_width", css_classes=[f"relog-filter-{name}"],
         description=state.param[name].doc)
 
 
@@ -19,12 +20,12 @@ def _heading(text: str) -> pn.pane.Markdown:
 def filter_bar(state) -> pn.Column:
     """Widgets bound both ways to ``state`` (a RehousingState-like Parameterized)."""
     period = pn.Row(
-        pn.widgets.Select.from_param(state.param.start, name="Du mois", sizing_mode="stretch_width", css_classes=["relog-filter-start"],
+        pn.widgets.Select.from_param(state.param.start, label="Du mois", sizing_mode="stretch_width", css_classes=["relog-filter-start"],
                                      description=state.param.start.doc),
-        pn.widgets.Select.from_param(state.param.end, name="au mois", sizing_mode="stretch_width", css_classes=["relog-filter-end"],
+        pn.widgets.Select.from_param(state.param.end, label="au mois", sizing_mode="stretch_width", css_classes=["relog-filter-end"],
                                      description=state.param.end.doc),
         sizing_mode="stretch_width")
-    reset = pn.widgets.Button(name="Réinitialiser les filtres", button_type="light",
+    reset = pn.widgets.Button(label="Réinitialiser les filtres", color="light",
                               sizing_mode="stretch_width", css_classes=["relog-reset"], description="Revenir aux 12 derniers mois complets, sans filtre")
     reset.on_click(lambda event: state.reset())
     return pn.Column(
@@ -37,12 +38,12 @@ def filter_bar(state) -> pn.Column:
         _multi(state, "epci", "EPCI", "Tous les EPCI"),
         _multi(state, "communes", "Commune", "Toutes les communes"),
         _multi(state, "bailleurs", "Bailleur", "Tous les bailleurs"),
-        pn.widgets.RadioButtonGroup.from_param(state.param.qpv, name="QPV", button_type="default",
-                                               button_style="outline", sizing_mode="stretch_width"),
+        pn.widgets.RadioButtonGroup.from_param(state.param.qpv, label="QPV", color="default",
+                                               variant="outline", sizing_mode="stretch_width"),
         _heading("Ménages"),
         _multi(state, "criteres", "Critères de priorité", "Tous les ménages"),
-        pn.widgets.RadioButtonGroup.from_param(state.param.mutation, name="Demande", button_type="default",
-                                               button_style="outline", sizing_mode="stretch_width",
+        pn.widgets.RadioButtonGroup.from_param(state.param.mutation, label="Demande", color="default",
+                                               variant="outline", sizing_mode="stretch_width",
                                                orientation="vertical"),
         reset,
         sizing_mode="stretch_width",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import panel as pn
+import param
 
 from dashboards.state.rehousing import FILTER_PARAMS
 from dashboards.theme import TABULATOR_INT, TABULATOR_PCT
@@ -29,15 +30,18 @@ def breakdown_frame(summary: pd.DataFrame, by: str) -> pd.DataFrame:
 
 
 def breakdown_table(state, by: str) -> pn.widgets.Tabulator:
-    """The period's rehousings by ``by``; a click on a member's row filters the page on it."""
-    def value(*_):
+    """The period's rehousings by ``by``; a click on a member's row filters the page on it.
+    Only the table of the tab on show is computed; the others catch up when shown."""
+    def value(*_, initial=False):
+        if not initial and state.breakdown != by:
+            raise param.Skip                 # hidden tab: keep the old value, no query
         try:
             return breakdown_frame(state.table(by), by)
         except RelogError:
             return pd.DataFrame(columns=["code", *BREAKDOWN_TITLES])
 
     table = pn.widgets.Tabulator(
-        value=pn.bind(value, *[state.param[p] for p in FILTER_PARAMS]),
+        value=value(initial=True) if state.breakdown == by else pd.DataFrame(columns=["code", *BREAKDOWN_TITLES]),
         show_index=False, hidden_columns=["code"], titles=BREAKDOWN_TITLES, disabled=True,
         formatters={"relogements": TABULATOR_INT, "relogements_prioritaires": TABULATOR_INT, "part": TABULATOR_PCT},
         text_align={"relogements": "right", "relogements_prioritaires": "right", "part": "right"},
@@ -51,6 +55,7 @@ def breakdown_table(state, by: str) -> pn.widgets.Tabulator:
         state.focus(by, table.value["code"].iloc[event.row])
 
     table.on_click(on_click)
+    table.value = pn.bind(value, *[state.param[p] for p in [*FILTER_PARAMS, "breakdown"]])
     return table
 
 
@@ -61,19 +66,24 @@ def pipeline_frame(pipeline: pd.DataFrame, titles: dict[str, str]) -> pd.DataFra
     return out[list(titles)]
 
 
-def pipeline_table(state, titles: dict[str, str]) -> pn.widgets.Tabulator:
-    def value(*_):
+def pipeline_table(state, titles: dict[str, str], visible=lambda: True) -> pn.widgets.Tabulator:
+    """The monthly pipeline; not recomputed while ``visible()`` is false."""
+    def value(*_, initial=False):
+        if not initial and not visible():
+            raise param.Skip
         try:
             return pipeline_frame(state.table("pipeline"), titles)
         except RelogError:
             return pd.DataFrame(columns=list(titles))
 
     numbers = [c for c in titles if c != "mois"]
-    return pn.widgets.Tabulator(
-        value=pn.bind(value, *[state.param[p] for p in FILTER_PARAMS]),
+    table = pn.widgets.Tabulator(
+        value=value(initial=True),
         show_index=False, titles=titles, disabled=True, selectable=False,
         formatters={c: TABULATOR_INT for c in numbers}, text_align={c: "right" for c in numbers},
         frozen_columns=["mois"], layout="fit_data_table", sizing_mode="stretch_width",
         css_classes=["relog-table-pipeline"], configuration={"columnDefaults": {"headerSort": False}},
     )
+    table.value = pn.bind(value, *[state.param[p] for p in FILTER_PARAMS])
+    return table
 

@@ -8,26 +8,29 @@ from __future__ import annotations
 
 from html import escape
 
-import holoviews as hv
+import pandas as pd
 import panel as pn
 import param
 
-from dashboards.components.charts import stacked_rehousing
+from dashboards.components.charts import StackedMonthlyChart
 from dashboards.components.exports import export_buttons
 from dashboards.components.feedback import notices
 from dashboards.components.filters import filter_bar
 from dashboards.components.history import BrowserHistory, decode, encode
 from dashboards.components.kpi import CSS as KPI_CSS, key_figure_html
 from dashboards.components.tables import breakdown_table, pipeline_table
-from dashboards.state.rehousing import BREAKDOWNS, DEFINITIONS, FILTER_PARAMS, RehousingState
+from dashboards.state.rehousing import BREAKDOWNS, DEFINITIONS, FILTER_PARAMS, GROUPS, RehousingState
 from data_access import RelogError
-from data_access.export import COLUMNS
 
 TITLE = "Relogement des publics prioritaires"
 
-PIPELINE_TITLES = {"mois": "Mois", **{c: COLUMNS[c][0] for c in [
-    "propositions", "refus_menage", "cal_attribution", "cal_attribution_rang", "cal_attribution_sous_condition",
-    "cal_non_attribution", "cal_irrecevable", "cal_ajournement", "baux_signes", "entrees_dans_les_lieux"]}}
+#: Short column titles of the pipeline table (the exports carry the long ones).
+PIPELINE_TITLES = {"mois": "Mois", "propositions": "Propositions", "refus_menage": "Refus du ménage",
+                   "cal_attribution": "CAL : attribution", "cal_attribution_rang": "CAL : par rang",
+                   "cal_attribution_sous_condition": "CAL : sous condition",
+                   "cal_non_attribution": "CAL : non-attribution", "cal_irrecevable": "CAL : irrecevable",
+                   "cal_ajournement": "CAL : ajournement", "baux_signes": "Baux signés",
+                   "entrees_dans_les_lieux": "Entrées dans les lieux"}
 
 #: Stylesheets of the page's small texts (each pane lives in its own shadow DOM).
 CAPTION_CSS = ":host { color: #4a5563; font-size: 0.9rem; } p { margin: 0; }"
@@ -60,12 +63,16 @@ class RehousingPage(pn.viewable.Viewer):
             self.state.apply_query(decode(event.new))
 
     # ------------------------------------------------------------------ pieces
-    def _caption(self, *_) -> pn.pane.Markdown:
-        return pn.pane.Markdown(self.state.caption(), css_classes=["relog-caption"], margin=(0, 10),
-                                stylesheets=[CAPTION_CSS])
+    def _caption_text(self, *_) -> str:
+        try:
+            return self.state.caption()
+        except RelogError as err:
+            return str(err)
 
-    def caption(self):
-        return pn.bind(self._caption, *self._depends)
+    def caption(self) -> pn.pane.Markdown:
+        """« De janvier 2025 à décembre 2025 · Données extraites le … », updated in place."""
+        return pn.pane.Markdown(pn.bind(self._caption_text, *self._depends), css_classes=["relog-caption"],
+                                margin=(0, 10), stylesheets=[CAPTION_CSS])
 
     def _key_figures_html(self, *_) -> str:
         try:
@@ -79,53 +86,90 @@ class RehousingPage(pn.viewable.Viewer):
         return pn.pane.HTML(pn.bind(self._key_figures_html, *self._depends), sizing_mode="stretch_width",
                             css_classes=["relog-kpi-block"], stylesheets=[KPI_CSS])
 
-    def _chart(self) -> pn.pane.HoloViews:
-        def element(**_):
-            try:
-                return stacked_rehousing(self.state.series())
-            except Exception:
-                return hv.Bars([]).opts(responsive=True, height=340)
-        stream = hv.streams.Params(self.state, FILTER_PARAMS)
-        return pn.pane.HoloViews(hv.DynamicMap(element, streams=[stream]), sizing_mode="stretch_width",
-                                 css_classes=["relog-chart"], linked_axes=False)
+    def _chart(self) -> pn.Column:
+        """One figure per session; a filter change replaces its data only."""
+        chart = StackedMonthlyChart(self._series_or_empty())
+        pane = pn.Column(pn.pane.Bokeh(chart.figure, sizing_mode="stretch_width"), css_classes=["relog-chart"],
+                         sizing_mode="stretch_width")
+
+        def refresh(*_):        # the figure is this session's model: new data goes straight out
+            chart.update(self._series_or_empty())
+        self.state.param.watch(refresh, FILTER_PARAMS)
+        return pane
+
+    def _series_or_empty(self):
+        try:
+            return self.state.series()
+        except RelogError:      # the key figures block shows the French message
+            return pd.DataFrame(columns=["mois", "relogements", "relogements_prioritaires", *GROUPS.values()])
+
+    def _breakdown(self, key: str) -> pn.Column:
+        return pn.Column(
+            breakdown_table(self.state, key),
+            pn.Row(pn.pane.Markdown(
+                "Cliquez sur une ligne pour filtrer toute la page sur ce membre ; cliquez sur un titre de "
+                "colonne pour trier. La ligne « Total » reste en tête.", css_classes=["relog-note"],
+                stylesheets=[NOTE_CSS]), export_buttons(self.state, key)),
+            sizing_mode="stretch_width")
 
     def _tabs(self) -> pn.Tabs:
+        """One tab per breakdown; a tab's table is built the first time it is shown."""
         keys = list(BREAKDOWNS)
-        tabs = pn.Tabs(*[(title, pn.Column(
-            breakdown_table(self.state, key), pn.Row(pn.pane.Markdown(
-                "Cliquez sur une ligne pour filtrer toute la page sur ce membre ; cliquez sur un titre de "
-                "colonne pour trier. La ligne « Total » reste en tête.", css_classes=["relog-note"], stylesheets=[NOTE_CSS]),
-                export_buttons(self.state, key)), sizing_mode="stretch_width"))
-            for key, title in BREAKDOWNS.items()],
-            dynamic=True, active=keys.index(self.state.breakdown), sizing_mode="stretch_width")
+        holders = {key: pn.Column(sizing_mode="stretch_width", min_height=430) for key in keys}
+
+        def show(key: str) -> None:
+            if not holders[key].objects:
+                holders[key].objects = [self._breakdown(key)]
+
+        show(self.state.breakdown)
+        tabs = pn.Tabs(*[(BREAKDOWNS[key], holders[key]) for key in keys], dynamic=True,
+                       active=keys.index(self.state.breakdown), sizing_mode="stretch_width")
         tabs.param.watch(lambda e: setattr(self.state, "breakdown", keys[e.new]), "active")
-        self.state.param.watch(lambda e: setattr(tabs, "active", keys.index(e.new)), "breakdown")
+
+        def follow(event) -> None:
+            show(event.new)
+            tabs.active = keys.index(event.new)
+        self.state.param.watch(follow, "breakdown")
         return tabs
 
     def sidebar(self) -> pn.viewable.Viewable:
         return filter_bar(self.state)
 
-    def __panel__(self) -> pn.viewable.Viewable:
-        section = lambda title: pn.pane.Markdown(f"### {title}", margin=(15, 10, 0, 10))  # noqa: E731
-        return pn.Column(
-            self.history,
-            pn.pane.Markdown("## Relogements, mois par mois", margin=(0, 10)),
-            self.caption(),
-            pn.bind(notices, self.state.param.notices),
-            self._key_figures(),
-            section("Relogements mois par mois"),
-            self.caption(),
+    def _monthly(self) -> pn.Tabs:
+        """The monthly chart, and the pipeline in a second tab built when first shown."""
+        chart = pn.Column(
             self._chart(),
             pn.Row(pn.pane.Markdown(f"{DEFINITIONS['groupe']} {DEFINITIONS['prioritaires']}",
                                     css_classes=["relog-note"], stylesheets=[NOTE_CSS], sizing_mode="stretch_width"),
                    export_buttons(self.state, "serie"), sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")
+        pipeline = pn.Column(sizing_mode="stretch_width", min_height=200)
+        tabs = pn.Tabs(("Relogements", chart), ("Des propositions aux baux", pipeline), dynamic=True,
+                       sizing_mode="stretch_width", css_classes=["relog-monthly-tabs"])
+
+        def show(event) -> None:     # built afresh each time it is shown: never stale
+            if event.new == 1:
+                pipeline.objects = [
+                    pipeline_table(self.state, PIPELINE_TITLES, visible=lambda: tabs.active == 1),
+                    pn.Row(pn.pane.Markdown(DEFINITIONS["pipeline"], css_classes=["relog-note"], stylesheets=[NOTE_CSS],
+                                            sizing_mode="stretch_width"),
+                           export_buttons(self.state, "pipeline"), sizing_mode="stretch_width")]
+        tabs.param.watch(show, "active")
+        return tabs
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        section = lambda title: pn.pane.Markdown(f"### {title}", margin=(15, 10, 0, 10))  # noqa: E731
+        return pn.Column(
+            self.history,
+            pn.pane.Markdown("## Relogements des ménages prioritaires", margin=(0, 10)),
+            self.caption(),
+            pn.bind(notices, self.state.param.notices),
+            self._key_figures(),
+            section("Mois par mois"),
+            self.caption(),
+            self._monthly(),
             section("Répartition sur la période"),
             self.caption(),
             self._tabs(),
-            section("Des propositions aux baux"),
-            self.caption(),
-            pipeline_table(self.state, PIPELINE_TITLES),
-            pn.Row(pn.pane.Markdown(DEFINITIONS["pipeline"], css_classes=["relog-note"], stylesheets=[NOTE_CSS], sizing_mode="stretch_width"),
-                   export_buttons(self.state, "pipeline"), sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )

@@ -188,3 +188,19 @@ def test_reset_returns_to_the_rolling_default(page, served_app):
     expect(page.locator(".relog-filter-start select")).to_have_value(re.compile(".+"))
     wait_for_query(page, {})
     expect(page.locator(".relog-filter-epci .choices__list--multiple .choices__item")).to_have_count(0)
+
+
+def test_pipeline_tab_shows_the_independent_monthly_counts(page, served_app, raw_tables):
+    open_page(page, served_app, f"?epci={SICOVAL}&debut=2025-01&fin=2025-06")
+    page.locator(".bk-tab", has_text="Des propositions aux baux").click()
+    expected = oracle.pipeline(raw_tables, Filters(start="2025-01", end="2025-06", epci=(SICOVAL,)))
+    row = page.locator(".relog-table-pipeline .tabulator-row", has_text="mars 2025").first
+    expect(row).to_be_visible()
+    cells = {c.get_attribute("tabulator-field"): c.inner_text() for c in row.locator(".tabulator-cell").all()}
+    march = expected.iloc[2]
+    assert number(cells["propositions"]) == march["propositions"]
+    assert number(cells["refus_menage"]) == march["refus_menage"]
+    assert number(cells["baux_signes"]) == march["baux_signes"]
+    # a filter change while the tab is shown updates it
+    page.locator(".relog-filter-end select").select_option(label="mars 2025")
+    expect(page.locator(".relog-table-pipeline .tabulator-row", has_text="juin 2025")).to_have_count(0)

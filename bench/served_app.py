@@ -1,0 +1,73 @@
+"""``relog serve`` in a subprocess on a given demo replica, and Debian's headless Chromium:
+shared by the browser tests and ``relog bench``."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+CHROMIUM = os.environ.get("RELOG_CHROMIUM", "/usr/bin/chromium")
+#: Flags the machine notes require: no sandbox as root, no GPU, no background calls home
+#: (the network is closed; Chromium's own requests would be refused or hang).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServedApp:
+    """``relog serve`` on ``demo_path``, on a free loopback port, until :meth:`stop`."""
+
+    def __init__(self, demo_path: Path, log_dir: Path | None = None):
+        self.port = free_port()
+        self.url = f"http://localhost:{self.port}"
+        env = {**os.environ, "RELOG_DEMO_PATH": str(demo_path)}
+        env.pop("RELOG_DATABASE_URL", None)
+        self.log = Path(log_dir or Path(demo_path).parent) / f"serve-{self.port}.log"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dashboards.cli", "serve", "--port", str(self.port), "--address", "127.0.0.1",
+             "--allow-websocket-origin", f"localhost:{self.port}"],
+            env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"relog serve s'est arrêté : {self.log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/liveness", timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"relog serve ne répond pas après 60 s : {self.log.read_text()[-2000:]}")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def __enter__(self) -> "ServedApp":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def launch_chromium(playwright):
+    """Debian's Chromium, headless, never a downloaded browser."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
