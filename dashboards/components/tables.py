@@ -6,7 +6,6 @@ import pandas as pd
 import panel as pn
 import param
 
-from dashboards.state.rehousing import FILTER_PARAMS
 from dashboards.theme import TABULATOR_INT, TABULATOR_PCT
 from data_access import RelogError
 from data_access.formatting import month_label
@@ -29,9 +28,10 @@ def breakdown_frame(summary: pd.DataFrame, by: str) -> pd.DataFrame:
     })
 
 
-def breakdown_table(state, by: str) -> pn.widgets.Tabulator:
-    """The period's rehousings by ``by``; a click on a member's row filters the page on it.
-    Only the table of the tab on show is computed; the others catch up when shown."""
+def breakdown_table(state, by: str, triggers: list) -> pn.widgets.Tabulator:
+    """The period's rehousings by ``by``, recomputed when a parameter of ``triggers``
+    changes; a click on a member's row filters the page on it. Only the table of the tab on
+    show is computed; the others catch up when shown."""
     def value(*_, initial=False):
         if not initial and state.breakdown != by:
             raise param.Skip                 # hidden tab: keep the old value, no query
@@ -55,7 +55,7 @@ def breakdown_table(state, by: str) -> pn.widgets.Tabulator:
         state.focus(by, table.value["code"].iloc[event.row])
 
     table.on_click(on_click)
-    table.value = pn.bind(value, *[state.param[p] for p in [*FILTER_PARAMS, "breakdown"]])
+    table.value = pn.bind(value, *triggers, state.param.breakdown)
     return table
 
 
@@ -66,8 +66,9 @@ def pipeline_frame(pipeline: pd.DataFrame, titles: dict[str, str]) -> pd.DataFra
     return out[list(titles)]
 
 
-def pipeline_table(state, titles: dict[str, str], visible=lambda: True) -> pn.widgets.Tabulator:
-    """The monthly pipeline; not recomputed while ``visible()`` is false."""
+def pipeline_table(state, titles: dict[str, str], triggers: list, visible=lambda: True) -> pn.widgets.Tabulator:
+    """The monthly pipeline, recomputed when a parameter of ``triggers`` changes, except
+    while ``visible()`` is false."""
     def value(*_, initial=False):
         if not initial and not visible():
             raise param.Skip
@@ -84,6 +85,6 @@ def pipeline_table(state, titles: dict[str, str], visible=lambda: True) -> pn.wi
         frozen_columns=["mois"], layout="fit_data_table", sizing_mode="stretch_width",
         css_classes=["relog-table-pipeline"], configuration={"columnDefaults": {"headerSort": False}},
     )
-    table.value = pn.bind(value, *[state.param[p] for p in FILTER_PARAMS])
+    table.value = pn.bind(value, *triggers)
     return table
 

@@ -41,13 +41,35 @@ class RehousingPage(pn.viewable.Viewer):
     """Filters in the sidebar; key figures, monthly chart, breakdowns and pipeline in the main area."""
 
     state = param.ClassSelector(class_=RehousingState, doc="Ce que la page montre")
+    refreshed = param.Integer(default=0, doc="Compteur des mises à jour des vues après un changement de filtre")
 
     def __init__(self, state: RehousingState, **params):
         super().__init__(state=state, **params)
         self.history = BrowserHistory(query=encode(state.to_query()))
         state.param.watch(self._write_url, [*FILTER_PARAMS, "breakdown"])
+        state.param.watch(self._filters_changed, FILTER_PARAMS)
         self.history.param.watch(self._read_url, "query")
-        self._depends = [state.param[p] for p in FILTER_PARAMS]
+        self._depends = [self.param.refreshed]
+        self._busy: list[pn.viewable.Viewable] = []     # what shows a loading indicator
+        self._pending = False
+        self._tables: dict[str, pn.widgets.Tabulator] = {}
+
+    # ------------------------------------------------------------------ refresh
+    def _filters_changed(self, *events) -> None:
+        """Show the loading indicators now; compute on the next tick, once they are on screen."""
+        for view in self._busy:
+            view.loading = True
+        if not self._pending:
+            self._pending = True
+            pn.state.execute(self._refresh, schedule=True)   # runs at once outside a server
+
+    def _refresh(self) -> None:
+        self._pending = False
+        try:
+            self.refreshed += 1          # every view bound to it recomputes from the state
+        finally:
+            for view in self._busy:
+                view.loading = False
 
     # ------------------------------------------------------------------ URL
     def restore(self, search: str) -> None:
@@ -83,8 +105,10 @@ class RehousingPage(pn.viewable.Viewer):
 
     def _key_figures(self) -> pn.pane.HTML:
         """One HTML pane whose content is replaced in place at each change."""
-        return pn.pane.HTML(pn.bind(self._key_figures_html, *self._depends), sizing_mode="stretch_width",
+        pane = pn.pane.HTML(pn.bind(self._key_figures_html, *self._depends), sizing_mode="stretch_width",
                             css_classes=["relog-kpi-block"], stylesheets=[KPI_CSS])
+        self._busy.append(pane)
+        return pane
 
     def _chart(self) -> pn.Column:
         """One figure per session; a filter change replaces its data only."""
@@ -92,9 +116,12 @@ class RehousingPage(pn.viewable.Viewer):
         pane = pn.Column(pn.pane.Bokeh(chart.figure, sizing_mode="stretch_width"), css_classes=["relog-chart"],
                          sizing_mode="stretch_width")
 
+        self._chart_source = chart.source
+
         def refresh(*_):        # the figure is this session's model: new data goes straight out
             chart.update(self._series_or_empty())
-        self.state.param.watch(refresh, FILTER_PARAMS)
+        self.param.watch(refresh, "refreshed")
+        self._busy.append(pane)
         return pane
 
     def _series_or_empty(self):
@@ -104,8 +131,9 @@ class RehousingPage(pn.viewable.Viewer):
             return pd.DataFrame(columns=["mois", "relogements", "relogements_prioritaires", *GROUPS.values()])
 
     def _breakdown(self, key: str) -> pn.Column:
+        self._tables[key] = table = breakdown_table(self.state, key, self._depends)
         return pn.Column(
-            breakdown_table(self.state, key),
+            table,
             pn.Row(pn.pane.Markdown(
                 "Cliquez sur une ligne pour filtrer toute la page sur ce membre ; cliquez sur un titre de "
                 "colonne pour trier. La ligne « Total » reste en tête.", css_classes=["relog-note"],
@@ -122,6 +150,7 @@ class RehousingPage(pn.viewable.Viewer):
                 holders[key].objects = [self._breakdown(key)]
 
         show(self.state.breakdown)
+        self._busy.extend(holders.values())
         tabs = pn.Tabs(*[(BREAKDOWNS[key], holders[key]) for key in keys], dynamic=True,
                        active=keys.index(self.state.breakdown), sizing_mode="stretch_width")
         tabs.param.watch(lambda e: setattr(self.state, "breakdown", keys[e.new]), "active")
@@ -146,11 +175,12 @@ class RehousingPage(pn.viewable.Viewer):
         pipeline = pn.Column(sizing_mode="stretch_width", min_height=200)
         tabs = pn.Tabs(("Relogements", chart), ("Des propositions aux baux", pipeline), dynamic=True,
                        sizing_mode="stretch_width", css_classes=["relog-monthly-tabs"])
+        self._busy.append(pipeline)
 
         def show(event) -> None:     # built afresh each time it is shown: never stale
             if event.new == 1:
                 pipeline.objects = [
-                    pipeline_table(self.state, PIPELINE_TITLES, visible=lambda: tabs.active == 1),
+                    pipeline_table(self.state, PIPELINE_TITLES, self._depends, visible=lambda: tabs.active == 1),
                     pn.Row(pn.pane.Markdown(DEFINITIONS["pipeline"], css_classes=["relog-note"], stylesheets=[NOTE_CSS],
                                             sizing_mode="stretch_width"),
                            export_buttons(self.state, "pipeline"), sizing_mode="stretch_width")]

@@ -1,0 +1,51 @@
+"""The rehousing page's view, without a browser: loading indicators while its figures are
+computed, and views that follow the state."""
+
+from __future__ import annotations
+
+import panel as pn
+import pytest
+from bokeh.document import Document
+
+from dashboards.pages.rehousing import RehousingPage
+from dashboards.state.rehousing import RehousingState
+
+pytestmark = pytest.mark.slow
+
+SICOVAL = "243100633"
+
+
+@pytest.fixture
+def page(duckdb_replica):
+    pn.state.clear_caches()
+    page = RehousingPage(RehousingState(duckdb_replica))
+    doc = Document()
+    doc.add_root(pn.Column(page.sidebar(), page).get_root(doc))
+    yield page
+    pn.state.reset()
+
+
+def test_views_show_loading_until_the_next_tick_computes_them(page, monkeypatch):
+    scheduled = []
+    monkeypatch.setattr(pn.state, "execute", lambda callback, schedule="auto": scheduled.append(callback))
+    kpi = page._busy[0]
+    before = kpi.object
+    page.state.epci = [SICOVAL]
+    page.state.start = page.state.period.end           # two changes, one refresh
+    assert len(scheduled) == 1
+    assert all(view.loading for view in page._busy)
+    assert kpi.object == before                         # nothing computed yet: the spinner shows
+    scheduled.pop()()
+    assert not any(view.loading for view in page._busy)
+    assert kpi.object != before
+    figures = page.state.key_figures().set_index("fenetre")
+    assert f'data-valeur="relogements">{figures.loc["periode", "relogements"]}<' in kpi.object
+
+
+def test_chart_and_table_follow_the_filters(page):
+    chart = page._chart_source
+    page.state.epci = [SICOVAL]
+    series = page.state.series()
+    assert chart.data["relogements_dalo"] == series["relogements_dalo"].tolist()
+    table = page._tables["reservataire"]
+    assert table.value["relogements"].iloc[0] == page.state.table("reservataire")["relogements"].iloc[-1]
