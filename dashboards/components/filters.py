@@ -5,11 +5,24 @@ from __future__ import annotations
 import panel as pn
 
 
+#: Choices.js (the MultiChoice widget) writes its messages in English and has no option
+#: for them in Bokeh: French texts replace them here.
+CHOICES_FRENCH = """
+.choices .choices__list--dropdown .choices__item.has-no-results,
+.choices .choices__list--dropdown .choices__item.has-no-choices { font-size: 0; }
+.choices .choices__list--dropdown .choices__item.has-no-results::after { content: "Aucun résultat"; font-size: 14px; }
+.choices .choices__list--dropdown .choices__item.has-no-choices::after { content: "Plus rien à choisir"; font-size: 14px; }
+.choices__list--dropdown .choices__item--selectable::after,
+.choices__list[aria-expanded] .choices__item--selectable::after { content: "Entrée pour choisir"; }
+"""
+
+
 def _multi(state, name: str, label: str, placeholder: str) -> pn.widgets.MultiChoice:
     # long lists (586 communes) show their first 60 options; typing searches them all
     return pn.widgets.MultiChoice.from_param(
         state.param[name], label=label, placeholder=placeholder, search_option_limit=60,
         option_limit=60, solid=False, sizing_mode="stretch_width", css_classes=[f"relog-filter-{name}"],
+        stylesheets=[CHOICES_FRENCH],
         description=state.param[name].doc)
 
 

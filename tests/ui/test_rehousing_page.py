@@ -204,3 +204,14 @@ def test_pipeline_tab_shows_the_independent_monthly_counts(page, served_app, raw
     # a filter change while the tab is shown updates it
     page.locator(".relog-filter-end select").select_option(label="mars 2025")
     expect(page.locator(".relog-table-pipeline .tabulator-row", has_text="juin 2025")).to_have_count(0)
+
+
+def test_filter_search_speaks_french(page, served_app):
+    open_page(page, served_app)
+    box = page.locator(".relog-filter-communes input.choices__input--cloned")
+    box.click()
+    box.press_sequentially("zzz")
+    message = page.locator(".relog-filter-communes .has-no-results")
+    expect(message).to_be_attached()
+    assert message.evaluate("e => getComputedStyle(e, '::after').content") == '"Aucun résultat"'
+    assert message.evaluate("e => getComputedStyle(e).fontSize") == "0px"     # the English text is hidden
