@@ -65,6 +65,14 @@ def cmd_bench(args) -> int:
     return bench_main(args)
 
 
+def cmd_geodata_fetch(args) -> int:
+    """Download the official commune contours of a département into the cache."""
+    from geodata.fetch import fetch_communes
+    path = fetch_communes(args.departement, Path(args.out_dir) if args.out_dir else None)
+    print(f"Contours des communes du département {args.departement} enregistrés dans {path}")
+    return 0
+
+
 def cmd_contrat(args) -> int:
     from data_access.contract import contract_markdown, readme_with_contract
     if args.readme:
@@ -108,6 +116,13 @@ def main(argv: list[str] | None = None) -> int:
                        help="requetes (API et SQL nu), page (page des relogements : filtre, premier "
                             "affichage dans Chromium, mémoire par session), ou les deux")
     bench.set_defaults(func=cmd_bench)
+
+    geodata = sub.add_parser("geodata", help="contours des territoires pour les cartes")
+    geodata_sub = geodata.add_subparsers(dest="geodata_command", required=True)
+    fetch = geodata_sub.add_parser("fetch", help="télécharge les contours officiels des communes d'un département")
+    fetch.add_argument("--departement", required=True, help="code du département (ex. 31)")
+    fetch.add_argument("--out-dir", default=None, help="dossier du cache (défaut : data/geodata)")
+    fetch.set_defaults(func=cmd_geodata_fetch)
 
     contrat = sub.add_parser("contrat", help="affiche le contrat de la réplique (Markdown)")
     contrat.add_argument("--readme", action="store_true", help="met à jour la section du README")

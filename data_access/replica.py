@@ -31,7 +31,7 @@ from data_access.queries import demand_supply as demand_supply_q
 from data_access.queries import pipeline as pipeline_q
 from data_access.queries import priority as priority_q
 from data_access.queries import rehousing as rehousing_q
-from data_access.schema import CRITERES, GROUPES_CRITERE, NATURES_RESERVATAIRE, SANS_CRITERE, bail, bailleur, commune, epci, replica_meta, reservataire
+from data_access.schema import CRITERES, GROUPES_CRITERE, NATURES_RESERVATAIRE, SANS_CRITERE, bail, bailleur, commune, epci, qpv, replica_meta, reservataire
 from data_access.settings import Settings, load_settings
 
 
@@ -212,8 +212,8 @@ class Replica:
     # ------------------------------------------------------------------ reference tables
     def reference(self, name: str) -> pd.DataFrame:
         """A reference table indexed by ``code`` with ``libelle``: ``epci``, ``commune`` (with
-        its ``epci``), ``reservataire`` (with its ``nature``) or ``bailleur``. Read once per
-        data version."""
+        its ``epci``), ``reservataire`` (with its ``nature``), ``bailleur`` or ``qpv`` (with its
+        ``commune``). Read once per data version."""
         return self._reference(name).copy()
 
     def _reference(self, name: str) -> pd.DataFrame:
@@ -227,6 +227,7 @@ class Replica:
                 "reservataire": (sa.select(reservataire.c.id, reservataire.c.nom, reservataire.c.nature),
                                  ["code", "libelle", "nature"]),
                 "bailleur": (sa.select(bailleur.c.id, bailleur.c.nom), ["code", "libelle"]),
+                "qpv": (sa.select(qpv.c.code_qpv, qpv.c.nom, qpv.c.commune_code), ["code", "libelle", "commune"]),
             }[name]
             cached = (version, self.frame(stmt, cols).set_index("code"))
             self._references[name] = cached

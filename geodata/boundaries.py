@@ -1,0 +1,215 @@
+"""Boundary layers for the maps: load, validate, re-code, simplify, project, cache.
+
+>>> layer = load_boundaries("communes-31.geojson", "commune", replica.reference("commune"))
+>>> layer.frame            # GeoDataFrame: code, nom, geometry (Lambert-93, EPSG:2154)
+>>> layer.report.notes     # what was repaired, re-coded or left out, in French
+
+A deployment names its files (GeoJSON, GeoPackage or Shapefile). Attribute names of IGN
+ADMIN EXPRESS (``INSEE_COM``, ``NOM``, ``CODE_SIREN``…), of the ``code``/``nom`` GeoJSON
+style and of the QPV files are understood. Every layer is checked against the replica's
+reference: invalid shapes are repaired, communes that merged (old codes) are dissolved into
+their current commune, codes outside the reference are left out, and a territory of the
+reference missing from the file is an error naming it. Shapes are simplified together
+(``shapely.coverage_simplify`` in Lambert-93, so neighbours keep their shared borders),
+projected once, and kept in a process cache keyed on the file's path, size and time.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from data_access.errors import RelogError
+from geodata.territories import old_commune_codes
+
+#: The projection of every layer once loaded: Lambert-93, metres.
+CRS = "EPSG:2154"
+LEVELS = ("commune", "epci", "qpv")
+
+#: Attribute names understood for each level: (code, name), most specific first.
+ATTRIBUTES = {
+    "commune": [("INSEE_COM", "NOM"), ("INSEE_COM", "NOM_COM"), ("code_insee", "nom"), ("code", "nom"),
+                ("CODE_INSEE", "NOM_COMMUNE")],
+    "epci": [("CODE_SIREN", "NOM"), ("SIREN_EPCI", "NOM_EPCI"), ("epci_siren", "epci_nom"), ("siren", "nom"),
+             ("code", "nom")],
+    "qpv": [("CODE_QP", "NOM_QP"), ("code_qp", "nom_qp"), ("code_qpv", "nom"), ("code", "nom")],
+}
+WHAT = {"commune": "commune", "epci": "EPCI", "qpv": "QPV"}
+
+
+class BoundaryError(RelogError):
+    """A boundary file that cannot be used; the message says what is wrong, in French."""
+
+
+@dataclass
+class BoundaryReport:
+    """What loading a layer changed or left out."""
+
+    source: str
+    repaired: list[str] = field(default_factory=list)
+    recoded: dict[str, str] = field(default_factory=dict)
+    outside: list[str] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        out = []
+        if self.repaired:
+            out.append(f"{len(self.repaired)} contour(s) invalide(s) réparé(s) : {', '.join(self.repaired[:10])}.")
+        if self.recoded:
+            pairs = ", ".join(f"{old} → {new}" for old, new in list(self.recoded.items())[:10])
+            out.append(f"{len(self.recoded)} ancienne(s) commune(s) rattachée(s) à la commune actuelle : {pairs}.")
+        if self.outside:
+            out.append(f"{len(self.outside)} territoire(s) hors du référentiel ignoré(s).")
+        return out
+
+
+@dataclass
+class BoundaryLayer:
+    """A validated layer: ``frame`` (code, nom, geometry in Lambert-93) and its report."""
+
+    level: str
+    frame: gpd.GeoDataFrame
+    report: BoundaryReport
+    schematic: bool = False
+
+
+def _read(path: Path) -> gpd.GeoDataFrame:
+    if not path.exists():
+        raise BoundaryError(f"Fichier de contours introuvable : {path}.")
+    try:
+        frame = gpd.read_file(path, engine="pyogrio")
+    except Exception as err:   # pyogrio/GDAL errors: the file is not a readable layer
+        raise BoundaryError(f"Fichier de contours illisible ({path.name}) : ce n'est pas un GeoJSON, "
+                            f"GeoPackage ou Shapefile valide. (Détail : {str(err).splitlines()[0][:160]})") from None
+    if frame.empty:
+        raise BoundaryError(f"Le fichier de contours {path.name} ne contient aucun territoire.")
+    return frame
+
+
+def _columns(frame: gpd.GeoDataFrame, level: str, path: Path) -> tuple[str, str | None]:
+    for code, name in ATTRIBUTES[level]:
+        if code in frame.columns:
+            return code, name if name in frame.columns else None
+    expected = ", ".join(sorted({c for c, _ in ATTRIBUTES[level]}))
+    raise BoundaryError(f"Le fichier {path.name} n'a pas de colonne de code {WHAT[level]} reconnue "
+                        f"(attendu l'une de : {expected} ; trouvé : {', '.join(map(str, frame.columns))}).")
+
+
+def _polygonal(geometries: np.ndarray) -> np.ndarray:
+    """Keep the polygonal parts of each geometry (make_valid may add lines or points)."""
+    out = []
+    for geom in geometries:
+        if geom is None or geom.is_empty:
+            out.append(None)
+            continue
+        parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+        out.append(shapely.union_all(parts) if parts else None)
+    return np.array(out, dtype=object)
+
+
+def build_layer(path: str | Path, level: str, reference: pd.DataFrame, tolerance: float = 100.0) -> BoundaryLayer:
+    """Load ``path`` as a ``level`` layer checked against ``reference`` (codes in its index,
+    ``libelle`` column): see the module docstring. ``tolerance``: simplification in metres
+    (0: none)."""
+    if level not in LEVELS:
+        raise BoundaryError(f"Niveau de contours inconnu : {level!r} (attendu : commune, epci ou qpv).")
+    path = Path(path)
+    raw = _read(path)
+    code_col, name_col = _columns(raw, level, path)
+    report = BoundaryReport(source=path.name)
+    if raw.crs is None:
+        raw = raw.set_crs("EPSG:4326")          # RFC 7946: GeoJSON without a crs is WGS84
+    frame = gpd.GeoDataFrame({"code": raw[code_col].astype(str).str.strip(),
+                              "nom": raw[name_col].astype(str) if name_col else raw[code_col].astype(str)},
+                             geometry=raw.geometry.values, crs=raw.crs)
+    if level == "commune":
+        frame["code"] = frame["code"].str.zfill(5)
+    kinds = set(frame.geometry.geom_type.dropna())
+    if not kinds or not kinds <= {"Polygon", "MultiPolygon"}:
+        raise BoundaryError(f"Le fichier {path.name} doit contenir des polygones ; il contient : "
+                            f"{', '.join(sorted(kinds)) or 'aucune géométrie'}.")
+    empty = frame.loc[frame.geometry.isna() | frame.geometry.is_empty, "code"].tolist()
+    if empty:
+        raise BoundaryError(f"Contours vides dans {path.name} pour : {', '.join(empty[:20])}.")
+    invalid = ~frame.geometry.is_valid
+    if invalid.any():
+        report.repaired = frame.loc[invalid, "code"].tolist()
+        frame.loc[invalid, "geometry"] = _polygonal(shapely.make_valid(frame.geometry[invalid].values))
+
+    if level == "commune":                      # merged communes: dissolved into the current one
+        old = old_commune_codes()
+        merged = frame["code"].isin(old.index) & ~frame["code"].isin(reference.index)
+        report.recoded = {c: old[c] for c in frame.loc[merged, "code"]}
+        frame["code"] = frame["code"].replace(report.recoded)
+    duplicated = frame["code"].duplicated(keep=False)
+    if duplicated.any():
+        frame = frame.dissolve(by="code", as_index=False, aggfunc={"nom": "first"})
+    known = frame["code"].isin(reference.index)
+    report.outside = frame.loc[~known, "code"].tolist()
+    frame = frame[known]
+    missing = [c for c in reference.index if c not in set(frame["code"])]
+    if missing:
+        names = reference["libelle"].reindex(missing).fillna("?")
+        listed = ", ".join(f"{c} ({n})" for c, n in list(zip(missing, names))[:15])
+        more = f" et {len(missing) - 15} autre(s)" if len(missing) > 15 else ""
+        raise BoundaryError(f"Fichier de contours incomplet ({path.name}) : {len(missing)} {WHAT[level]}(s) "
+                            f"du référentiel sans contour : {listed}{more}.")
+
+    frame = frame.to_crs(CRS)
+    if tolerance > 0 and len(frame) > 1 and level != "qpv":
+        frame = frame.set_geometry(shapely.coverage_simplify(frame.geometry.values, tolerance))
+    frame["nom"] = reference["libelle"].reindex(frame["code"]).fillna(frame["nom"]).to_numpy()
+    frame = frame.sort_values("code").reset_index(drop=True)
+    return BoundaryLayer(level=level, frame=frame, report=report)
+
+
+_CACHE: dict[tuple, BoundaryLayer] = {}
+_LOCK = threading.Lock()
+
+
+def load_boundaries(path: str | Path, level: str, reference: pd.DataFrame, tolerance: float = 100.0) -> BoundaryLayer:
+    """:func:`build_layer`, cached for the process on the file (path, size, time), the level,
+    the tolerance and the reference's codes."""
+    path = Path(path)
+    stat = path.stat() if path.exists() else None
+    key = (str(path.resolve()), stat and (stat.st_size, stat.st_mtime_ns), level, tolerance,
+           hash(tuple(reference.index)))
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    layer = build_layer(path, level, reference, tolerance)
+    with _LOCK:
+        _CACHE[key] = layer
+    return layer
+
+
+def schematic_communes(reference: pd.DataFrame) -> BoundaryLayer:
+    """With no boundary file: one square per commune, grouped in one block per EPCI (blocks in
+    rows, communes in code order), so that the demo still shows a map. It is a diagram, not a
+    map, and ``schematic`` says so for the page to label it."""
+    squares, codes, names = [], [], []
+    size, gap, x0, y0, row_height = 1000.0, 3000.0, 0.0, 0.0, 0.0
+    width_limit = 60 * size
+    for epci, members in reference.sort_values(["epci", "libelle"]).groupby("epci", sort=True):
+        n = len(members)
+        cols = int(np.ceil(np.sqrt(n)))
+        rows = int(np.ceil(n / cols))
+        if x0 + cols * size > width_limit:
+            x0, y0 = 0.0, y0 - row_height - gap
+            row_height = 0.0
+        for i, (code, row) in enumerate(members.iterrows()):
+            x, y = x0 + (i % cols) * size, y0 - (i // cols) * size
+            squares.append(shapely.box(x, y - size * 0.9, x + size * 0.9, y))
+            codes.append(code)
+            names.append(row["libelle"])
+        x0 += cols * size + gap
+        row_height = max(row_height, rows * size)
+    frame = gpd.GeoDataFrame({"code": codes, "nom": names}, geometry=squares, crs=CRS)
+    return BoundaryLayer(level="commune", frame=frame.sort_values("code").reset_index(drop=True),
+                         report=BoundaryReport(source="schéma"), schematic=True)
