@@ -25,6 +25,12 @@ from data_access.filters import Filters, Period
 from data_access.formatting import date_label, month_label
 from data_access.schema import DECISIONS_CAL
 
+try:
+    from zoneinfo import ZoneInfo
+    _PARIS = ZoneInfo("Europe/Paris")       # the time written in files is the reader's
+except Exception:  # pragma: no cover - tzdata missing
+    _PARIS = None
+
 #: Column → (French heading, kind). Kinds: month, int, share, text.
 COLUMNS: dict[str, tuple[str, str]] = {
     "mois": ("Mois", "month"),
@@ -67,7 +73,7 @@ class ExportContext:
     #: Definitions of the figures, one per line.
     definitions: tuple[str, ...] = ()
     #: When the file was made.
-    made_at: datetime = field(default_factory=datetime.now)
+    made_at: datetime = field(default_factory=lambda: datetime.now(_PARIS))
 
     def lines(self) -> list[tuple[str, str]]:
         if isinstance(self.filters, str):

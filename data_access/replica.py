@@ -349,14 +349,19 @@ class Replica:
         return rehousing_q.key_figures(monthly, period, self.coverage().start)
 
     def coverage(self) -> Period:
-        """Months the replica covers: from the month of its first lease to the last complete
-        month (see :meth:`default_period`)."""
+        """Months the replica covers completely: from the month of its first lease (the next
+        one when the data start after the 1st, lest a partial month pass for a fall in
+        year-on-year comparisons) to the last complete month (see :meth:`default_period`)."""
         version = self.data_version()
         cached = self._references.get("coverage")
         if cached is None or cached[0] != version:
             first = self.frame(sa.select(sa.func.min(bail.c.date_signature)), ["first"]).iloc[0, 0]
             end = self.default_period().end
-            start = date(first.year, first.month, 1) if pd.notna(first) else end
+            if pd.notna(first):   # the first month counts only if the data start on its first day
+                start = date(first.year, first.month, 1)
+                start = start if first.day == 1 else add_months(start, 1)
+            else:
+                start = end
             cached = (version, Period(min(start, end), end))
             self._references["coverage"] = cached
         return cached[1]

@@ -49,3 +49,14 @@ def test_chart_and_table_follow_the_filters(page):
     assert chart.data["relogements_dalo"] == series["relogements_dalo"].tolist()
     table = page._tables["reservataire"]
     assert table.value["relogements"].iloc[0] == page.state.table("reservataire")["relogements"].iloc[-1]
+
+
+def test_pipeline_tab_is_built_once_and_refreshed_when_shown_again(page):
+    tabs = page._monthly_tabs
+    tabs.active = 1
+    table = page._pipeline_holder.objects[0]
+    tabs.active = 0
+    page.state.epci = [SICOVAL]                         # changed while the tab is hidden
+    tabs.active = 1
+    assert page._pipeline_holder.objects[0] is table
+    assert table.value["propositions"].iloc[-1] == page.state.table("pipeline")["propositions"].iloc[-1]

@@ -285,3 +285,20 @@ def test_backlog_lists_the_filters_it_cannot_apply(tmp_path):
     out = replica.priority_backlog(Filters(bailleurs=[1], qpv=True, epci=[EPCI_A]), at="2024-10-31")
     assert out.attrs["filtres_non_appliques"] == ["Bailleurs (identifiants)", "Logement en QPV (oui) ou hors QPV (non)"]
     assert out["demandes_actives"].sum() == 1
+
+
+def test_breakdown_keeps_a_member_missing_from_the_reference(tmp_path):
+    """A lease of a réservataire the reference does not know still counts, in its row and
+    in the total: the summary never drops rows for want of a name."""
+    replica = with_leases(tmp_path, [lease(1, 1, "2024-03-05", "2024-03-01", reservataire_id=1),
+                                     lease(2, 2, "2024-03-06", "2024-03-01", reservataire_id=7)])
+    summary = replica.rehousing_summary(Filters(start="2024-03", end="2024-03"), by="reservataire")
+    assert summary.set_index("reservataire")["libelle"].to_dict() == {1: "Préfet", 7: "7 (sans libellé)"}
+    assert summary["relogements"].sum() == 2
+
+
+def test_coverage_leaves_out_a_first_month_the_data_start_in(tmp_path):
+    replica = with_leases(tmp_path, [lease(1, 1, "2023-05-10", "2023-05-01"), lease(2, 2, "2024-03-06", "2024-03-01")])
+    assert replica.coverage().start == date(2023, 6, 1)
+    replica = with_leases(tmp_path / "b", [lease(1, 1, "2023-05-01", "2023-04-20")])
+    assert replica.coverage().start == date(2023, 5, 1)

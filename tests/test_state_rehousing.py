@@ -110,7 +110,26 @@ def test_url_round_trip_restores_the_view(state, duckdb_replica):
                      "onglet": "commune"}
     other = RehousingState(duckdb_replica)
     assert other.apply_query(query) == []
-    assert other.filters() == state.filters() and other.breakdown == "commune"
+    for name in ("start", "end", "natures_reservataire", "epci", "communes", "bailleurs", "criteres",
+                 "mutation", "qpv", "breakdown"):
+        assert getattr(other, name) == getattr(state, name), name      # same values, same types
+    assert other.filters() == state.filters()
+
+
+def test_link_with_reservataires_restores_them_as_ids(state, duckdb_replica):
+    natures = duckdb_replica.reference("reservataire")["nature"]
+    al = int(natures.index[natures == "action_logement"][0])
+    state.natures_reservataire = ["epci"]                        # another nature on screen
+    assert state.apply_query({"natures": "action_logement", "reservataires": str(al)}) == []
+    assert state.reservataires == [al] and state.natures_reservataire == ["action_logement"]
+    assert state.apply_query({"reservataires": f"{al},{al}"}) == [] and state.reservataires == [al]
+    notices = state.apply_query({"reservataires": "\u00b2", "bailleurs": "12345"})
+    assert len(notices) == 2 and state.reservataires == [] and state.bailleurs == []
+
+
+def test_link_with_only_an_end_month_shows_the_twelve_months_ending_then(state):
+    state.apply_query({"fin": "2024-06"})
+    assert (state.period.start, state.period.end) == (date(2023, 7, 1), date(2024, 6, 1))
 
 
 @pytest.mark.parametrize("query, notice", [
@@ -131,6 +150,17 @@ def test_wrong_url_value_is_ignored_with_a_french_notice(state, query, notice):
     assert state.notices == notices
     assert state.criteres == ["DALO"]                        # the rest of the link still applies
     state.filters()                                          # and the view is valid
+
+
+def test_focus_on_a_reservataire_row_keeps_a_valid_nature(state, duckdb_replica):
+    natures = duckdb_replica.reference("reservataire")["nature"]
+    commune_res = int(natures.index[natures == "commune"][0])
+    state.natures_reservataire = ["epci"]
+    state.focus("reservataire", commune_res)
+    assert state.natures_reservataire == ["commune"] and state.reservataires == [commune_res]
+    state.filters()
+    state.focus("bailleur", 99999)
+    assert state.bailleurs == [] and "absent du référentiel" in state.notices[-1]
 
 
 def test_focus_filters_on_a_breakdown_member(state):

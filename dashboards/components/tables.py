@@ -20,7 +20,7 @@ def breakdown_frame(summary: pd.DataFrame, by: str) -> pd.DataFrame:
     total, members = summary.iloc[[-1]], summary.iloc[:-1]
     out = pd.concat([total, members], ignore_index=True)
     return pd.DataFrame({
-        "code": out[by].astype(object).where(out[by].notna(), None).map(lambda c: None if c is None else str(c)),
+        "code": out[by].astype(object).where(out[by].notna(), None),   # original codes: a click filters on them
         "libelle": out["libelle"],
         "relogements": out["relogements"].astype(int),
         "relogements_prioritaires": out["relogements_prioritaires"].astype(int),

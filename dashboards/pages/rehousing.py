@@ -176,11 +176,13 @@ class RehousingPage(pn.viewable.Viewer):
         tabs = pn.Tabs(("Relogements", chart), ("Des propositions aux baux", pipeline), dynamic=True,
                        sizing_mode="stretch_width", css_classes=["relog-monthly-tabs"])
         self._busy.append(pipeline)
+        self._monthly_tabs, self._pipeline_holder = tabs, pipeline
 
-        def show(event) -> None:     # built afresh each time it is shown: never stale
-            if event.new == 1:
+        def show(event) -> None:     # built when first shown; it refreshes when shown again
+            if event.new == 1 and not pipeline.objects:
                 pipeline.objects = [
-                    pipeline_table(self.state, PIPELINE_TITLES, self._depends, visible=lambda: tabs.active == 1),
+                    pipeline_table(self.state, PIPELINE_TITLES, [*self._depends, tabs.param.active],
+                                   visible=lambda: tabs.active == 1),
                     pn.Row(pn.pane.Markdown(DEFINITIONS["pipeline"], css_classes=["relog-note"], stylesheets=[NOTE_CSS],
                                             sizing_mode="stretch_width"),
                            export_buttons(self.state, "pipeline"), sizing_mode="stretch_width")]

@@ -17,7 +17,7 @@ import param
 
 from data_access import Filters, FilterError, Period, Replica, Scope
 from data_access.export import ExportContext, filename, to_csv, to_xlsx
-from data_access.filters import parse_month
+from data_access.filters import add_months, parse_month
 from data_access.formatting import month_label
 from data_access.queries.rehousing import total_row
 from data_access.schema import CRITERES, NATURES_RESERVATAIRE
@@ -68,6 +68,14 @@ _WHAT = {"natures_reservataire": "Nature de réservataire", "reservataires": "R�
 
 
 _FEMININE = ("natures_reservataire", "communes")
+
+
+def _as_id(item: str):
+    """« 12 » → 12; anything else (« ² », « abc ») stays text, hence unknown."""
+    try:
+        return int(item) if item.isascii() else item
+    except ValueError:
+        return item
 
 
 def _sort_key(label: str) -> str:
@@ -258,6 +266,11 @@ class RehousingState(param.Parameterized):
         if code is None or (isinstance(code, float) and pd.isna(code)) or code == "INCONNU":
             self.notices = [*self.notices, "Cette ligne regroupe les valeurs non renseignées : elle ne peut pas servir de filtre."]
             return
+        known = {"reservataires": self._reservataires.index, "epci": list(self.param.epci.objects.values()),
+                 "communes": self._communes.index, "bailleurs": list(self.param.bailleurs.objects.values())}[target]
+        if code not in known:
+            self.notices = [*self.notices, f"Ce membre ({code}) est absent du référentiel : il ne peut pas servir de filtre."]
+            return
         if target == "communes":
             epci_of = self._communes["epci"].get(code)
             updates = {"communes": [code]}
@@ -299,11 +312,17 @@ class RehousingState(param.Parameterized):
             if name is None:
                 notices.append(f"Paramètre d'adresse inconnu ignoré : « {key} ».")
             elif name in LISTS:
-                allowed = list(self.param[name].objects.values()) if name != "communes" else list(self._communes.index)
+                # a link's réservataires and communes are checked against the whole scope:
+                # the natures and EPCI of the same link are applied below
+                allowed = {"communes": set(self._communes.index),
+                           "reservataires": set(self._reservataires.index)}.get(
+                               name, set(self.param[name].objects.values()))
                 values, wrong = [], []
                 for item in filter(None, (v.strip() for v in raw.split(","))):
-                    code = int(item) if item.isdigit() and name in ("reservataires", "bailleurs") else item
-                    (values if code in allowed and code not in values else wrong).append(item)
+                    code = _as_id(item) if name in ("reservataires", "bailleurs") else item
+                    if code in values:
+                        continue                     # a repeated code is harmless
+                    (values if code in allowed else wrong).append(code if code in allowed else item)
                 if wrong:
                     e = "e" if name in _FEMININE else ""
                     notices.append(f"{_WHAT[name]} ignoré{e} (inconnu{e} ou hors de votre périmètre) : "
@@ -326,6 +345,8 @@ class RehousingState(param.Parameterized):
                     updates[name] = raw
                 else:
                     notices.append(f"{_WHAT[name]} : valeur inconnue ignorée, « {raw} ».")
+        if "fin" in query and "debut" not in query:      # as the API: the 12 months ending then
+            updates["start"] = max(self.coverage.start, add_months(updates["end"], -11))
         if updates["start"] > updates["end"]:
             notices.append("Période de l'adresse vide (début après la fin), ignorée : les 12 derniers mois complets sont affichés.")
             updates["start"], updates["end"] = self.default_period.start, self.default_period.end

@@ -85,7 +85,9 @@ def monthly_rehousing(reader: Reader, filters: Filters, period: Period, scope: S
         # the grid is month-major with members sorted: label each member once, then tile
         n_months = len(period.months())
         members = out[by].iloc[: len(out) // n_months]
-        labels = reader.labels(by).reindex(members.to_numpy()).to_numpy()
+        labels = reader.labels(by).reindex(members.to_numpy())
+        # a code missing from the reference (or with no name) keeps a row, named by its code
+        labels = labels.fillna(pd.Series([f"{m} (sans libellé)" for m in members], index=labels.index)).to_numpy()
         out.insert(2, "libelle", np.tile(labels, n_months))
     return out
 
@@ -94,7 +96,7 @@ def summarise(monthly: pd.DataFrame, by: str) -> pd.DataFrame:
     """Totals over the period of a :func:`monthly_rehousing` breakdown, one row per member,
     with ``part_prioritaires`` = relogements_prioritaires ÷ relogements (NaN when no
     rehousing), sorted by decreasing rehousings."""
-    out = (monthly.groupby([by, "libelle"], as_index=False, sort=False)[VALUES].sum()
+    out = (monthly.groupby([by, "libelle"], as_index=False, sort=False, dropna=False)[VALUES].sum()
            .sort_values(["relogements", "libelle"], ascending=[False, True], kind="stable")
            .reset_index(drop=True))
     out["part_prioritaires"] = share(out["relogements_prioritaires"], out["relogements"])
