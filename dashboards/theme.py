@@ -21,12 +21,16 @@ def fmt_pct(ratio, decimals: int = 1) -> str:
     return f"{ratio * 100:.{decimals}f}".replace(".", ",") + "\u00a0%"
 
 
+def _sign(value) -> str:
+    """« + », « − » (true minus sign) or nothing for zero."""
+    return "+" if value > 0 else ("\u2212" if value < 0 else "")
+
+
 def fmt_change(ratio) -> str:
-    """0.045 → « +4,5 % », -0.1 → « −10,0 % » (true minus sign)."""
+    """0.045 → « +4,5 % », -0.1 → « −10,0 % »."""
     if ratio is None or (isinstance(ratio, float) and math.isnan(ratio)):
         return "–"
-    sign = "+" if ratio > 0 else ("\u2212" if ratio < 0 else "")
-    return sign + fmt_pct(abs(ratio))
+    return _sign(ratio) + fmt_pct(abs(ratio))
 
 
 def fmt_points(delta) -> str:
@@ -34,9 +38,8 @@ def fmt_points(delta) -> str:
     if delta is None or (isinstance(delta, float) and math.isnan(delta)):
         return "–"
     points = abs(delta) * 100
-    sign = "+" if delta > 0 else ("\u2212" if delta < 0 else "")
     text = f"{points:.1f}".replace(".", ",")
-    return f"{sign}{text}\u00a0point{'s' if points >= 2 else ''}"
+    return f"{_sign(delta)}{text}\u00a0point{'s' if points >= 2 else ''}"
 
 
 #: Colours of the main criterion groups (colour-blind safe, Okabe–Ito) and of the others.

@@ -64,8 +64,8 @@ class ExportContext:
     title: str
     #: The period the figures cover.
     period: Period
-    #: The filters applied: a Filters (its French description is written) or that text.
-    filters: Filters | str
+    #: The filters applied: a Filters, or its French description as (label, value) pairs.
+    filters: Filters | list[tuple[str, str]]
     #: « Données extraites le … » (``str(replica.freshness())``).
     freshness: str
     #: The profile's scope (« Tout le territoire », « Sicoval », …).
@@ -76,11 +76,9 @@ class ExportContext:
     made_at: datetime = field(default_factory=lambda: datetime.now(_PARIS))
 
     def lines(self) -> list[tuple[str, str]]:
-        if isinstance(self.filters, str):
-            filters = self.filters
-        else:
-            described = self.filters.replace(start=None, end=None).describe()
-            filters = " ; ".join(f"{k} : {v}" for k, v in described) or "aucun"
+        described = (self.filters.replace(start=None, end=None).describe()
+                     if isinstance(self.filters, Filters) else self.filters)
+        filters = " ; ".join(f"{k} : {v}" for k, v in described) or "aucun"
         rows = [("Période", _capitalised(str(self.period))),
                 ("Filtres", filters),
                 ("Périmètre", self.scope),

@@ -345,7 +345,9 @@ class Replica:
         filters, scope = self._prepare(filters, scope)
         period = self.period(filters)
         wide = filters.replace(start=add_months(period.start, -12), end=period.end)
-        monthly = self.monthly_rehousing(wide, scope=scope)
+        # by criterion group: the very query (and cache entry) of the page's monthly chart
+        by_group = self.monthly_rehousing(wide, by="groupe_critere", scope=scope)
+        monthly = by_group.groupby("mois", as_index=False)[rehousing_q.VALUES].sum()
         return rehousing_q.key_figures(monthly, period, self.coverage().start)
 
     def coverage(self) -> Period:

@@ -130,14 +130,18 @@ class RehousingPage(pn.viewable.Viewer):
         except RelogError:      # the key figures block shows the French message
             return pd.DataFrame(columns=["mois", "relogements", "relogements_prioritaires", *GROUPS.values()])
 
+    def _note_and_exports(self, note: str, key: str) -> pn.Row:
+        """A table's or chart's note, with its CSV and Excel buttons."""
+        return pn.Row(pn.pane.Markdown(note, css_classes=["relog-note"], stylesheets=[NOTE_CSS],
+                                       sizing_mode="stretch_width"),
+                      export_buttons(self.state, key), sizing_mode="stretch_width")
+
     def _breakdown(self, key: str) -> pn.Column:
         self._tables[key] = table = breakdown_table(self.state, key, self._depends)
         return pn.Column(
             table,
-            pn.Row(pn.pane.Markdown(
-                "Cliquez sur une ligne pour filtrer toute la page sur ce membre ; cliquez sur un titre de "
-                "colonne pour trier. La ligne « Total » reste en tête.", css_classes=["relog-note"],
-                stylesheets=[NOTE_CSS]), export_buttons(self.state, key)),
+            self._note_and_exports("Cliquez sur une ligne pour filtrer toute la page sur ce membre ; cliquez sur "
+                                   "un titre de colonne pour trier. La ligne « Total » reste en tête.", key),
             sizing_mode="stretch_width")
 
     def _tabs(self) -> pn.Tabs:
@@ -168,9 +172,7 @@ class RehousingPage(pn.viewable.Viewer):
         """The monthly chart, and the pipeline in a second tab built when first shown."""
         chart = pn.Column(
             self._chart(),
-            pn.Row(pn.pane.Markdown(f"{DEFINITIONS['groupe']} {DEFINITIONS['prioritaires']}",
-                                    css_classes=["relog-note"], stylesheets=[NOTE_CSS], sizing_mode="stretch_width"),
-                   export_buttons(self.state, "serie"), sizing_mode="stretch_width"),
+            self._note_and_exports(f"{DEFINITIONS['groupe']} {DEFINITIONS['prioritaires']}", "serie"),
             sizing_mode="stretch_width")
         pipeline = pn.Column(sizing_mode="stretch_width", min_height=200)
         tabs = pn.Tabs(("Relogements", chart), ("Des propositions aux baux", pipeline), dynamic=True,
@@ -183,9 +185,7 @@ class RehousingPage(pn.viewable.Viewer):
                 pipeline.objects = [
                     pipeline_table(self.state, PIPELINE_TITLES, [*self._depends, tabs.param.active],
                                    visible=lambda: tabs.active == 1),
-                    pn.Row(pn.pane.Markdown(DEFINITIONS["pipeline"], css_classes=["relog-note"], stylesheets=[NOTE_CSS],
-                                            sizing_mode="stretch_width"),
-                           export_buttons(self.state, "pipeline"), sizing_mode="stretch_width")]
+                    self._note_and_exports(DEFINITIONS["pipeline"], "pipeline")]
         tabs.param.watch(show, "active")
         return tabs
 

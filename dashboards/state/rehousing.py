@@ -19,7 +19,7 @@ from data_access import Filters, FilterError, Period, Replica, Scope
 from data_access.export import ExportContext, filename, to_csv, to_xlsx
 from data_access.filters import add_months, parse_month
 from data_access.formatting import month_label
-from data_access.queries.rehousing import total_row
+from data_access.queries.rehousing import share, total_row
 from data_access.schema import CRITERES, NATURES_RESERVATAIRE
 
 #: Breakdown tabs: dimension → tab title.
@@ -121,7 +121,6 @@ class RehousingState(param.Parameterized):
         months = {month_label(m): m for m in reversed(self.coverage.months())}
         self.param.start.objects = months
         self.param.end.objects = months
-        self.param.start.default, self.param.end.default = self.default_period.start, self.default_period.end
         self.param.natures_reservataire.objects = {label: code for code, label in NATURES_RESERVATAIRE.items()}
         self.param.criteres.objects = {label: code for code, (label, _) in CRITERES.items()}
         self._reservataires = replica.reference("reservataire")
@@ -149,18 +148,19 @@ class RehousingState(param.Parameterized):
     @param.depends("natures_reservataire", watch=True)
     def _follow_natures(self) -> None:
         """The réservataire list shows the chosen natures' réservataires only."""
-        kept = self._kept_reservataires(self.natures_reservataire)
-        self.param.reservataires.objects = _options(kept["libelle"])
-        if any(r not in kept.index for r in self.reservataires):
-            self.reservataires = [r for r in self.reservataires if r in kept.index]
+        self._narrow("reservataires", self._kept_reservataires(self.natures_reservataire))
 
     @param.depends("epci", watch=True)
     def _follow_epci(self) -> None:
         """The commune list shows the chosen EPCI's communes only."""
-        kept = self._kept_communes(self.epci)
-        self.param.communes.objects = _options(kept["libelle"])
-        if any(c not in kept.index for c in self.communes):
-            self.communes = [c for c in self.communes if c in kept.index]
+        self._narrow("communes", self._kept_communes(self.epci))
+
+    def _narrow(self, name: str, kept: pd.DataFrame) -> None:
+        """Offer only ``kept`` in list ``name``, and drop the chosen values it no longer holds."""
+        self.param[name].objects = _options(kept["libelle"])
+        chosen = getattr(self, name)
+        if any(v not in kept.index for v in chosen):
+            setattr(self, name, [v for v in chosen if v in kept.index])
 
     def reset(self) -> None:
         """Back to the default view: the 12 last complete months, no filter."""
@@ -208,11 +208,14 @@ class RehousingState(param.Parameterized):
     def series(self) -> pd.DataFrame:
         """One row per month: ``mois``, ``relogements``, ``relogements_prioritaires``,
         ``part_prioritaires`` and the priority rehousings of each main criterion group."""
-        by_group = self.replica.monthly_rehousing(self.filters(), by="groupe_critere", scope=self.scope)
+        # the same query as the key figures' (a year more, from the shared cache), cut to the period
+        by_group = self.replica.monthly_rehousing(self.filters().replace(start=add_months(self.period.start, -12)),
+                                                  by="groupe_critere", scope=self.scope)
+        by_group = by_group[by_group["mois"] >= pd.Timestamp(self.period.start)]
         wide = by_group.pivot_table(index="mois", columns="groupe_critere", values="relogements",
                                     aggfunc="sum", fill_value=0)
         out = by_group.groupby("mois", as_index=False)[["relogements", "relogements_prioritaires"]].sum()
-        out["part_prioritaires"] = out["relogements_prioritaires"] / out["relogements"].where(out["relogements"] != 0)
+        out["part_prioritaires"] = share(out["relogements_prioritaires"], out["relogements"])
         for group, column in GROUPS.items():
             out[column] = wide[group].to_numpy() if group in wide else 0
         return out
@@ -229,15 +232,12 @@ class RehousingState(param.Parameterized):
 
     def table(self, key: str) -> pd.DataFrame:
         """An exportable table (see :data:`TABLES`), totals included."""
-        if key == "serie":
-            frame = self.series()
+        if key in ("serie", "pipeline"):
+            frame = self.series() if key == "serie" else self.pipeline()
             total = frame.drop(columns="mois").sum().to_frame().T
-            total["part_prioritaires"] = total["relogements_prioritaires"] / total["relogements"] if total["relogements"].iloc[0] else float("nan")
-            total.insert(0, "mois", "Total")
-            return pd.concat([frame.astype({"mois": object}), total], ignore_index=True)
-        if key == "pipeline":
-            frame = self.pipeline()
-            total = frame.drop(columns="mois").sum().to_frame().T
+            if key == "serie":
+                total["part_prioritaires"] = share(total["relogements_prioritaires"].iloc[0],
+                                                   total["relogements"].iloc[0])
             total.insert(0, "mois", "Total")
             return pd.concat([frame.astype({"mois": object}), total], ignore_index=True)
         if key in BREAKDOWNS:
@@ -250,8 +250,7 @@ class RehousingState(param.Parameterized):
         title = TABLES[key]
         definitions = [DEFINITIONS["relogements"], DEFINITIONS["prioritaires"]]
         definitions += [DEFINITIONS["pipeline"]] if key == "pipeline" else [DEFINITIONS["part"]]
-        described = " ; ".join(f"{k} : {v}" for k, v in self.describe()) or "aucun"
-        context = ExportContext(title=title, period=self.period, filters=described,
+        context = ExportContext(title=title, period=self.period, filters=self.describe(),
                                 freshness=str(self.replica.freshness_cached()), scope=self.scope.label,
                                 definitions=tuple(definitions))
         frame = self.table(key)
