@@ -317,6 +317,15 @@ class Replica:
         return self._cached("demand_supply", (filters, level, at, scope),
                             lambda: demand_supply_q.demand_supply(self, filters, scope, level, at))
 
+    def typology_pressure(self, filters: Filters | None = None, level: str = "commune",
+                          at: date | str | None = None, scope: Scope | None = None) -> pd.DataFrame:
+        """Demand against leases by typology per territory (DRIHL pressure index): see
+        :func:`data_access.queries.demand_supply.typology_pressure` for the definitions."""
+        filters, scope = self._prepare(filters, scope)
+        at = self._observation_date(filters, at)
+        return self._cached("typology_pressure", (filters, level, at, scope),
+                            lambda: demand_supply_q.typology_pressure(self, filters, scope, level, at))
+
     def priority_backlog(self, filters: Filters | None = None, at: date | str | None = None,
                          scope: Scope | None = None) -> pd.DataFrame:
         filters, scope = self._prepare(filters, scope)

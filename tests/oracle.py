@@ -373,6 +373,59 @@ def demand_supply(raw, filters: Filters, level: str = "commune", at: date | str 
     return out.reset_index()
 
 
+TYPOLOGIES = ["T1-T2", "T3", "T4", "T5+"]
+
+
+def typology_pressure(raw, filters: Filters, level: str = "commune", at: date | str | None = None) -> pd.DataFrame:
+    """Active demandes on their rang-1 commune by target typology (1-2 persons T1-T2, 3 T3,
+    4 T4, 5+ T5+; no size: left out) and leases of the 12 months ending on ``at`` by the
+    dwelling's typology (T1/T2 → T1-T2, T5 → T5+), per territory and typology, all
+    combinations present; pression = demandes / baux, pression_globale = territory totals'
+    ratio, desequilibre = pression / pression_globale (NaN on a zero divisor, 2 decimals)."""
+    if at is None:
+        raise ValueError("the oracle needs an explicit observation date")
+    at = _ts(at)
+    terr = _territories(raw, filters)
+    key = {"commune": "commune_code", "epci": "epci_siren"}[level]
+
+    dem = active_demandes(raw, at)
+    dem = dem[_demand_mask(raw, dem, filters, at)]
+    sizes = raw["demande"].set_index("id")["nb_personnes"]
+    n = sizes.reindex(dem["demande_id"]).to_numpy()
+    dem = dem.assign(typologie=np.select([n <= 2, n == 3, n == 4, n >= 5], TYPOLOGIES[:4], default=None))
+    dem = dem[pd.notna(n)]
+    wishes = raw["demande_commune"]
+    first = wishes[wishes["rang"] == 1][["demande_id", "commune_code"]]
+    dem = dem.merge(first, on="demande_id").merge(
+        terr.rename(columns={"code_insee": "commune_code"}), on="commune_code")
+    demand = dem.groupby([key, "typologie"]).size().rename("demandes_actives")
+
+    lease = leases(raw)
+    lease = lease[lease["commune_code"].isin(terr["code_insee"])
+                  & (lease["date_signature"] > at - pd.DateOffset(years=1)) & (lease["date_signature"] <= at)]
+    lease = lease[_lease_mask(raw, lease, filters)]
+    typ = raw["logement"].set_index("id")["typologie"].reindex(lease["logement_id"]).to_numpy()
+    lease = lease.assign(typologie=pd.Series(typ, index=lease.index).map(
+        {"T1": "T1-T2", "T2": "T1-T2", "T3": "T3", "T4": "T4", "T5": "T5+"}))
+    supply = lease.dropna(subset=["typologie"]).groupby([key, "typologie"]).size().rename("baux_12m")
+
+    if level == "commune":
+        codes = terr.set_index("code_insee")["nom"]
+    else:
+        ref = raw["epci"].set_index("siren")["nom"]
+        codes = ref[ref.index.isin(terr["epci_siren"])]
+    grid = pd.MultiIndex.from_product([codes.index, TYPOLOGIES], names=[key, "typologie"])
+    out = pd.DataFrame(index=grid).join(demand).join(supply).fillna(0).astype("int64").reset_index()
+    out = out.rename(columns={key: level})
+    out.insert(1, "libelle", codes.reindex(out[level]).to_numpy())
+    tot = out.groupby(level)[["demandes_actives", "baux_12m"]].transform("sum")
+    p = out["demandes_actives"] / out["baux_12m"].where(out["baux_12m"] > 0)
+    g = tot["demandes_actives"] / tot["baux_12m"].where(tot["baux_12m"] > 0)
+    out["pression"], out["pression_globale"] = p.astype(float).round(2), g.astype(float).round(2)
+    out["desequilibre"] = (p / g).astype(float).round(2)
+    return out
+
+
 def priority_backlog(raw, filters: Filters, at: date | str | None = None) -> pd.DataFrame:
     """Active demandes on ``at`` by seniority band (from date_depot), territory = rang-1
     commune, criteria (held on ``at``) and mutation filters.

@@ -122,6 +122,15 @@ def test_demand_supply_matches_independent_count(replica, raw_tables, name, leve
     assert_same(api, expected(raw_tables, "demand_supply", filters, level, at), [level])
 
 
+# ------------------------------------------------------------------ typology_pressure
+@pytest.mark.parametrize("level", ["commune", "epci"])
+@pytest.mark.parametrize("name", list(FILTERS))
+def test_typology_pressure_matches_independent_count(replica, raw_tables, name, level):
+    filters, at = FILTERS[name], DEMAND_SUPPLY_DATES[0]
+    api = replica.typology_pressure(filters, level=level, at=at)
+    assert_same(api, expected(raw_tables, "typology_pressure", filters, level, at), [level, "typologie"])
+
+
 # ------------------------------------------------------------------ priority_backlog
 @pytest.mark.parametrize("at", BACKLOG_DATES, ids=str)
 @pytest.mark.parametrize("name", list(FILTERS))

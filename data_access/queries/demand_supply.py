@@ -136,3 +136,82 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
 def _supply_clauses(filters: Filters, subject: Subject) -> list[sa.ColumnElement]:
     """Supply figures ignore demand-only filters (criteria, mutation)."""
     return filters.replace(criteres=(), mutation=None).clauses(subject)
+
+
+#: Typology groups of the pressure index, smallest first.
+TYPOLOGIES = ("T1-T2", "T3", "T4", "T5+")
+PRESSURE_VALUES = ["demandes_actives", "baux_12m"]
+
+
+def target_typology(persons: sa.ColumnElement) -> sa.ColumnElement:
+    """The DRIHL target typology of a household from its size: one or two persons T1-T2
+    (a single person T1/T2, a couple T2), three T3, four T4, five or more T5+. The rule that
+    gives a lone parent with one child a T3 needs the household's composition, which the
+    replica does not hold: such a household counts as two persons."""
+    return sa.case((persons <= 2, "T1-T2"), (persons == 3, "T3"), (persons == 4, "T4"), (persons >= 5, "T5+"))
+
+
+def dwelling_typology(typologie: sa.ColumnElement) -> sa.ColumnElement:
+    """A dwelling's typology in the same groups: T1 and T2 → T1-T2, T5 (and more) → T5+."""
+    return sa.case((typologie.in_(["T1", "T2"]), "T1-T2"), (typologie == "T3", "T3"), (typologie == "T4", "T4"),
+                   (typologie == "T5", "T5+"))
+
+
+def typology_pressure(reader: Reader, filters: Filters, scope: Scope, level: str, at: date) -> pd.DataFrame:
+    """Pressure by typology per territory on ``at`` (DRIHL method, domain.md §3.5).
+
+    **Definitions.** ``demandes_actives``: demandes active on ``at`` (as in
+    :func:`demand_supply`) on their first wished commune, by target typology
+    (:func:`target_typology`, from the household size; a demande without a size is left
+    out). ``baux_12m``: leases signed in the 12 months ending on ``at`` by the leased
+    dwelling's typology (:func:`dwelling_typology`). ``pression`` = demandes ÷ leases of the
+    typology; ``pression_globale`` = all typologies' demandes ÷ all their leases in the
+    territory; ``desequilibre`` = ``pression`` ÷ ``pression_globale`` (above 1: the typology
+    is harder to obtain than the territory's average). Ratios are empty when their divisor
+    is zero, and rounded to 2 decimals. Filters apply as in :func:`demand_supply`.
+
+    Columns: the territory code (``commune`` or ``epci``), ``libelle``, ``typologie``, the
+    counts and ratios above; one row per territory of the reference within filters and scope
+    and per typology of :data:`TYPOLOGIES`, zeros included.
+    """
+    if level not in LEVELS:
+        raise FilterError(f"Niveau géographique inconnu : {level!r} (attendu : commune ou epci).")
+    key = commune.c.code_insee if level == "commune" else commune.c.epci_siren
+    window_start = months_before(at, 12)
+
+    dem_subject = Subject(mutation=demande.c.mutation, demande_id=demande.c.id, reference_date=sa.literal(at, sa.Date),
+                          epci=commune.c.epci_siren, commune=demande_commune.c.commune_code)
+    typ = target_typology(demande.c.nb_personnes)
+    demand = (sa.select(key.label("code"), typ.label("typologie"), sa.func.count().label("demandes_actives"),
+                        sa.literal(0).label("baux_12m"))
+              .select_from(demande.join(demande_commune, sa.and_(demande_commune.c.demande_id == demande.c.id,
+                                                                 demande_commune.c.rang == 1))
+                           .join(commune, commune.c.code_insee == demande_commune.c.commune_code))
+              .where(*active_on(at), demande.c.nb_personnes.is_not(None),
+                     *filters.clauses(dem_subject), *scope.clauses(dem_subject))
+              .group_by(key, typ))
+
+    lease = LeaseJoin(filters, scope, bail.c.date_signature > window_start, bail.c.date_signature <= at)
+    ltyp = dwelling_typology(logement.c.typologie)
+    leases = (sa.select(key.label("code"), ltyp.label("typologie"), sa.literal(0).label("demandes_actives"),
+                        sa.func.count().label("baux_12m"))
+              .select_from(lease.from_clause(key, logement.c.typologie))
+              .where(*lease.where, ltyp.is_not(None))
+              .group_by(key, ltyp))
+
+    union = sa.union_all(demand, leases).subquery("parts")
+    stmt = (sa.select(union.c.code, union.c.typologie, *[sa.func.sum(union.c[v]).label(v) for v in PRESSURE_VALUES])
+            .group_by(union.c.code, union.c.typologie))
+    frame = reader.frame(stmt, ["code", "typologie", *PRESSURE_VALUES]).set_index(["code", "typologie"])
+
+    territories = reader.territories(level, filters, scope)
+    grid = pd.MultiIndex.from_product([territories.index, TYPOLOGIES], names=[level, "typologie"])
+    out = frame.reindex(grid, fill_value=0).astype("int64").reset_index()
+    out.insert(1, "libelle", territories["libelle"].reindex(out[level]).to_numpy())
+    totals = out.groupby(level)[PRESSURE_VALUES].transform("sum")
+    ratio = lambda num, den: (num / den.where(den > 0)).astype("float64")  # noqa: E731
+    out["pression"] = ratio(out["demandes_actives"], out["baux_12m"])
+    out["pression_globale"] = ratio(totals["demandes_actives"], totals["baux_12m"])
+    out["desequilibre"] = (out["pression"] / out["pression_globale"]).round(2)
+    out[["pression", "pression_globale"]] = out[["pression", "pression_globale"]].round(2)
+    return out
