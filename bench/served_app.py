@@ -28,16 +28,19 @@ def free_port() -> int:
 class ServedApp:
     """``relog serve`` on ``demo_path``, on a free loopback port, until :meth:`stop`."""
 
-    def __init__(self, demo_path: Path, log_dir: Path | None = None):
+    def __init__(self, demo_path: Path, log_dir: Path | None = None, env: dict[str, str] | None = None,
+                 files: list[Path] | None = None):
+        """``env``: more environment (``RELOG_CONTOURS_COMMUNES``…); ``files``: serve these
+        Panel files with ``panel serve`` instead of ``relog serve``'s routes."""
         self.port = free_port()
         self.url = f"http://localhost:{self.port}"
-        env = {**os.environ, "RELOG_DEMO_PATH": str(demo_path)}
+        env = {**os.environ, "RELOG_DEMO_PATH": str(demo_path), **(env or {})}
         env.pop("RELOG_DATABASE_URL", None)
         self.log = Path(log_dir or Path(demo_path).parent) / f"serve-{self.port}.log"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "dashboards.cli", "serve", "--port", str(self.port), "--address", "127.0.0.1",
-             "--allow-websocket-origin", f"localhost:{self.port}"],
-            env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+        listen = ["--port", str(self.port), "--address", "127.0.0.1", "--allow-websocket-origin", f"localhost:{self.port}"]
+        command = ([sys.executable, "-m", "panel", "serve", *map(str, files), *listen, "--liveness"] if files else
+                   [sys.executable, "-m", "dashboards.cli", "serve", *listen])
+        self.process = subprocess.Popen(command, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

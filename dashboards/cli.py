@@ -11,7 +11,8 @@ from pathlib import Path
 
 from data_access.settings import DEFAULT_DEMO_PATH, PROJECT_ROOT
 
-APP = Path(__file__).parent / "app.py"
+#: One file per route: /app (also the index, /) and /carte.
+APPS = [Path(__file__).parent / "app.py", Path(__file__).parent / "carte.py"]
 
 
 def _date(text: str) -> date:
@@ -47,7 +48,7 @@ def cmd_demo(args) -> int:
 
 def cmd_serve(args) -> int:
     """Serve the dashboards with ``panel serve`` (replaces this process)."""
-    command = [sys.executable, "-m", "panel", "serve", str(APP), "--port", str(args.port),
+    command = [sys.executable, "-m", "panel", "serve", *map(str, APPS), "--port", str(args.port),
                "--address", args.address, "--index", "app", "--liveness"]
     # No --num-threads: with a thread pool, two quick changes of one session run at once and
     # the slower, older result may be drawn last. Events stay in order on the event loop;

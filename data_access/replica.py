@@ -377,6 +377,10 @@ class Replica:
             self._references["coverage"] = cached
         return cached[1]
 
+    def observation_date(self, filters: Filters | None = None, at: date | str | None = None) -> date:
+        """The date :meth:`demand_supply` observes for these arguments."""
+        return self._observation_date(filters or Filters(), at)
+
     def _observation_date(self, filters: Filters, at: date | str | None) -> date:
         """``at`` if given; else the last day of the filters' end month; else the reference
         date; never after the reference date."""

@@ -33,6 +33,11 @@ def _env_int(name: str, default: int) -> int:
     return int(value)
 
 
+def _env_path(name: str) -> Path | None:
+    raw = os.environ.get(name)
+    return Path(raw).expanduser() if raw else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """What an operator may set; read once with :func:`load_settings`."""
@@ -55,6 +60,13 @@ class Settings:
     version_ttl_s: float = 30.0
     #: Query results kept in the process-wide cache.
     cache_size: int = 512
+    #: Boundary files of the maps (GeoJSON, GeoPackage or Shapefile). Without a commune file
+    #: the map uses the contours fetched by « relog geodata fetch » if any, else a schematic
+    #: layout; without an EPCI file, EPCI are the union of their communes; without a QPV
+    #: file, the QPV layer is not offered.
+    contours_communes: Path | None = None
+    contours_epci: Path | None = None
+    contours_qpv: Path | None = None
 
 
 def load_settings() -> Settings:
@@ -69,4 +81,7 @@ def load_settings() -> Settings:
         abnormal_delay_months=_env_int("RELOG_ABNORMAL_DELAY_MONTHS", 36),
         version_ttl_s=_env_float("RELOG_VERSION_TTL_S", 30.0),
         cache_size=_env_int("RELOG_CACHE_SIZE", 512),
+        contours_communes=_env_path("RELOG_CONTOURS_COMMUNES"),
+        contours_epci=_env_path("RELOG_CONTOURS_EPCI"),
+        contours_qpv=_env_path("RELOG_CONTOURS_QPV"),
     )

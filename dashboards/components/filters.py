@@ -30,9 +30,14 @@ def _heading(text: str) -> pn.pane.Markdown:
     return pn.pane.Markdown(f"**{text}**", margin=(12, 10, 0, 10))
 
 
-def filter_bar(state) -> pn.Column:
-    """Widgets bound both ways to ``state`` (a RehousingState-like Parameterized)."""
-    period = pn.Row(
+def filter_bar(state, single_month: bool = False, extra: list | None = None) -> pn.Column:
+    """Widgets bound both ways to ``state`` (a :class:`FilterState`). ``single_month``: one
+    observation month (the map) instead of a period; ``extra``: widgets shown after the
+    period (a page's own choices)."""
+    period = pn.widgets.Select.from_param(
+        state.param.end, label="Mois d'observation", sizing_mode="stretch_width", css_classes=["relog-filter-end"],
+        description="La demande est observée le dernier jour de ce mois ; l'offre et les baux sur les 12 mois qui "
+                    "s'achèvent ce jour-là") if single_month else pn.Row(
         pn.widgets.Select.from_param(state.param.start, label="Du mois", sizing_mode="stretch_width", css_classes=["relog-filter-start"],
                                      description=state.param.start.doc),
         pn.widgets.Select.from_param(state.param.end, label="au mois", sizing_mode="stretch_width", css_classes=["relog-filter-end"],
@@ -42,8 +47,9 @@ def filter_bar(state) -> pn.Column:
                               sizing_mode="stretch_width", css_classes=["relog-reset"], description="Revenir aux 12 derniers mois complets, sans filtre")
     reset.on_click(lambda event: state.reset())
     return pn.Column(
-        _heading("Période"),
+        _heading("Date d'observation" if single_month else "Période"),
         period,
+        *(extra or []),
         _heading("Réservataires"),
         _multi(state, "natures_reservataire", "Nature", "Toutes les natures"),
         _multi(state, "reservataires", "Réservataire", "Tous les réservataires"),

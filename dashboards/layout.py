@@ -1,0 +1,53 @@
+"""What every served page shares: the template, the navigation between pages, and the
+French message shown instead of a page that cannot open."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import panel as pn
+
+from data_access import RelogError, connect
+
+log = logging.getLogger("relog.dashboards")
+
+#: Pages of the header's navigation: route → title.
+PAGES = {"app": "Relogements mensuels", "carte": "Demande et offre"}
+
+NAV_CSS = """
+:host { display: flex; align-items: center; }
+a { color: #ffffff; margin-right: 1.2em; text-decoration: none; font-size: 1rem; opacity: 0.85; }
+a.active { opacity: 1; font-weight: bold; border-bottom: 2px solid #ffffff; }
+"""
+
+
+def navigation(current: str) -> pn.pane.HTML:
+    links = "".join(f'<a href="./{route}" class="{"active" if route == current else ""}">{title}</a>'
+                    for route, title in PAGES.items())
+    return pn.pane.HTML(f"<nav>{links}</nav>", stylesheets=[NAV_CSS], css_classes=["relog-nav"], margin=(0, 20))
+
+
+def replica():
+    """The process's one Replica (engine, pool, caches), shared by every session."""
+    return pn.state.as_cached("relog-replica", connect)
+
+
+def serve_page(route: str, title: str, build: Callable[[], tuple[pn.viewable.Viewable, pn.viewable.Viewable]]):
+    """A template holding ``build()``'s (sidebar, main); a data error shows its French
+    message, a bug a French notice (and its traceback in the server's log)."""
+    template = pn.template.BootstrapTemplate(title=title, sidebar_width=340, header_background="#1D4E89")
+    template.header.append(navigation(route))
+    try:
+        sidebar, main = build()
+    except RelogError as err:
+        template.main.append(pn.pane.Alert(str(err), alert_type="danger"))
+        return template
+    except Exception:   # a bug: logged with its traceback; the user reads French
+        log.exception("Erreur à l'ouverture de la page %s", route)
+        template.main.append(pn.pane.Alert("Une erreur inattendue empêche d'ouvrir la page ; elle a été consignée "
+                                           "dans le journal du serveur.", alert_type="danger"))
+        return template
+    template.sidebar.append(sidebar)
+    template.main.append(main)
+    return template

@@ -1,0 +1,204 @@
+"""The demand/supply map page (``/carte``): where demand piles up against too little supply.
+
+A thin view over :class:`dashboards.state.demand_supply.DemandSupplyState`: two linked
+choropleths (demand on the left, supply on the right) whose shapes are sent once per level
+and session; a change of indicator or filter sends the new colours and hover texts only.
+Hovering a territory shows its figures and their period; clicking it opens the rehousing page
+filtered on it. The filters live in the address, with the same names as the rehousing page's,
+so a link from one page opens the other on the same selection.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import panel as pn
+import param
+
+from dashboards.components.feedback import notices
+from dashboards.components.filters import filter_bar
+from dashboards.components.history import BrowserHistory, decode, encode
+from dashboards.components.maps import ChoroplethPair, value_columns
+from dashboards.state.demand_supply import DEMAND, INDICATORS, MAP_QUERY, SUPPLY, DemandSupplyState
+from dashboards.state.filters import FILTER_PARAMS
+from data_access import RelogError
+from geodata.layers import MapLayers
+
+TITLE = "Demande et offre de logement social"
+VIEW_PARAMS = list(MAP_QUERY.values())
+
+LEGEND_CSS = """
+:host { font-size: 0.85rem; color: #333; }
+.relog-legend { display: flex; flex-wrap: wrap; gap: 4px 14px; align-items: center; }
+.relog-legend span.sw { display: inline-block; width: 14px; height: 14px; border: 1px solid #999;
+                        vertical-align: -2px; margin-right: 4px; }
+.relog-def { color: #4a5563; margin-top: 4px; }
+h4 { margin: 0 0 4px 0; font-size: 1rem; }
+"""
+CAPTION_CSS = ":host { color: #4a5563; font-size: 0.9rem; } p { margin: 0; }"
+
+
+def legend_html(title: str, definition: str, legend: list[tuple[str, str]], css_class: str) -> str:
+    items = "".join(f'<span class="item"><span class="sw" style="background:{colour}"></span>{escape(label)}</span>'
+                    for colour, label in legend)
+    return (f'<div class="{css_class}"><h4>{escape(title)}</h4><div class="relog-legend">{items}</div>'
+            f'<div class="relog-def">{escape(definition)}</div></div>')
+
+
+class DemandSupplyPage(pn.viewable.Viewer):
+    """Filters and map choices in the sidebar; the two maps and their legends in the main area."""
+
+    state = param.ClassSelector(class_=DemandSupplyState, doc="Ce que la page montre")
+    refreshed = param.Integer(default=0, doc="Compteur des mises à jour des cartes")
+
+    def __init__(self, state: DemandSupplyState, layers: MapLayers, **params):
+        super().__init__(state=state, **params)
+        self.layers = layers
+        self.history = BrowserHistory(query=encode(state.to_query()))
+        self.maps = ChoroplethPair() if layers.commune is not None else None
+        self.legends = {side: pn.pane.HTML("", stylesheets=[LEGEND_CSS], sizing_mode="stretch_width",
+                                           css_classes=[f"relog-legend-{side}"]) for side in ("demande", "offre")}
+        self.caption = pn.pane.Markdown("", css_classes=["relog-caption"], margin=(0, 10), stylesheets=[CAPTION_CSS])
+        self.rehousing_link = pn.pane.HTML("", css_classes=["relog-link-rehousing"], margin=(0, 10))
+        self.error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["relog-error"],
+                                   sizing_mode="stretch_width")
+        self.qpv = pn.widgets.Checkbox(name="Contours des QPV", value=False, css_classes=["relog-qpv"],
+                                       disabled=layers.qpv is None)
+        self._pending = False
+        self._main = pn.Column(sizing_mode="stretch_width")
+        state.param.watch(self._write_url, [*FILTER_PARAMS, *VIEW_PARAMS])
+        state.param.watch(self._changed, [*FILTER_PARAMS, *VIEW_PARAMS])
+        self.history.param.watch(self._read_url, "query")
+        if self.maps is not None:
+            if layers.qpv is not None:
+                self.maps.add_qpv(layers.qpv)
+            if layers.schematic:
+                self.maps.label_schematic()
+            self.qpv.param.watch(lambda e: self.maps.show_qpv(e.new), "value")
+        self._update()
+
+    # ------------------------------------------------------------------ refresh
+    def _changed(self, *events) -> None:
+        """Loading indicator now; new values on the next tick, once it is on screen."""
+        self._main.loading = True
+        if not self._pending:
+            self._pending = True
+            pn.state.execute(self._refresh, schedule=True)   # runs at once outside a server
+
+    def _refresh(self) -> None:
+        self._pending = False
+        try:
+            self._update()
+        finally:
+            self._main.loading = False
+
+    def _update(self) -> None:
+        """Compute the values and send them: colours, hover texts, legends, titles, links."""
+        state = self.state
+        try:
+            values = state.values()
+            caption = state.caption()
+        except RelogError as err:
+            self.error.object, self.error.visible = str(err), True
+            return
+        self.error.visible = False
+        self.caption.object = caption
+        query = encode({k: v for k, v in state.to_query().items() if k not in MAP_QUERY})
+        self.rehousing_link.object = (f'<a href="./app{escape(query)}">Voir les relogements mensuels sur la même '
+                                      f'sélection</a>')
+        if self.maps is not None:         # the layer's order; territories outside the scope stay blank
+            values = values.reindex(self.layers.layer(state.level).frame["code"])
+            values["dans_selection"] = values["dans_selection"].fillna(False).astype(bool)
+        classes = {"demande": state.classes(values, state.demand), "offre": state.classes(values, state.supply)}
+        for side, column in (("demande", state.demand), ("offre", state.supply)):
+            title = self._title(column)
+            self.legends[side].object = legend_html(title, INDICATORS[column][1], classes[side].legend,
+                                                    f"relog-legend-{side}-body")
+        self.refreshed += 1
+        if self.maps is None:
+            return
+        level = state.level
+        layer = self.layers.layer(level)
+        period = caption.split(" · ")[0]
+        columns = value_columns(values, {side: c.colours for side, c in classes.items()},
+                                state.links(values.index, level), period)
+        if level in self.maps.sources:
+            self.maps.update(level, columns)
+        else:
+            self.maps.add_level(level, layer, columns)
+        self.maps.show_level(level)
+        self.maps.demand.title.text = f"Demande : {self._title(state.demand)}"
+        self.maps.supply.title.text = f"Offre : {self._title(state.supply)}"
+
+    def _title(self, column: str) -> str:
+        title = INDICATORS[column][0]
+        return f"{title} {self.state.typologie}" if column == "desequilibre" else title
+
+    # ------------------------------------------------------------------ URL
+    def restore(self, search: str) -> None:
+        """Open the view a shared link describes (``?fin=…&epci=…&demande=tension``)."""
+        self.state.apply_query(decode(search))
+        self.history.query = encode(self.state.to_query())
+
+    def _write_url(self, *events) -> None:
+        self.history.query = encode(self.state.to_query())
+
+    def _read_url(self, event) -> None:
+        if decode(event.new) != self.state.to_query():      # back / forward in the browser
+            self.state.apply_query(decode(event.new))
+
+    # ------------------------------------------------------------------ layout
+    def sidebar(self) -> pn.viewable.Viewable:
+        s = self.state
+        choices = [
+            pn.pane.Markdown("**Carte**", margin=(12, 10, 0, 10)),
+            pn.widgets.RadioButtonGroup.from_param(s.param.level, color="default", variant="outline",
+                                                   sizing_mode="stretch_width", css_classes=["relog-level"]),
+            pn.widgets.Select.from_param(s.param.demand, label="Demande (carte de gauche)", css_classes=["relog-demand"],
+                                         sizing_mode="stretch_width", description=s.param.demand.doc),
+            pn.widgets.Select.from_param(s.param.typologie, label="Typologie (pression typologique)",
+                                         css_classes=["relog-typologie"], sizing_mode="stretch_width",
+                                         description=s.param.typologie.doc),
+            pn.widgets.Select.from_param(s.param.supply, label="Offre (carte de droite)", css_classes=["relog-supply"],
+                                         sizing_mode="stretch_width", description=s.param.supply.doc),
+            self.qpv,
+        ]
+        if self.layers.qpv is None:
+            choices.append(pn.pane.Markdown("Aucun fichier de contours QPV configuré (RELOG_CONTOURS_QPV).",
+                                            styles={"font-size": "0.8rem", "color": "#666"}))
+        return filter_bar(self.state, single_month=True, extra=choices)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        problems = [pn.pane.Alert(f"**La carte ne peut pas être affichée.** {escape(message)}"
+                                  if self.maps is None or "communes" in message else escape(message),
+                                  alert_type="danger" if self.maps is None else "warning",
+                                  sizing_mode="stretch_width", css_classes=["relog-boundary-error"])
+                    for message in self.layers.errors]
+        if self.maps is not None:
+            body = pn.Row(
+                pn.Column(pn.pane.Bokeh(self.maps.demand, sizing_mode="stretch_width"), self.legends["demande"],
+                          sizing_mode="stretch_width", css_classes=["relog-map-demande"]),
+                pn.Column(pn.pane.Bokeh(self.maps.supply, sizing_mode="stretch_width"), self.legends["offre"],
+                          sizing_mode="stretch_width", css_classes=["relog-map-offre"]),
+                sizing_mode="stretch_width")
+            hint = pn.pane.Markdown("Survolez un territoire pour lire ses chiffres ; cliquez dessus pour ouvrir ses "
+                                    "relogements mensuels. Les deux cartes zooment ensemble (molette, glisser).",
+                                    styles={"font-size": "0.85rem", "color": "#4a5563"}, margin=(0, 10))
+        else:
+            body, hint = pn.Row(self.legends["demande"], self.legends["offre"], sizing_mode="stretch_width"), None
+        self._main.objects = [body]
+        return pn.Column(
+            self.history,
+            pn.pane.Markdown("## Demande et offre de logement social", margin=(0, 10)),
+            self.caption,
+            pn.bind(notices, self.state.param.notices),
+            *problems,
+            self.error,
+            *([hint] if hint else []),
+            self._main,
+            self.rehousing_link,
+            sizing_mode="stretch_width",
+        )
+
+
+__all__ = ["DEMAND", "SUPPLY", "TITLE", "DemandSupplyPage"]

@@ -1,0 +1,135 @@
+"""The layers a map page draws, chosen from the deployment's settings, and their shapes as
+plain arrays for the browser.
+
+:func:`map_layers` picks the files: the commune file the deployment names
+(``RELOG_CONTOURS_COMMUNES``), else the contours ``relog geodata fetch`` downloaded for the
+replica's département, else a schematic layout labelled as such. EPCI come from their own
+file (``RELOG_CONTOURS_EPCI``) or are the union of their communes; QPV outlines are offered
+when ``RELOG_CONTOURS_QPV`` names a file. A file that cannot be used becomes a French
+message in ``errors`` and no layer: the page shows the message instead of the map.
+
+:func:`polygon_arrays` turns a layer into Bokeh ``multi_polygons`` columns once per process
+(cached with the layer), so that every session sends the same compact arrays.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from data_access.settings import Settings
+from geodata.boundaries import BoundaryError, BoundaryLayer, BoundaryReport, load_boundaries, schematic_communes
+from geodata.fetch import cached_communes
+
+
+@dataclass
+class MapLayers:
+    """What a map page can draw: each layer, or None with the reason in ``errors``."""
+
+    commune: BoundaryLayer | None
+    epci: BoundaryLayer | None
+    qpv: BoundaryLayer | None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def schematic(self) -> bool:
+        return self.commune is not None and self.commune.schematic
+
+    def layer(self, level: str) -> BoundaryLayer | None:
+        return {"commune": self.commune, "epci": self.epci, "qpv": self.qpv}[level]
+
+
+def commune_file(settings: Settings, communes: pd.DataFrame) -> Path | None:
+    """The commune file to draw: the one the settings name, else the fetched contours of the
+    replica's département (when all its communes are in one), else None (schematic)."""
+    if settings.contours_communes is not None:
+        return settings.contours_communes
+    departements = {code[:3] if code.startswith("97") else code[:2] for code in communes.index}
+    if len(departements) == 1:
+        fetched = cached_communes(departements.pop())
+        if fetched.exists():
+            return fetched
+    return None
+
+
+def epci_from_communes(layer: BoundaryLayer, communes: pd.DataFrame, epci: pd.DataFrame) -> BoundaryLayer:
+    """EPCI shapes as the union of their communes' (shared borders stay shared)."""
+    frame = layer.frame.assign(code=communes["epci"].reindex(layer.frame["code"]).to_numpy())
+    frame = frame.dissolve(by="code", as_index=False, method="coverage")[["code", "geometry"]]
+    frame.insert(1, "nom", epci["libelle"].reindex(frame["code"]).fillna(frame["code"]).to_numpy())
+    return BoundaryLayer(level="epci", frame=frame.reset_index(drop=True),
+                         report=BoundaryReport(source=f"union des communes ({layer.report.source})"),
+                         schematic=layer.schematic)
+
+
+def map_layers(settings: Settings, communes: pd.DataFrame, epci: pd.DataFrame, qpv: pd.DataFrame) -> MapLayers:
+    """The layers for the replica whose references are ``communes`` (index code, ``libelle``,
+    ``epci``), ``epci`` and ``qpv`` (index code, ``libelle``)."""
+    errors: list[str] = []
+    path = commune_file(settings, communes)
+    commune_layer = None
+    if path is None:
+        commune_layer = _cached(("schematic", tuple(communes.index), tuple(communes["epci"])),
+                                lambda: schematic_communes(communes))
+    else:
+        try:
+            commune_layer = load_boundaries(path, "commune", communes)
+        except BoundaryError as err:
+            errors.append(f"Contours des communes : {err}")
+    epci_layer = None
+    if settings.contours_epci is not None:
+        try:
+            epci_layer = load_boundaries(settings.contours_epci, "epci", epci)
+        except BoundaryError as err:
+            errors.append(f"Contours des EPCI : {err}")
+    elif commune_layer is not None:
+        epci_layer = _cached(("epci", id(commune_layer)), lambda: epci_from_communes(commune_layer, communes, epci))
+    qpv_layer = None
+    if settings.contours_qpv is not None:
+        try:
+            qpv_layer = load_boundaries(settings.contours_qpv, "qpv", qpv)
+        except BoundaryError as err:
+            errors.append(f"Contours des QPV : {err}")
+    return MapLayers(commune=commune_layer, epci=epci_layer, qpv=qpv_layer, errors=errors)
+
+
+_CACHE: dict[tuple, object] = {}
+_LOCK = threading.Lock()
+
+
+def _cached(key: tuple, build):
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    value = build()
+    with _LOCK:
+        # keep the first one built: its identity keys the arrays' cache
+        return _CACHE.setdefault(key, value)
+
+
+def polygon_arrays(layer: BoundaryLayer) -> dict[str, list]:
+    """``xs`` and ``ys`` in Bokeh's ``multi_polygons`` layout (per territory: polygons → rings,
+    exterior first), float32 arrays in Lambert-93 metres, in the order of ``layer.frame``.
+    Built once per layer and process."""
+    # the entry holds the layer too, so that its id cannot be reused while cached
+    return _cached(("arrays", id(layer)), lambda: (layer, _arrays(layer.frame)))[1]
+
+
+def _arrays(frame: gpd.GeoDataFrame) -> dict[str, list]:
+    xs, ys = [], []
+    for geom in frame.geometry.values:
+        gx, gy = [], []
+        for polygon in shapely.get_parts(geom):
+            rings = [polygon.exterior, *polygon.interiors]
+            coords = [np.asarray(ring.coords, dtype="float32") for ring in rings]
+            gx.append([c[:, 0].copy() for c in coords])
+            gy.append([c[:, 1].copy() for c in coords])
+        xs.append(gx)
+        ys.append(gy)
+    return {"xs": xs, "ys": ys}
