@@ -34,7 +34,7 @@ HOVER_ROWS = [
 TOOLTIP = (
     '<div class="relog-map-tip" style="font-size:12px;max-width:300px">'
     '<div style="font-weight:bold;font-size:13px">@nom <span style="color:#666">(@code)</span></div>'
-    '<div style="color:#666;margin-bottom:4px">@periode</div>'
+    '<div style="color:#666;margin-bottom:4px">{periode}</div>'
     + "".join(f'<div><span style="color:#444">{escape(label)} :</span> <b>@{col}</b></div>'
               for label, col in HOVER_ROWS)
     + "</div>"
@@ -55,8 +55,8 @@ def _french(value, ratio: bool) -> str:
     return f"{value:,.0f}".replace(",", "\u202f")
 
 
-def value_columns(values: pd.DataFrame, colours: dict[str, list[str]], links: list[str], period: str) -> dict[str, list]:
-    """The columns a change of indicator or filter sends: colours, hover texts, links."""
+def value_columns(values: pd.DataFrame, colours: dict[str, list[str]], links: list[str]) -> dict[str, list]:
+    """The value columns of a level: colours, hover texts, links."""
     out: dict[str, list] = {f"couleur_{side}": c for side, c in colours.items()}
     inside = values["dans_selection"].to_numpy()
     for _, column in HOVER_ROWS:
@@ -65,7 +65,6 @@ def value_columns(values: pd.DataFrame, colours: dict[str, list[str]], links: li
         texts = [_french(v, ratio) if keep else "hors sélection" for v, keep in zip(values[name].tolist(), inside)]
         out[column] = texts
     out["lien"] = links
-    out["periode"] = [period] * len(values)
     return out
 
 
@@ -73,16 +72,18 @@ class ChoroplethPair:
     """The demand map and the supply map of one session."""
 
     def __init__(self, height: int = 560):
+        self._tooltip = TOOLTIP.format(periode="")
         self.sources: dict[str, ColumnDataSource] = {}
         self.renderers: dict[str, list] = {}
-        self.demand = self._figure(height)
-        self.supply = self._figure(height, x_range=self.demand.x_range, y_range=self.demand.y_range)
+        self.demand = self._figure(height, "relog-map-demande")
+        self.supply = self._figure(height, "relog-map-offre", x_range=self.demand.x_range, y_range=self.demand.y_range)
         self.qpv_renderers: list = []
+        self.hovers: list[HoverTool] = []
         self.schematic_labels: list[Label] = []
 
     @staticmethod
-    def _figure(height: int, **ranges):
-        fig = figure(height=height, sizing_mode="stretch_width", match_aspect=True, x_axis_type=None,
+    def _figure(height: int, name: str, **ranges):
+        fig = figure(height=height, name=name, sizing_mode="stretch_width", match_aspect=True, x_axis_type=None,
                      y_axis_type=None, tools="pan,reset", toolbar_location="above", **ranges)
         wheel = WheelZoomTool()
         fig.add_tools(wheel)
@@ -108,8 +109,9 @@ class ChoroplethPair:
                                           hover_line_color="#222222", hover_line_width=2,
                                           selection_fill_alpha=1.0, nonselection_fill_alpha=1.0)
             self.renderers[level].append(renderer)
-            fig.add_tools(HoverTool(renderers=[renderer], tooltips=TOOLTIP, attachment="right"),
-                          TapTool(renderers=[renderer]))
+            hover = HoverTool(renderers=[renderer], tooltips=self._tooltip, attachment="right")
+            self.hovers.append(hover)
+            fig.add_tools(hover, TapTool(renderers=[renderer]))
 
     def add_qpv(self, layer: BoundaryLayer) -> None:
         """QPV outlines, hidden until asked for."""
@@ -137,6 +139,18 @@ class ChoroplethPair:
         for renderer in self.qpv_renderers:
             renderer.visible = visible
 
+    def set_period(self, period: str) -> None:
+        """The period every hover shows (one string, not a column)."""
+        tooltip = TOOLTIP.format(periode=escape(period))
+        if tooltip != self._tooltip:
+            self._tooltip = tooltip
+            for hover in self.hovers:
+                hover.tooltips = tooltip
+
     def update(self, level: str, columns: dict[str, list]) -> None:
-        """New values for ``level``: only these columns go to the browser."""
-        self.sources[level].data.update(columns)
+        """New values for ``level``: only the columns that changed go to the browser (a change
+        of indicator sends one column of colours)."""
+        data = self.sources[level].data
+        changed = {name: values for name, values in columns.items() if list(data.get(name, ())) != values}
+        if changed:
+            data.update(changed)

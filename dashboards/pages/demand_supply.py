@@ -62,7 +62,7 @@ class DemandSupplyPage(pn.viewable.Viewer):
         self.rehousing_link = pn.pane.HTML("", css_classes=["relog-link-rehousing"], margin=(0, 10))
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["relog-error"],
                                    sizing_mode="stretch_width")
-        self.qpv = pn.widgets.Checkbox(name="Contours des QPV", value=False, css_classes=["relog-qpv"],
+        self.qpv = pn.widgets.Checkbox(label="Contours des QPV", value=False, css_classes=["relog-qpv"],
                                        disabled=layers.qpv is None)
         self._pending = False
         self._main = pn.Column(sizing_mode="stretch_width")
@@ -119,9 +119,9 @@ class DemandSupplyPage(pn.viewable.Viewer):
             return
         level = state.level
         layer = self.layers.layer(level)
-        period = caption.split(" · ")[0]
+        self.maps.set_period(caption.split(" · ")[0])
         columns = value_columns(values, {side: c.colours for side, c in classes.items()},
-                                state.links(values.index, level), period)
+                                state.links(values.index, level))
         if level in self.maps.sources:
             self.maps.update(level, columns)
         else:

@@ -168,6 +168,15 @@ class RehousingPage(pn.viewable.Viewer):
     def sidebar(self) -> pn.viewable.Viewable:
         return filter_bar(self.state)
 
+    def _map_link(self, *_) -> str:
+        query = {k: v for k, v in self.state.to_query().items() if k not in self.state.VIEW_QUERY}
+        return f'<a href="./carte{escape(encode(query))}">Voir la demande et l\'offre sur la carte (mêmes filtres)</a>'
+
+    def map_link(self) -> pn.pane.HTML:
+        """The map page on the same filters (its observation month: the period's last)."""
+        return pn.pane.HTML(pn.bind(self._map_link, self.history.param.query), css_classes=["relog-link-map"],
+                            margin=(0, 10))
+
     def _monthly(self) -> pn.Tabs:
         """The monthly chart, and the pipeline in a second tab built when first shown."""
         chart = pn.Column(
@@ -197,6 +206,7 @@ class RehousingPage(pn.viewable.Viewer):
             self.caption(),
             pn.bind(notices, self.state.param.notices),
             self._key_figures(),
+            self.map_link(),
             section("Mois par mois"),
             self.caption(),
             self._monthly(),

@@ -22,7 +22,7 @@ import param
 from bokeh.palettes import Blues5, Oranges5, RdBu5
 
 from dashboards.state.filters import FilterState
-from data_access import Filters
+from data_access import Filters, Period
 from data_access.filters import add_months, months_before
 from data_access.formatting import date_label
 from data_access.queries.demand_supply import TYPOLOGIES
@@ -162,6 +162,21 @@ class DemandSupplyState(FilterState):
     typologie = param.Selector(default="T1-T2", objects=list(TYPOLOGIES),
                                doc="Typologie de la vue « pression typologique » (T1-T2 pour 1 ou 2 personnes, "
                                    "T3 pour 3, T4 pour 4, T5+ au-delà)")
+
+    @property
+    def period(self) -> Period:
+        """The map observes one month: the chosen end month (the start is not used)."""
+        return Period(self.end, self.end)
+
+    def to_query(self) -> dict[str, str]:
+        """As the rehousing page's, with the observation month as ``fin`` only (the rehousing
+        page opens the 12 months ending then) and the map's own choices."""
+        out = super().to_query()
+        out.pop("debut", None)
+        out.pop("fin", None)
+        if self.end != self.default_period.end:
+            out["fin"] = f"{self.end:%Y-%m}"
+        return out
 
     @property
     def at(self) -> date:

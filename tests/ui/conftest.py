@@ -21,9 +21,18 @@ from bench.served_app import CHROMIUM, ServedApp, launch_chromium
 expect.set_options(timeout=15_000)
 
 
+#: The real Haute-Garonne layers the map page is served with (``../shared/geodata``).
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "geodata"
+MAP_FILES = {"RELOG_CONTOURS_COMMUNES": SHARED / "derived/communes-31-cog2026-simplifie.geojson",
+             "RELOG_CONTOURS_QPV": SHARED / "qpv-hackaviz2021/qp-31-haute-garonne-2015.geojson"}
+
+
 @pytest.fixture(scope="session")
 def served_app(demo_path):
-    app = ServedApp(demo_path)
+    missing = [str(p) for p in MAP_FILES.values() if not p.exists()]
+    if missing:
+        pytest.fail(f"../shared/geodata is missing beside the checkout: {missing}")
+    app = ServedApp(demo_path, env={k: str(v) for k, v in MAP_FILES.items()})
     yield app
     app.stop()
 

@@ -1,0 +1,120 @@
+"""The map page as a user drives it, in headless Chromium, on the real Haute-Garonne layer:
+hover a commune and read its figures (compared with the independent pandas computation),
+change the indicator (values travel, shapes do not), click a commune to open its rehousing
+page, and come back from the rehousing page on the same filters."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from urllib.parse import parse_qs, urlsplit
+
+import geopandas as gpd
+import pytest
+from playwright.sync_api import expect
+
+from data_access import Filters
+from tests import oracle
+from tests.ui.conftest import MAP_FILES
+
+pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.xdist_group("ui")]
+
+SICOVAL = "243100633"
+OBSERVED = date(2026, 10, 31)       # default observation date: end of the last complete month
+
+
+@pytest.fixture(scope="module")
+def toulouse_point():
+    """A point inside Toulouse, in the map's Lambert-93 metres."""
+    frame = gpd.read_file(MAP_FILES["RELOG_CONTOURS_COMMUNES"]).to_crs("EPSG:2154")
+    shape = frame.loc[frame["code"] == "31555", "geometry"].iloc[0]
+    point = shape.representative_point()
+    return point.x, point.y
+
+
+def screen_point(page, figure: str, x: float, y: float) -> tuple[float, float]:
+    """Where map coordinates (x, y) are on the page, from the Bokeh figure's own scales."""
+    return tuple(page.evaluate(
+        """([name, x, y]) => {
+             for (const doc of Bokeh.documents) {
+               const fig = doc.get_model_by_name(name)
+               if (fig == null) continue
+               const view = Bokeh.index.find_one(fig)
+               const sx = view.frame.x_scale.compute(x), sy = view.frame.y_scale.compute(y)
+               const rect = view.canvas_view.el.getBoundingClientRect()
+               return [rect.left + sx, rect.top + sy]
+             }
+             throw new Error("figure not found: " + name)
+           }""", [figure, x, y]))
+
+
+def open_map(page, served_app, query: str = "") -> None:
+    page.goto(f"{served_app.url}/carte{query}")
+    expect(page.locator(".relog-legend-demande-body")).to_be_visible()
+    page.wait_for_function("""() => window.Bokeh && Bokeh.documents.some(d => {
+        const f = d.get_model_by_name('relog-map-demande'); const v = f && Bokeh.index.find_one(f)
+        return v != null && v.frame.bbox.width > 100 })""")
+    page.wait_for_timeout(300)       # the first paint after layout
+
+
+def test_hover_shows_the_commune_figures_and_a_click_opens_its_rehousing_page(page, served_app, raw_tables,
+                                                                              toulouse_point):
+    open_map(page, served_app)
+    x, y = screen_point(page, "relog-map-demande", *toulouse_point)
+    page.mouse.move(x, y)
+    tip = page.locator(".relog-map-tip").first
+    expect(tip).to_contain_text("Toulouse")
+    expected = oracle.demand_supply(raw_tables, Filters(end="2026-10"), "commune", OBSERVED).set_index("commune")
+    text = tip.inner_text()
+    assert "Demande au 31/10/2026" in text
+    for label, column in (("Demandes actives", "demandes_actives"), ("Logements sociaux", "logements"),
+                          ("Baux signés (12 mois)", "baux_12m")):
+        shown = re.search(re.escape(label) + r" :\s*([\d\s\u202f\u00a0]+)", text)
+        assert shown, (label, text)
+        assert int(re.sub(r"\D", "", shown.group(1))) == expected.loc["31555", column], label
+    page.mouse.click(x, y)
+    page.wait_for_url(re.compile(r"/app\?"))
+    query = {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+    assert query == {"debut": "2025-11", "fin": "2026-10", "communes": "31555"}
+    expect(page.locator('[data-valeur="relogements"]')).to_be_visible()
+    expect(page.locator(".relog-filter-communes")).to_contain_text("Toulouse")
+
+
+def test_a_change_of_indicator_sends_values_not_shapes(page, served_app):
+    frames: list[tuple[str, int, str]] = []
+
+    def on_socket(ws):
+        ws.on("framereceived", lambda payload: frames.append(
+            ("in", len(payload), payload if isinstance(payload, str) else "")))
+    page.on("websocket", on_socket)
+    open_map(page, served_app)
+    page.wait_for_timeout(500)
+    initial = sum(size for _, size, _ in frames)
+    frames.clear()
+    page.locator(".relog-demand select").select_option(label="Tension")
+    expect(page.locator(".relog-legend-demande-body h4")).to_have_text("Tension")
+    page.wait_for_timeout(500)
+    after = sum(size for _, size, _ in frames)
+    assert frames and not any('"xs"' in text for _, _, text in frames)
+    assert after < initial / 10, (after, initial)
+    assert "demande=tension" in page.evaluate("window.location.search")
+
+
+def test_the_map_follows_the_rehousing_page_filters(page, served_app):
+    page.goto(f"{served_app.url}/app?epci={SICOVAL}&criteres=DALO")
+    link = page.locator(".relog-link-map a")
+    expect(link).to_be_visible()
+    link.click()
+    page.wait_for_url(re.compile(r"/carte\?"))
+    expect(page.locator(".relog-legend-demande-body")).to_contain_text("hors sélection")
+    expect(page.locator(".relog-filter-epci")).to_contain_text("Sicoval")
+    expect(page.locator(".relog-filter-criteres")).to_contain_text("DALO")
+    expect(page.locator(".relog-notices")).to_have_count(0)
+
+
+def test_a_wrong_value_in_the_map_address_is_a_french_notice(page, served_app):
+    open_map(page, served_app, "?demande=inconnu&communes=99999")
+    notice = page.locator(".relog-notices")
+    expect(notice).to_contain_text("inconnue ignorée")
+    expect(notice).to_contain_text("99999")
+    expect(page.locator(".relog-legend-demande-body h4")).to_have_text("Demandes actives")
