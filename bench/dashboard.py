@@ -123,8 +123,8 @@ def browser_measures(demo_path: Path, renders: int = 10, sessions: int = 20) -> 
     ]
 
 
-def report(measures: list[Measure]) -> str:
-    lines = ["| page des relogements (département) | médiane | p95 | cible |", "|---|---:|---:|---|"]
+def report(measures: list[Measure], title: str = "page des relogements (département)") -> str:
+    lines = [f"| {title} | médiane | p95 | cible |", "|---|---:|---:|---|"]
     for m in measures:
         fmt = "{:.0f}" if m.unit in ("ms",) else "{:.2f}" if m.unit == "s" else "{:.1f}"
         verdict = "" if m.ok is None else (" ✔" if m.ok else " ✘")

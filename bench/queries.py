@@ -160,13 +160,17 @@ def main(args) -> int:
     scales = [s.strip() for s in args.scales.split(",") if s.strip()]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     suites = {s.strip() for s in getattr(args, "suites", "requetes").split(",") if s.strip()}
-    page_report = None
+    reports = []
     if "page" in suites:
         from bench import dashboard
-        page_report = dashboard.main(_demo("departement"))
+        reports.append(dashboard.main(_demo("departement")))
+    if "carte" in suites:
+        from bench import dashboard, map as map_bench
+        reports.append(dashboard.report(map_bench.main(_demo("departement")), "carte demande / offre"))
     if "requetes" not in suites:
-        print()
-        print(page_report)
+        for text in reports:
+            print()
+            print(text)
         return 0
     rows: list[Row] = []
     cluster = None
@@ -198,7 +202,7 @@ def main(args) -> int:
             cluster.stop()
     print()
     print(report(rows))
-    if page_report:
+    for text in reports:
         print()
-        print(page_report)
+        print(text)
     return 0

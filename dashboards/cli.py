@@ -113,9 +113,10 @@ def main(argv: list[str] | None = None) -> int:
                        help="échelles à mesurer (la nationale est générée si absente)")
     bench.add_argument("--backends", default="duckdb,postgres", help="duckdb, postgres ou les deux")
     bench.add_argument("--repeat", type=int, default=30, help="répétitions par requête (départ.)")
-    bench.add_argument("--suites", default="requetes,page",
-                       help="requetes (API et SQL nu), page (page des relogements : filtre, premier "
-                            "affichage dans Chromium, mémoire par session), ou les deux")
+    bench.add_argument("--suites", default="requetes,page,carte",
+                       help="liste séparée par des virgules : requetes (API et SQL nu), page (page des "
+                            "relogements : filtre, premier affichage dans Chromium, mémoire par session), "
+                            "carte (changement d'indicateur, premier affichage de la couche Occitanie)")
     bench.set_defaults(func=cmd_bench)
 
     geodata = sub.add_parser("geodata", help="contours des territoires pour les cartes")

@@ -51,3 +51,13 @@ def serve_page(route: str, title: str, build: Callable[[], tuple[pn.viewable.Vie
     template.sidebar.append(sidebar)
     template.main.append(main)
     return template
+
+
+def _no_mathjax() -> None:
+    """Panel loads Bokeh's MathJax bundle (1.8 MB of JavaScript to fetch and parse) as soon as
+    a page holds an HTML or Markdown pane, in case it contains LaTeX. Ours never do."""
+    from panel.io import resources
+    resources._panel_use_mathjax = lambda roots: False
+
+
+_no_mathjax()

@@ -127,9 +127,9 @@ def _arrays(frame: gpd.GeoDataFrame) -> dict[str, list]:
         gx, gy = [], []
         for polygon in shapely.get_parts(geom):
             rings = [polygon.exterior, *polygon.interiors]
-            coords = [np.asarray(ring.coords, dtype="float32") for ring in rings]
-            gx.append([c[:, 0].copy() for c in coords])
-            gy.append([c[:, 1].copy() for c in coords])
+            coords = [np.asarray(ring.coords).round().astype("int64") for ring in rings]
+            gx.append([c[:, 0].tolist() for c in coords])
+            gy.append([c[:, 1].tolist() for c in coords])
         xs.append(gx)
         ys.append(gy)
     return {"xs": xs, "ys": ys}

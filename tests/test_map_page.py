@@ -110,14 +110,16 @@ def test_classify_marks_empty_ratios_and_territories_outside_the_selection():
 
 
 def test_links_open_the_rehousing_page_on_the_territory(state):
-    state.param.update(bailleurs=[1], end=pd.Timestamp("2026-03-01").date())
-    link = state.links(["31555"])[0]
+    state.param.update(bailleurs=[1], end=pd.Timestamp("2026-03-01").date(), epci=[SICOVAL])
+    link = state.link("31004")          # Ayguesvives, in the Sicoval: the EPCI filter stays
     assert link.startswith("./app?")
     query = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
+    assert query == {"debut": "2025-04", "fin": "2026-03", "communes": "31004", "bailleurs": "1", "epci": SICOVAL}
+    query = {k: v[0] for k, v in parse_qs(urlsplit(state.link("31555")).query).items()}
     assert query == {"debut": "2025-04", "fin": "2026-03", "communes": "31555", "bailleurs": "1"}
     state.level = "epci"
-    query = parse_qs(urlsplit(state.links([SICOVAL])[0]).query)
-    assert query["epci"] == [SICOVAL]
+    query = parse_qs(urlsplit(state.link(TOULOUSE_METROPOLE)).query)
+    assert query["epci"] == [TOULOUSE_METROPOLE]
 
 
 def test_url_round_trip_and_wrong_values(state, duckdb_replica):
@@ -156,7 +158,8 @@ def test_page_draws_every_commune_once_with_the_state_colours(duckdb_replica, re
     assert data["couleur_demande"] == expected
     toulouse = data["code"].index("31555")
     figures = duckdb_replica.demand_supply(page.state.filters(), at=page.state.at).set_index("commune")
-    assert data["t_demandes_actives"][toulouse] == f"{figures.loc['31555', 'demandes_actives']:,}".replace(",", "\u202f")
+    assert data["v_demandes_actives"][toulouse] == figures.loc["31555", "demandes_actives"]
+    assert "./app?" in page.maps.links["inside"] and "communes=CODE" in page.maps.links["inside"]
     assert all("Demande au 31/10/2026" in hover.tooltips for hover in page.maps.hovers)
 
 
@@ -173,7 +176,7 @@ def test_a_change_of_indicator_or_filter_sends_values_never_shapes(duckdb_replic
     data_events = [e for e in events if isinstance(e, ColumnDataChangedEvent)]
     assert data_events, "no value was sent"
     sent = {c for e in data_events for c in e.cols}
-    assert "couleur_demande" in sent and "t_tension" in sent
+    assert "couleur_demande" in sent and "v_tension" in sent
     assert not sent & {"xs", "ys", "code", "nom"}
     assert not any(isinstance(e, ModelChangedEvent) and e.attr == "data" for e in events)
 

@@ -12,73 +12,82 @@ from html import escape
 
 import numpy as np
 import pandas as pd
-from bokeh.models import ColumnDataSource, CustomJS, HoverTool, Label, TapTool, WheelZoomTool
+from bokeh.models import ColumnDataSource, CustomJS, CustomJSHover, HoverTool, Label, TapTool, WheelZoomTool
 from bokeh.plotting import figure
 
 from geodata.boundaries import BoundaryLayer
 from geodata.layers import polygon_arrays
 
-#: Hover lines: (label, column), the columns being pre-formatted French text.
+#: Hover lines: (label, column, decimals); the columns hold numbers (NaN: empty), formatted
+#: in French by the browser.
 HOVER_ROWS = [
-    ("Demandes actives", "t_demandes_actives"),
-    ("Demandes pondérées", "t_demandes_actives_ponderees"),
-    ("Demandes prioritaires", "t_demandes_prioritaires_actives"),
-    ("Logements sociaux", "t_logements"),
-    ("Logements libérés (12 mois)", "t_logements_liberes_12m"),
-    ("Baux signés (12 mois)", "t_baux_12m"),
-    ("Relogements prioritaires (12 mois)", "t_relogements_prioritaires_12m"),
-    ("Tension", "t_tension"),
-    ("Pression typologique", "t_desequilibre"),
+    ("Demandes actives", "demandes_actives", 0),
+    ("Demandes pondérées", "demandes_actives_ponderees", 2),
+    ("Demandes prioritaires", "demandes_prioritaires_actives", 0),
+    ("Logements sociaux", "logements", 0),
+    ("Logements libérés (12 mois)", "logements_liberes_12m", 0),
+    ("Baux signés (12 mois)", "baux_12m", 0),
+    ("Relogements prioritaires (12 mois)", "relogements_prioritaires_12m", 0),
+    ("Tension", "tension", 2),
+    ("Pression typologique", "desequilibre", 2),
 ]
 
 TOOLTIP = (
     '<div class="relog-map-tip" style="font-size:12px;max-width:300px">'
     '<div style="font-weight:bold;font-size:13px">@nom <span style="color:#666">(@code)</span></div>'
-    '<div style="color:#666;margin-bottom:4px">{periode}</div>'
-    + "".join(f'<div><span style="color:#444">{escape(label)} :</span> <b>@{col}</b></div>'
-              for label, col in HOVER_ROWS)
+    '<div style="color:#666;margin-bottom:4px">__PERIODE__</div>'
+    + "".join(f'<div><span style="color:#444">{escape(label)} :</span> <b>@v_{col}{{fr{decimals}}}</b></div>'
+              for label, col, decimals in HOVER_ROWS)
     + "</div>"
 )
 
-#: Opens the rehousing page on the territory clicked (its ``lien`` column).
+#: Opens the rehousing page on the territory clicked (the links' templates hold ``CODE``).
 TAP_JS = """
 const i = source.selected.indices[0]
-if (i !== undefined) { source.selected.indices = []; window.location.assign(source.data.lien[i]) }
+if (i !== undefined) {
+  source.selected.indices = []
+  const template = source.data.dans_selection[i] ? links.inside : links.outside
+  window.location.assign(template.replace("CODE", encodeURIComponent(source.data.code[i])))
+}
+"""
+
+#: French numbers in the hover (« 1 234 », « 2,50 »), « — » when empty, « hors sélection »
+#: outside the chosen filters.
+FRENCH_JS = """
+const i = special_vars.index
+if (!source.data.dans_selection[i]) return "hors sélection"
+if (value == null || Number.isNaN(value)) return "—"
+return value.toLocaleString("fr-FR", {minimumFractionDigits: digits, maximumFractionDigits: digits})
 """
 
 
-def _french(value, ratio: bool) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "—"
-    if ratio:
-        return f"{value:,.2f}".replace(",", "\u202f").replace(".", ",")
-    return f"{value:,.0f}".replace(",", "\u202f")
-
-
-def value_columns(values: pd.DataFrame, colours: dict[str, list[str]], links: list[str]) -> dict[str, list]:
-    """The value columns of a level: colours, hover texts, links."""
-    out: dict[str, list] = {f"couleur_{side}": c for side, c in colours.items()}
-    inside = values["dans_selection"].to_numpy()
-    for _, column in HOVER_ROWS:
-        name = column.removeprefix("t_")
-        ratio = name in ("tension", "desequilibre", "demandes_actives_ponderees")
-        texts = [_french(v, ratio) if keep else "hors sélection" for v, keep in zip(values[name].tolist(), inside)]
-        out[column] = texts
-    out["lien"] = links
+def value_columns(values: pd.DataFrame, colours: dict[str, list[str]]) -> dict[str, object]:
+    """The value columns of a level: colours, the hover's numbers, the selection flag."""
+    out: dict[str, object] = {f"couleur_{side}": c for side, c in colours.items()}
+    for _, column, _ in HOVER_ROWS:
+        out[f"v_{column}"] = values[column].to_numpy(dtype="float64")
+    out["dans_selection"] = values["dans_selection"].to_numpy(dtype=bool)
     return out
+
+
+def _same(old, new) -> bool:
+    old, new = np.asarray(old), np.asarray(new)
+    return np.array_equal(old, new, equal_nan=old.dtype.kind == "f" and new.dtype.kind == "f")
 
 
 class ChoroplethPair:
     """The demand map and the supply map of one session."""
 
     def __init__(self, height: int = 560):
-        self._tooltip = TOOLTIP.format(periode="")
+        self._tooltip = TOOLTIP.replace("__PERIODE__", "")
         self.sources: dict[str, ColumnDataSource] = {}
         self.renderers: dict[str, list] = {}
         self.demand = self._figure(height, "relog-map-demande")
         self.supply = self._figure(height, "relog-map-offre", x_range=self.demand.x_range, y_range=self.demand.y_range)
         self.qpv_renderers: list = []
         self.hovers: list[HoverTool] = []
+        self.links = {"inside": "", "outside": ""}
+        self._tap: list[CustomJS] = []
         self.schematic_labels: list[Label] = []
 
     @staticmethod
@@ -99,7 +108,11 @@ class ChoroplethPair:
         frame = layer.frame
         data = {"code": frame["code"].tolist(), "nom": frame["nom"].tolist(), **polygon_arrays(layer), **columns}
         source = ColumnDataSource(data, name=f"relog-{level}")
-        source.selected.js_on_change("indices", CustomJS(args=dict(source=source), code=TAP_JS))
+        tap = CustomJS(args=dict(source=source, links=dict(self.links)), code=TAP_JS)
+        source.selected.js_on_change("indices", tap)
+        self._tap.append(tap)
+        formatters = {f"@v_{col}": CustomJSHover(args=dict(source=source, digits=decimals), code=FRENCH_JS)
+                      for _, col, decimals in HOVER_ROWS}
         self.sources[level] = source
         self.renderers[level] = []
         for fig, side in ((self.demand, "demande"), (self.supply, "offre")):
@@ -109,7 +122,8 @@ class ChoroplethPair:
                                           hover_line_color="#222222", hover_line_width=2,
                                           selection_fill_alpha=1.0, nonselection_fill_alpha=1.0)
             self.renderers[level].append(renderer)
-            hover = HoverTool(renderers=[renderer], tooltips=self._tooltip, attachment="right")
+            hover = HoverTool(renderers=[renderer], tooltips=self._tooltip, attachment="right",
+                              formatters=formatters)
             self.hovers.append(hover)
             fig.add_tools(hover, TapTool(renderers=[renderer]))
 
@@ -141,16 +155,24 @@ class ChoroplethPair:
 
     def set_period(self, period: str) -> None:
         """The period every hover shows (one string, not a column)."""
-        tooltip = TOOLTIP.format(periode=escape(period))
+        tooltip = TOOLTIP.replace("__PERIODE__", escape(period))
         if tooltip != self._tooltip:
             self._tooltip = tooltip
             for hover in self.hovers:
                 hover.tooltips = tooltip
 
-    def update(self, level: str, columns: dict[str, list]) -> None:
+    def set_links(self, inside: str, outside: str) -> None:
+        """Where a click goes (templates holding ``CODE``), for territories in and out of the selection."""
+        links = {"inside": inside, "outside": outside}
+        if links != self.links:
+            self.links = links
+            for tap in self._tap:
+                tap.args = {**tap.args, "links": dict(links)}
+
+    def update(self, level: str, columns: dict[str, object]) -> None:
         """New values for ``level``: only the columns that changed go to the browser (a change
         of indicator sends one column of colours)."""
         data = self.sources[level].data
-        changed = {name: values for name, values in columns.items() if list(data.get(name, ())) != values}
+        changed = {name: values for name, values in columns.items() if name not in data or not _same(data[name], values)}
         if changed:
             data.update(changed)

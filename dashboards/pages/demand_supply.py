@@ -120,8 +120,8 @@ class DemandSupplyPage(pn.viewable.Viewer):
         level = state.level
         layer = self.layers.layer(level)
         self.maps.set_period(caption.split(" · ")[0])
-        columns = value_columns(values, {side: c.colours for side, c in classes.items()},
-                                state.links(values.index, level))
+        columns = value_columns(values, {side: c.colours for side, c in classes.items()})
+        self.maps.set_links(state.link_template(level, inside=True), state.link_template(level, inside=False))
         if level in self.maps.sources:
             self.maps.update(level, columns)
         else:

@@ -65,6 +65,8 @@ PALETTES = {"demande": list(reversed(Oranges5)), "offre": list(reversed(Blues5))
 NO_VALUE = "#d9d9d9"      # a ratio without divisor (no lease)
 OUTSIDE = "#f4f4f4"       # outside the chosen filters
 
+#: Placeholder of the territory code in :meth:`DemandSupplyState.link_template`.
+CODE = "CODE"
 MAP_QUERY = {"niveau": "level", "demande": "demand", "offre": "supply", "typologie": "typologie"}
 
 
@@ -221,24 +223,24 @@ class DemandSupplyState(FilterState):
         side = "demande" if column in DEMAND else "offre"
         return classify(values[column], values["dans_selection"], column, side)
 
-    def links(self, codes, level: str | None = None) -> list[str]:
-        """For each territory code, the rehousing page's address filtered on it, over the 12
-        complete months ending with the observation month, the other filters kept."""
+    def link_template(self, level: str | None = None, inside: bool = True) -> str:
+        """The rehousing page's address filtered on one territory, with ``CODE`` in place of
+        its code: the 12 complete months ending with the observation month, the other
+        filters kept. ``inside=False``: for a territory outside the chosen selection, whose
+        EPCI and commune filters are dropped (it would be empty under them)."""
         level = level or self.level
-        base = {k: v for k, v in self.to_query().items() if k not in MAP_QUERY}
+        query = {k: v for k, v in self.to_query().items() if k not in MAP_QUERY}
         at = self.at
         end = min(date(at.year, at.month, 1), self.coverage.end)    # complete months only
-        base["debut"], base["fin"] = f"{max(add_months(end, -11), self.coverage.start):%Y-%m}", f"{end:%Y-%m}"
-        epci_of = self._communes["epci"]
-        out = []
-        for code in codes:
-            query = dict(base)
-            if level == "commune":
-                query["communes"] = code
-                if self.epci and epci_of.get(code) not in self.epci:
-                    query.pop("epci", None)
-            else:
-                query["epci"] = code
-                query.pop("communes", None)
-            out.append("./app?" + urlencode(query, safe=","))
-        return out
+        query["debut"], query["fin"] = f"{max(add_months(end, -11), self.coverage.start):%Y-%m}", f"{end:%Y-%m}"
+        query.pop("communes", None)
+        if level == "epci" or not inside:
+            query.pop("epci", None)
+        query["epci" if level == "epci" else "communes"] = CODE
+        return "./app?" + urlencode(query, safe=",")
+
+    def link(self, code: str, level: str | None = None) -> str:
+        """:meth:`link_template` for territory ``code``."""
+        level = level or self.level
+        inside = code in self.values(level).query("dans_selection").index
+        return self.link_template(level, inside).replace(CODE, code)

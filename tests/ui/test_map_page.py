@@ -82,6 +82,8 @@ def test_hover_shows_the_commune_figures_and_a_click_opens_its_rehousing_page(pa
 
 def test_a_change_of_indicator_sends_values_not_shapes(page, served_app):
     frames: list[tuple[str, int, str]] = []
+    scripts: list[str] = []
+    page.on("request", lambda request: scripts.append(request.url))
 
     def on_socket(ws):
         ws.on("framereceived", lambda payload: frames.append(
@@ -98,6 +100,9 @@ def test_a_change_of_indicator_sends_values_not_shapes(page, served_app):
     assert frames and not any('"xs"' in text for _, _, text in frames)
     assert after < initial / 10, (after, initial)
     assert "demande=tension" in page.evaluate("window.location.search")
+    # no LaTeX on our pages: Bokeh's MathJax bundle (1.8 MB) is never loaded (dashboards.layout)
+    assert any("bokeh.min.js" in url for url in scripts)
+    assert not any("mathjax" in url for url in scripts)
 
 
 def test_the_map_follows_the_rehousing_page_filters(page, served_app):
