@@ -29,7 +29,9 @@ from data_access.formatting import date_label, month_label
 from data_access.queries.base import UNKNOWN
 from data_access.queries import demand_supply as demand_supply_q
 from data_access.queries import pipeline as pipeline_q
+from data_access.queries import objectives as objectives_q
 from data_access.queries import priority as priority_q
+from data_access.queries import quality as quality_q
 from data_access.queries import rehousing as rehousing_q
 from data_access.schema import CRITERES, GROUPES_CRITERE, NATURES_RESERVATAIRE, SANS_CRITERE, bail, bailleur, commune, epci, qpv, replica_meta, reservataire
 from data_access.settings import Settings, load_settings
@@ -337,6 +339,88 @@ class Replica:
         supply_only = filters.replace(start=None, end=None, epci=(), communes=(), criteres=(), mutation=None)
         out.attrs["filtres_non_appliques"] = [label for label, _ in supply_only.describe()]
         return out
+
+    # ------------------------------------------------------------------ objectives
+    def objective_progress(self, by: str = "reservataire", year: int | None = None,
+                           filters: Filters | None = None, scope: Scope | None = None) -> pd.DataFrame:
+        """Year to date against the annual objectives of the ``objectif`` table.
+
+        The period runs from January of ``year`` (default: the year of the last complete
+        month) to its last complete month. Figures are :meth:`rehousing_summary`'s (same
+        definitions) for the filters, over that period.
+
+        - ``by="reservataire"``: ``objectif_part`` is the réservataire's target share
+          (``part_prioritaires`` objectives; default ``RELOG_PRIORITY_SHARE_TARGET``, 25 %),
+          ``ecart_points`` = (share − target) × 100, ``objectif_atteint``.
+        - ``by="epci"``: ``objectif_annuel`` is the sum of the accord collectif's priority
+          rehousing targets (``relogements_prioritaires``) of the EPCI's bailleurs (only the
+          filtered bailleurs when a bailleur filter is set); ``objectif_prorata`` = annual ×
+          months elapsed ÷ 12; ``taux_atteinte`` = priority rehousings ÷ prorated target.
+
+        The frame's ``attrs["periode"]`` holds the :class:`Period` and ``attrs["mois"]`` the
+        number of months elapsed.
+        """
+        if by not in ("reservataire", "epci"):
+            raise FilterError(f"Suivi des objectifs par {by!r} inconnu (attendu : reservataire ou epci).")
+        filters, scope = self._prepare(filters, scope)
+        last = self.coverage().end
+        year = int(year or last.year)
+        if not self.coverage().start.year <= year <= last.year:
+            raise FilterError(f"Année hors des données : {year} (de {self.coverage().start.year} à {last.year}).")
+        period = Period(date(year, 1, 1), min(date(year, 12, 1), last))
+        months = len(period.months())
+        summary = self.rehousing_summary(filters.replace(start=period.start, end=period.end), by=by, scope=scope)
+        targets = self._cached("objectives", (year,), lambda: objectives_q.objectives(self, year))
+        if by == "reservataire":
+            rows = targets[targets["indicateur"] == "part_prioritaires"].dropna(subset=["reservataire_id"])
+            out = objectives_q.share_progress(summary, rows.set_index(rows["reservataire_id"].astype(int))["valeur"],
+                                              self.settings.priority_share_target)
+        else:
+            rows = targets[(targets["indicateur"] == "relogements_prioritaires") & targets["epci_siren"].notna()]
+            if filters.bailleurs:
+                rows = rows[rows["bailleur_id"].isin(filters.bailleurs)]
+            kept = self.territories("epci", filters, scope).index
+            annual = rows[rows["epci_siren"].isin(kept)].groupby("epci_siren")["valeur"].sum()
+            out = objectives_q.count_progress(summary, annual, months, "epci", self._reference("epci")["libelle"])
+        out.attrs.update(periode=period, mois=months)
+        return out
+
+    # ------------------------------------------------------------------ data quality
+    def pending_propositions(self, filters: Filters | None = None, at: date | str | None = None,
+                             min_days: int = 30, scope: Scope | None = None) -> pd.DataFrame:
+        """Propositions awaiting the household's answer for ``min_days`` days or more on ``at``
+        (default: the data's last day): see :func:`data_access.queries.quality.pending_propositions`."""
+        filters, scope = self._prepare(filters, scope)
+        at = self._observation_date(filters.replace(end=None), at)
+        return self._cached("pending_propositions", (filters, at, min_days, scope),
+                            lambda: quality_q.pending_propositions(self, filters, scope, at, min_days))
+
+    def approved_not_leased(self, filters: Filters | None = None, at: date | str | None = None,
+                            scope: Scope | None = None) -> pd.DataFrame:
+        """Households attributed a dwelling by the CAL and still without a lease on ``at``:
+        see :func:`data_access.queries.quality.approved_not_leased`."""
+        filters, scope = self._prepare(filters, scope)
+        at = self._observation_date(filters.replace(end=None), at)
+        return self._cached("approved_not_leased", (filters, at, scope),
+                            lambda: quality_q.approved_not_leased(self, filters, scope, at))
+
+    def likely_duplicates(self, filters: Filters | None = None, at: date | str | None = None,
+                          scope: Scope | None = None) -> pd.DataFrame:
+        """Active demandes that look like one household registered twice: see
+        :func:`data_access.queries.quality.likely_duplicates`."""
+        filters, scope = self._prepare(filters, scope)
+        at = self._observation_date(filters.replace(end=None), at)
+        return self._cached("likely_duplicates", (filters, at, scope),
+                            lambda: quality_q.likely_duplicates(self, filters, scope, at))
+
+    def reconciliation(self, filters: Filters | None = None, scope: Scope | None = None) -> pd.DataFrame:
+        """Attributions on the CAL date against rehousings on the lease date, month by month,
+        with the causes of the difference: see :func:`data_access.queries.quality.reconciliation`."""
+        filters, scope = self._prepare(filters, scope)
+        period = self.period(filters)
+        at = self.reference_date()
+        return self._cached("reconciliation", (filters, period, scope, at),
+                            lambda: quality_q.reconciliation(self, filters, scope, period, at))
 
     def rehousing_summary(self, filters: Filters | None = None, by: str = "reservataire",
                           scope: Scope | None = None) -> pd.DataFrame:

@@ -475,3 +475,117 @@ def priority_backlog(raw, filters: Filters, at: date | str | None = None) -> pd.
     out = pd.concat([out, agg.reset_index(drop=True)], axis=1)
     out["au_dela_delai_anormal"] = out["mois_min"] >= ABNORMAL_DELAY_MONTHS
     return out
+
+
+# ------------------------------------------------------------------ data quality
+def _propositions(raw) -> pd.DataFrame:
+    """Propositions with their dwelling (through the offer), réservataire nature and mutation."""
+    return (raw["proposition"]
+            .merge(raw["offre"][["id", "logement_id"]].rename(columns={"id": "offre_id"}), on="offre_id", how="left")
+            .merge(_dwellings(raw), on="logement_id", how="left")
+            .merge(_natures(raw), on="reservataire_id", how="left")
+            .merge(_mutation(raw), on="demande_id", how="left"))
+
+
+def _prop_mask(raw, df, filters, on):
+    return _mask(raw, df, filters, reservataire="reservataire_id", nature="nature", epci="epci_siren",
+                 commune="commune_code", bailleur="bailleur_id", qpv="qpv_code", mutation="mutation",
+                 demande="demande_id", on=on)
+
+
+def pending_propositions(raw, filters: Filters, at, min_days: int) -> pd.DataFrame:
+    """Proposal ids made ``min_days`` or more days before ``at`` and not answered on ``at``
+    (no answer date, or one after ``at``), with their waiting days."""
+    at = _ts(at)
+    prop = _propositions(raw)
+    keep = (prop["date_proposition"] <= at - pd.Timedelta(days=min_days)) & \
+           (prop["date_reponse"].isna() | (prop["date_reponse"] > at))
+    prop = prop[keep]
+    prop = prop[_prop_mask(raw, prop, filters, at)]
+    return pd.DataFrame({"proposition": prop["id"].to_numpy(),
+                         "jours_en_attente": (at - prop["date_proposition"]).dt.days.to_numpy()})
+
+
+def approved_not_leased(raw, filters: Filters, at) -> pd.DataFrame:
+    """Proposal ids with a firm attribution (attribution, sous condition, or by rank 1) dated
+    on or before ``at`` (first one), demande active on ``at``, not refused by then
+    (refusee/sans_reponse answered on or before ``at``), no lease on it signed by ``at``."""
+    at = _ts(at)
+    dec = raw["decision_cal"]
+    firm = dec["decision"].isin(["attribution", "attribution_sous_condition"]) | \
+        ((dec["decision"] == "attribution_rang") & (dec["rang"] == 1))
+    first = dec[firm & (dec["date_cal"] <= at)].groupby("proposition_id")["date_cal"].min()
+    prop = _propositions(raw)
+    prop = prop[prop["id"].isin(first.index)].assign(date_cal=lambda f: first.reindex(f["id"]).to_numpy())
+    active = set(active_demandes(raw, at)["demande_id"])
+    bail = raw["bail"]
+    leased = set(bail.loc[bail["date_signature"] <= at, "proposition_id"])
+    refused = prop["reponse"].isin(list(REFUSALS)) & (prop["date_reponse"] <= at)
+    prop = prop[prop["demande_id"].isin(active) & ~prop["id"].isin(leased) & ~refused]
+    prop = prop[_prop_mask(raw, prop, filters, "date_cal")]
+    return pd.DataFrame({"proposition": prop["id"].to_numpy(),
+                         "jours_depuis_cal": (at - prop["date_cal"]).dt.days.to_numpy()})
+
+
+def likely_duplicates(raw, filters: Filters, at) -> pd.DataFrame:
+    """numero_unique of active demandes on ``at`` (territory filters on the commune of
+    residence) sharing commune of residence, household size, wished typology and income
+    with another one; ``groupe`` is the set's size."""
+    at = _ts(at)
+    dem = active_demandes(raw, at)
+    full = raw["demande"].set_index("id")
+    keys = ["commune_residence_code", "nb_personnes", "typologie_recherchee", "revenu_mensuel"]
+    dem = full.loc[dem["demande_id"], ["numero_unique", *keys]].dropna(subset=keys)
+    terr = _territories(raw, filters)
+    dem = dem[dem["commune_residence_code"].isin(terr["code_insee"])]
+    size = dem.groupby(keys)["numero_unique"].transform("size")
+    return pd.DataFrame({"numero_unique": dem.loc[size > 1, "numero_unique"].to_numpy(),
+                         "taille": size[size > 1].to_numpy()})
+
+
+def reconciliation(raw, filters: Filters, at) -> pd.DataFrame:
+    """Per month of the period: firm attributions by first-firm-CAL month split by when their
+    proposal's lease was signed (same month, later up to ``at``, none), and leases by
+    signature month split by their proposal's first firm CAL month (same, earlier, none)."""
+    at = _ts(at)
+    start, end_excl, months = _period(filters)
+    dec = raw["decision_cal"]
+    firm = dec["decision"].isin(["attribution", "attribution_sous_condition"]) | \
+        ((dec["decision"] == "attribution_rang") & (dec["rang"] == 1))
+    first = dec[firm].groupby("proposition_id")["date_cal"].min()
+    bail = raw["bail"]
+    signed = bail[bail["date_signature"] <= at].groupby("proposition_id")["date_signature"].min()
+
+    prop = _propositions(raw)
+    prop = prop[prop["id"].isin(first.index)].assign(date_cal=lambda f: first.reindex(f["id"]).to_numpy())
+    prop = prop[(prop["date_cal"] >= start) & (prop["date_cal"] < end_excl)]
+    prop = prop[_prop_mask(raw, prop, filters, "date_cal")]
+    lease_date = signed.reindex(prop["id"]).to_numpy()
+    cal_m = _month(prop["date_cal"])
+    lease_m = _month(pd.Series(lease_date, index=prop.index))
+    kinds = np.where(pd.isna(lease_date), "attributions_sans_bail",
+                     np.where(lease_m == cal_m, "attributions_bail_meme_mois", "attributions_bail_plus_tard"))
+    cal = pd.crosstab(cal_m, kinds)
+
+    lease = leases(raw)
+    lease = lease[(lease["date_signature"] >= start) & (lease["date_signature"] < end_excl)
+                  & (lease["date_signature"] <= at)]
+    lease = lease[_lease_mask(raw, lease, filters)]
+    cal_of = _month(pd.Series(first.reindex(lease["proposition_id"]).to_numpy(), index=lease.index))
+    sig_m = _month(lease["date_signature"])
+    lkinds = np.where(cal_of.isna(), "baux_sans_cal", np.where(cal_of == sig_m, "baux_meme_mois",
+                                                               "baux_cal_mois_anterieur"))
+    lea = pd.crosstab(sig_m, lkinds)
+    out = pd.DataFrame(index=months)
+    for frame in (cal, lea):
+        for column in frame.columns:
+            out[column] = frame[column].reindex(months, fill_value=0)
+    for column in ("attributions_bail_meme_mois", "attributions_bail_plus_tard", "attributions_sans_bail",
+                   "baux_meme_mois", "baux_cal_mois_anterieur", "baux_sans_cal"):
+        if column not in out:
+            out[column] = 0
+    out = out.fillna(0).astype("int64")
+    out["attributions_date_cal"] = out[["attributions_bail_meme_mois", "attributions_bail_plus_tard",
+                                        "attributions_sans_bail"]].sum(axis=1)
+    out["baux_date_signature"] = out[["baux_meme_mois", "baux_cal_mois_anterieur", "baux_sans_cal"]].sum(axis=1)
+    return out.drop(columns="baux_meme_mois").rename_axis("mois").reset_index()

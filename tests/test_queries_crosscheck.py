@@ -192,3 +192,83 @@ def test_each_filter_combination_selects_some_but_not_all_rehousings(raw_tables,
     assert (backlog["demandes_actives"] > 0).all()
     if not filters.criteres or "DALO" in filters.criteres:
         assert backlog["dalo_delai_depasse"].sum() > 0
+
+
+# ------------------------------------------------------------------ data quality and reconciliation
+QUALITY_FILTERS = ["periode_seule", "epci_toulouse_metropole_dalo", "etat_prioritaire_en_qpv"]
+
+
+@pytest.mark.parametrize("name", QUALITY_FILTERS)
+def test_pending_propositions_match_independent_list(replica, raw_tables, name):
+    at = DATES[0]
+    api = replica.pending_propositions(FILTERS[name], at=at, min_days=7)
+    want = expected(raw_tables, "pending_propositions", FILTERS[name], at, 7)
+    assert sorted(zip(api["proposition"], api["jours_en_attente"])) == \
+        sorted(zip(want["proposition"], want["jours_en_attente"]))
+    assert api["jours_en_attente"].is_monotonic_decreasing       # oldest first
+
+
+@pytest.mark.parametrize("at", [DATES[0], DATES[1]], ids=str)
+@pytest.mark.parametrize("name", QUALITY_FILTERS)
+def test_approved_not_leased_match_independent_list(replica, raw_tables, name, at):
+    api = replica.approved_not_leased(FILTERS[name], at=at)
+    want = expected(raw_tables, "approved_not_leased", FILTERS[name], at)
+    assert sorted(zip(api["proposition"], api["jours_depuis_cal"])) == \
+        sorted(zip(want["proposition"], want["jours_depuis_cal"]))
+
+
+@pytest.mark.parametrize("name", ["periode_seule", "epci_toulouse_metropole_dalo"])
+def test_likely_duplicates_match_independent_list(replica, raw_tables, name):
+    api = replica.likely_duplicates(FILTERS[name], at=DATES[0])
+    want = expected(raw_tables, "likely_duplicates", FILTERS[name], DATES[0])
+    assert sorted(api["numero_unique"]) == sorted(want["numero_unique"])
+    sizes = api.groupby("groupe").size()
+    assert (sizes >= 2).all() and sorted(sizes.repeat(sizes)) == sorted(want["taille"])
+
+
+@pytest.mark.parametrize("name", list(FILTERS))
+def test_reconciliation_matches_independent_count(replica, raw_tables, name):
+    filters = FILTERS[name]
+    api = replica.reconciliation(filters)
+    want = expected(raw_tables, "reconciliation", filters, replica.reference_date())
+    assert_same(api, want, ["mois"])
+    gap = api["baux_date_signature"] - api["attributions_date_cal"]
+    explained = (api["baux_cal_mois_anterieur"] + api["baux_sans_cal"] - api["attributions_bail_plus_tard"]
+                 - api["attributions_sans_bail"])
+    assert (gap == explained).all()
+
+
+# ------------------------------------------------------------------ objectives
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_objective_progress_matches_independent_count(replica, raw_tables, year):
+    months = 12 if year == 2025 else 10          # the test demo's last complete month: October 2026
+    filters = Filters(start=f"{year}-01", end=f"{year}-{months:02d}")
+    objectif = raw_tables["objectif"]
+    objectif = objectif[objectif["annee"] == year]
+
+    by_res = replica.objective_progress("reservataire", year=year).set_index("reservataire")
+    counted = oracle.monthly_rehousing(raw_tables, filters, "reservataire").groupby("reservataire")[
+        ["relogements", "relogements_prioritaires"]].sum()
+    counted = counted[counted["relogements"] > 0]
+    assert sorted(by_res.index) == sorted(counted.index)
+    assert (by_res.loc[counted.index, "relogements_prioritaires"] == counted["relogements_prioritaires"]).all()
+    targets = objectif[objectif["indicateur"] == "part_prioritaires"].set_index("reservataire_id")["valeur"]
+    assert (by_res["objectif_part"] == targets.reindex(by_res.index).fillna(0.25)).all()
+    share = counted["relogements_prioritaires"] / counted["relogements"]
+    assert (by_res.loc[counted.index, "objectif_atteint"] == (share >= 0.25)).all()
+
+    by_epci = replica.objective_progress("epci", year=year).set_index("epci")
+    assert by_epci.attrs["mois"] == months
+    annual = objectif[objectif["indicateur"] == "relogements_prioritaires"].groupby("epci_siren")["valeur"].sum()
+    prio = oracle.monthly_rehousing(raw_tables, filters, "epci").groupby("epci")["relogements_prioritaires"].sum()
+    for code, target in annual.items():
+        assert by_epci.loc[code, "objectif_annuel"] == target
+        assert by_epci.loc[code, "relogements_prioritaires"] == prio.get(code, 0)
+        assert by_epci.loc[code, "taux_atteinte"] == pytest.approx(prio.get(code, 0) / round(target * months / 12, 1),
+                                                                   abs=1e-3)
+
+
+def test_objective_progress_refuses_a_year_outside_the_data(duckdb_replica):
+    from data_access import FilterError
+    with pytest.raises(FilterError, match="Année hors des données"):
+        duckdb_replica.objective_progress("epci", year=2040)
