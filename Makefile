@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 DEMO   := data/demo-departement.duckdb
 PORT   ?= 5006
 
-.PHONY: serve test demo bench setup clean
+.PHONY: serve test demo bench setup clean notebooks
 
 # Virtual environment with the project and its test tools, rebuilt when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -33,6 +33,11 @@ test: $(VENV)/.installed
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+## JupyterLab on the analysts' notebooks (notebooks/), with the project's environment.
+notebooks: $(VENV)/.installed $(DEMO)
+	$(BIN)/python -m pip install --quiet -e ".[test,notebooks]"
+	cd notebooks && ../$(BIN)/jupyter lab
 
 bench: $(VENV)/.installed $(DEMO)
 	$(BIN)/relog bench

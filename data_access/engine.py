@@ -75,7 +75,11 @@ def _duckdb_engine(path: Path) -> Engine:
 
     @sa.event.listens_for(engine, "connect")
     def _quiet(dbapi_connection, _record):   # no progress bar on a server's terminal
-        dbapi_connection.execute("SET enable_progress_bar = false")
+        import duckdb
+        try:
+            dbapi_connection.execute("SET enable_progress_bar = false")
+        except duckdb.InvalidInputException:
+            pass    # in Jupyter without ipywidgets DuckDB refuses to touch the setting (and shows no bar)
 
     return engine
 

@@ -18,6 +18,7 @@ import io
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
 import pandas as pd
 
@@ -53,6 +54,20 @@ COLUMNS: dict[str, tuple[str, str]] = {
     **{f"cal_{code}": (f"Décisions CAL : {label.lower()}", "int") for code, label in DECISIONS_CAL.items()},
     "baux_signes": ("Baux signés", "int"),
     "entrees_dans_les_lieux": ("Entrées dans les lieux", "int"),
+    "objectif_part": ("Objectif de part prioritaire", "share"),
+    "ecart_points": ("Écart à l'objectif (points)", "text"),
+    "objectif_atteint": ("Objectif atteint", "text"),
+    "objectif_annuel": ("Objectif annuel (relogements prioritaires)", "text"),
+    "objectif_prorata": ("Objectif au prorata des mois écoulés", "text"),
+    "taux_atteinte": ("Taux d'atteinte", "share"),
+    "demandes_actives": ("Demandes actives (1er choix)", "int"),
+    "demandes_actives_ponderees": ("Demandes actives pondérées", "text"),
+    "demandes_prioritaires_actives": ("Demandes prioritaires actives", "int"),
+    "logements": ("Logements sociaux", "int"),
+    "logements_liberes_12m": ("Logements libérés (12 mois)", "int"),
+    "baux_12m": ("Baux signés (12 mois)", "int"),
+    "relogements_prioritaires_12m": ("Relogements prioritaires (12 mois)", "int"),
+    "tension": ("Tension (demandes ÷ baux)", "text"),
 }
 
 
@@ -116,6 +131,8 @@ def _csv_cell(value, kind: str) -> str:
         return str(int(value))
     if kind == "share":
         return f"{value * 100:.1f}".replace(".", ",")
+    if isinstance(value, bool):
+        return "oui" if value else "non"
     if isinstance(value, float):
         return f"{value:g}".replace(".", ",")
     return str(value)
@@ -167,6 +184,8 @@ def to_xlsx(frame: pd.DataFrame, context: ExportContext) -> bytes:
                 values.append(int(value))
             elif kind == "share":
                 values.append(float(value))
+            elif isinstance(value, bool):
+                values.append("oui" if value else "non")
             else:
                 values.append(value if isinstance(value, (int, float, date)) else str(value))
         ws.append(values)
@@ -188,3 +207,22 @@ def filename(title: str, period: Period, extension: str) -> str:
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = "-".join("".join(ch if ch.isalnum() else " " for ch in ascii_title.lower()).split())
     return f"{slug}_{period.start:%Y-%m}_{period.end:%Y-%m}.{extension}"
+
+
+def save(frame: pd.DataFrame, path, *, title: str, replica, filters: Filters | None = None,
+         period: Period | None = None, definitions: tuple[str, ...] = ()) -> Path:
+    """Write ``frame`` to ``path`` (``.csv`` or ``.xlsx``) under its context: the period
+    (``period``, else ``frame.attrs["periode"]``, else the filters'), the filters, the
+    replica's scope and freshness. For notebooks: ``save(table, "relogements.xlsx",
+    title="Relogements par réservataire", replica=replica, filters=f)``."""
+    path = Path(path)
+    if path.suffix.lower() not in (".csv", ".xlsx"):
+        from data_access.errors import FilterError
+        raise FilterError(f"Format de fichier non pris en charge : « {path.suffix} » (attendu : .csv ou .xlsx).")
+    filters = filters or Filters()
+    period = period or frame.attrs.get("periode") or replica.period(filters)
+    context = ExportContext(title=title, period=period, filters=replica.describe(filters), freshness=str(replica.freshness_cached()),
+                            scope=replica.default_scope.label, definitions=tuple(definitions))
+    content = to_csv(frame, context) if path.suffix.lower() == ".csv" else to_xlsx(frame, context)
+    path.write_bytes(content)
+    return path

@@ -1,11 +1,15 @@
-"""French labels for months and dates (« janvier 2024 », « 22/11/2026 à 05:00 »).
+"""French labels for months, dates and numbers (« janvier 2024 », « 22/11/2026 à 05:00 »,
+« 1 234 », « 27,4 % »).
 
 Kept in ``data_access`` because exports and notebook helpers need them as much as the apps.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
+
+NBSP = "\u202f"  # narrow no-break space, the French thousands separator
 
 MOIS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
         "septembre", "octobre", "novembre", "décembre"]
@@ -25,3 +29,17 @@ def date_label(d: date | datetime) -> str:
     if isinstance(d, datetime):
         text += f" à {d.hour:02d}:{d.minute:02d}"
     return text
+
+
+def int_label(value) -> str:
+    """1234 → « 1 234 »; « – » when empty."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{int(round(value)):,}".replace(",", NBSP)
+
+
+def pct_label(ratio, decimals: int = 1) -> str:
+    """0.274 → « 27,4 % »; « – » when empty."""
+    if ratio is None or (isinstance(ratio, float) and math.isnan(ratio)):
+        return "–"
+    return f"{ratio * 100:.{decimals}f}".replace(".", ",") + "\u00a0%"

@@ -247,6 +247,27 @@ class Replica:
             labels = self._reference(dimension)["libelle"]
         return pd.concat([labels, pd.Series({UNKNOWN: "Non renseigné"})])
 
+    def describe(self, filters: Filters) -> list[tuple[str, str]]:
+        """The filters (period aside) as French (label, value) pairs, names rather than codes:
+        what exports write above a table."""
+        from dataclasses import fields
+        dimensions = {"reservataires": "reservataire", "natures_reservataire": "nature_reservataire",
+                      "epci": "epci", "communes": "commune", "bailleurs": "bailleur", "criteres": "critere"}
+        out = []
+        for f in fields(filters):
+            value = getattr(filters, f.name)
+            if f.name in ("start", "end") or value in ((), None):
+                continue
+            if isinstance(value, bool):
+                text = "oui" if value else "non"
+            elif f.name in dimensions:
+                labels = self.labels(dimensions[f.name])
+                text = ", ".join(str(labels.get(v, v)) for v in value)
+            else:
+                text = ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+            out.append((f.metadata["doc"], text))
+        return out
+
     def territories(self, level: str, filters: Filters, scope: Scope) -> pd.DataFrame:
         """Communes or EPCI of the reference within filters and scope, indexed by code."""
         communes = self._reference("commune")

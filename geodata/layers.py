@@ -133,3 +133,42 @@ def _arrays(frame: gpd.GeoDataFrame) -> dict[str, list]:
         xs.append(gx)
         ys.append(gy)
     return {"xs": xs, "ys": ys}
+
+
+def map_frame(replica, figures: pd.DataFrame, level: str = "commune",
+              settings: Settings | None = None) -> gpd.GeoDataFrame:
+    """``figures`` (a ``data_access`` frame with a ``commune`` or ``epci`` column, e.g.
+    ``replica.demand_supply(f, level)``) on the shapes of the deployment's layer, for a map in
+    a notebook: one row per territory of the layer (Lambert-93), the figures' columns empty
+    where the frame has no row. ``attrs["schematique"]`` says when the shapes are the
+    schematic layout. A layer that cannot be loaded raises :class:`BoundaryError`.
+    ``settings``: other boundary files than the replica's settings name."""
+    if level not in ("commune", "epci") or level not in figures.columns:
+        raise BoundaryError(f"Le tableau doit avoir une colonne « {level} » (commune ou epci).")
+    layers = map_layers(settings or replica.settings, replica.reference("commune"), replica.reference("epci"),
+                        replica.reference("qpv"))
+    layer = layers.layer(level)
+    if layer is None:
+        raise BoundaryError(" ; ".join(layers.errors))
+    out = layer.frame.merge(figures.drop(columns=["libelle"], errors="ignore"), left_on="code", right_on=level,
+                            how="left").drop(columns=level)
+    out.attrs["schematique"] = layer.schematic
+    return out
+
+
+def quantile_classes(values: pd.Series, k: int = 5, decimals: int = 1) -> dict:
+    """Arguments for ``GeoDataFrame.plot`` drawing ``values`` in ``k`` quantile classes
+    (mapclassify) with French legend labels (« jusqu'à 3,5 », « de 3,5 à 5,7 »…):
+    ``carte.plot(column="tension", **quantile_classes(carte["tension"]))``."""
+    import mapclassify
+
+    data = pd.Series(values, dtype="float64").dropna()
+    if data.empty:
+        raise BoundaryError("Aucune valeur à classer sur la carte.")
+    bins = [float(b) for b in mapclassify.Quantiles(data.to_numpy(), k=min(k, data.nunique())).bins]
+
+    def fr(v: float) -> str:
+        return f"{v:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
+    labels = [f"jusqu'à {fr(bins[0])}"] + [f"de {fr(lo)} à {fr(hi)}" for lo, hi in zip(bins, bins[1:])]
+    return {"scheme": "UserDefined", "classification_kwds": {"bins": bins}, "legend": True,
+            "legend_kwds": {"labels": labels}}
