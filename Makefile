@@ -37,7 +37,7 @@ test: $(VENV)/.installed
 ## JupyterLab on the analysts' notebooks (notebooks/), with the project's environment.
 notebooks: $(VENV)/.installed $(DEMO)
 	$(BIN)/python -m pip install --quiet -e ".[test,notebooks]"
-	cd notebooks && ../$(BIN)/jupyter lab
+	cd notebooks && ../$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 bench: $(VENV)/.installed $(DEMO)
 	$(BIN)/relog bench
