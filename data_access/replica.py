@@ -247,6 +247,11 @@ class Replica:
             labels = self._reference(dimension)["libelle"]
         return pd.concat([labels, pd.Series({UNKNOWN: "Non renseigné"})])
 
+    @property
+    def dialect(self) -> str:
+        """« postgresql » or « duckdb »: a few queries pick the plan each engine runs best."""
+        return self.engine.dialect.name
+
     def describe(self, filters: Filters) -> list[tuple[str, str]]:
         """The filters (period aside) as French (label, value) pairs, names rather than codes:
         what exports write above a table."""

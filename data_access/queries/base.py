@@ -31,6 +31,9 @@ class Reader(Protocol):
 
     def territories(self, level: str, filters: Filters, scope: Scope) -> pd.DataFrame: ...
 
+    @property
+    def dialect(self) -> str: ...
+
 
 def month_of(column: sa.ColumnElement) -> sa.ColumnElement:
     """First day of the month of a date (same SQL on DuckDB and PostgreSQL)."""
