@@ -113,6 +113,7 @@ class Replica:
 
     @property
     def dialect(self) -> str:
+        """« postgresql » or « duckdb »: a few queries pick the plan each engine runs best."""
         return self.engine.dialect.name
 
     def __repr__(self) -> str:
@@ -247,11 +248,6 @@ class Replica:
             labels = self._reference(dimension)["libelle"]
         return pd.concat([labels, pd.Series({UNKNOWN: "Non renseigné"})])
 
-    @property
-    def dialect(self) -> str:
-        """« postgresql » or « duckdb »: a few queries pick the plan each engine runs best."""
-        return self.engine.dialect.name
-
     def describe(self, filters: Filters) -> list[tuple[str, str]]:
         """The filters (period aside) as French (label, value) pairs, names rather than codes:
         what exports write above a table."""
@@ -372,16 +368,20 @@ class Replica:
         """Year to date against the annual objectives of the ``objectif`` table.
 
         The period runs from January of ``year`` (default: the year of the last complete
-        month) to its last complete month. Figures are :meth:`rehousing_summary`'s (same
-        definitions) for the filters, over that period.
+        month; in the data's first year, from its first month) to its last complete month.
+        Figures are :meth:`rehousing_summary`'s (same definitions) for the filters, over that
+        period.
 
-        - ``by="reservataire"``: ``objectif_part`` is the réservataire's target share
-          (``part_prioritaires`` objectives; default ``RELOG_PRIORITY_SHARE_TARGET``, 25 %),
-          ``ecart_points`` = (share − target) × 100, ``objectif_atteint``.
+        - ``by="reservataire"``: ``objectif_part`` is the réservataire's own target share
+          (``part_prioritaires`` objective without territory nor bailleur), else the
+          department-wide one (no réservataire), else ``RELOG_PRIORITY_SHARE_TARGET`` (25 %);
+          ``ecart_points`` = (share − target) × 100; ``objectif_atteint`` (empty without any
+          rehousing). Réservataires with a target of their own and no rehousing are listed.
         - ``by="epci"``: ``objectif_annuel`` is the sum of the accord collectif's priority
           rehousing targets (``relogements_prioritaires``) of the EPCI's bailleurs (only the
           filtered bailleurs when a bailleur filter is set); ``objectif_prorata`` = annual ×
           months elapsed ÷ 12; ``taux_atteinte`` = priority rehousings ÷ prorated target.
+          Targets are set per EPCI: a commune filter is refused.
 
         The frame's ``attrs["periode"]`` holds the :class:`Period` and ``attrs["mois"]`` the
         number of months elapsed.
@@ -393,14 +393,29 @@ class Replica:
         year = int(year or last.year)
         if not self.coverage().start.year <= year <= last.year:
             raise FilterError(f"Année hors des données : {year} (de {self.coverage().start.year} à {last.year}).")
-        period = Period(date(year, 1, 1), min(date(year, 12, 1), last))
+        if by == "epci" and filters.communes:
+            raise FilterError("Les objectifs de l'accord collectif sont fixés par EPCI : retirez le filtre sur "
+                              "les communes pour les suivre.")
+        period = Period(max(date(year, 1, 1), self.coverage().start), min(date(year, 12, 1), last))
         months = len(period.months())
         summary = self.rehousing_summary(filters.replace(start=period.start, end=period.end), by=by, scope=scope)
         targets = self._cached("objectives", (year,), lambda: objectives_q.objectives(self, year))
         if by == "reservataire":
-            rows = targets[targets["indicateur"] == "part_prioritaires"].dropna(subset=["reservataire_id"])
-            out = objectives_q.share_progress(summary, rows.set_index(rows["reservataire_id"].astype(int))["valeur"],
-                                              self.settings.priority_share_target)
+            rows = targets[(targets["indicateur"] == "part_prioritaires") & targets["epci_siren"].isna()
+                           & targets["bailleur_id"].isna()]
+            department = rows.loc[rows["reservataire_id"].isna(), "valeur"]
+            default = float(department.max()) if len(department) else self.settings.priority_share_target
+            own = rows.dropna(subset=["reservataire_id"])
+            own = own.groupby(own["reservataire_id"].astype(int))["valeur"].max()
+            allowed = self._reference("reservataire")
+            if filters.reservataires:
+                allowed = allowed[allowed.index.isin(filters.reservataires)]
+            if filters.natures_reservataire:
+                allowed = allowed[allowed["nature"].isin(filters.natures_reservataire)]
+            if scope.reservataires is not None:
+                allowed = allowed[allowed.index.isin(scope.reservataires)]
+            out = objectives_q.share_progress(summary, own, default, allowed["libelle"],
+                                              [code for code in own.index if code in allowed.index])
         else:
             rows = targets[(targets["indicateur"] == "relogements_prioritaires") & targets["epci_siren"].notna()]
             if filters.bailleurs:

@@ -62,7 +62,8 @@ def epci_from_communes(layer: BoundaryLayer, communes: pd.DataFrame, epci: pd.Da
     """EPCI shapes as the union of their communes' (shared borders stay shared)."""
     frame = layer.frame.assign(code=communes["epci"].reindex(layer.frame["code"]).to_numpy())
     frame = frame.dissolve(by="code", as_index=False, method="coverage")[["code", "geometry"]]
-    frame.insert(1, "nom", epci["libelle"].reindex(frame["code"]).fillna(frame["code"]).to_numpy())
+    names = epci["libelle"].reindex(frame["code"]).to_numpy()
+    frame.insert(1, "nom", np.where(pd.isna(names), frame["code"].to_numpy(), names))
     return BoundaryLayer(level="epci", frame=frame.reset_index(drop=True),
                          report=BoundaryReport(source=f"union des communes ({layer.report.source})"),
                          schematic=layer.schematic)
@@ -87,8 +88,9 @@ def map_layers(settings: Settings, communes: pd.DataFrame, epci: pd.DataFrame, q
         try:
             epci_layer = load_boundaries(settings.contours_epci, "epci", epci)
         except BoundaryError as err:
-            errors.append(f"Contours des EPCI : {err}")
-    elif commune_layer is not None:
+            fallback = " Les EPCI sont dessinés comme l'union de leurs communes." if commune_layer else ""
+            errors.append(f"Contours des EPCI : {err}{fallback}")
+    if epci_layer is None and commune_layer is not None:
         epci_layer = _cached(("epci", id(commune_layer)), lambda: epci_from_communes(commune_layer, communes, epci))
     qpv_layer = None
     if settings.contours_qpv is not None:

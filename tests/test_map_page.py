@@ -89,6 +89,12 @@ def test_classes_cover_every_value_with_french_labels(state):
         assert all(label and "." not in label for _, label in classes.legend), classes.legend
         legend_colours = {colour for colour, _ in classes.legend}
         assert set(classes.colours) <= legend_colours, column
+    # whole counts: classes « de a à b » follow each other without overlap (b + 1 starts the next)
+    import re
+    for column in ("demandes_actives", "demandes_prioritaires_actives", "logements", "baux_12m"):
+        labels = [label for _, label in state.classes(values, column).legend if label.startswith("de ")]
+        bounds = [[int(re.sub(r"\D", "", n)) for n in label[3:].split(" à ")] for label in labels]
+        assert all(nxt[0] == prev[1] + 1 for prev, nxt in zip(bounds, bounds[1:])), (column, labels)
     # counts: zero alone, then classes whose bounds hold every value
     bins = count_bins(values["demandes_actives"].to_numpy(dtype=float))
     assert bins[0] == 0 and bins[-1] == values["demandes_actives"].max()
@@ -120,6 +126,12 @@ def test_links_open_the_rehousing_page_on_the_territory(state):
     state.level = "epci"
     query = parse_qs(urlsplit(state.link(TOULOUSE_METROPOLE)).query)
     assert query["epci"] == [TOULOUSE_METROPOLE]
+    # chosen communes: an EPCI click keeps them, so the page shows the figures of the map
+    state.param.update(epci=[], communes=["31555", "31004"])
+    query = {k: v[0] for k, v in parse_qs(urlsplit(state.link(TOULOUSE_METROPOLE)).query).items()}
+    assert query["epci"] == TOULOUSE_METROPOLE and query["communes"] == "31555"
+    query = {k: v[0] for k, v in parse_qs(urlsplit(state.link(SICOVAL)).query).items()}
+    assert query["communes"] == "31004"
 
 
 def test_url_round_trip_and_wrong_values(state, duckdb_replica):
@@ -215,6 +227,12 @@ def test_malformed_boundary_file_gives_a_french_error(duckdb_replica, tmp_path):
     assert qpv_bad.commune is not None and qpv_bad.qpv is None and "QPV" in qpv_bad.errors[0]
     page = _page(duckdb_replica, qpv_bad)
     assert page.maps is not None and page.qpv.disabled
+    # a bad EPCI file: its message, and EPCI drawn as the union of their communes
+    epci_bad = _layers(duckdb_replica, contours_communes=COMMUNES_31, contours_epci=bad)
+    assert "Contours des EPCI" in epci_bad.errors[0] and "union de leurs communes" in epci_bad.errors[0]
+    page = _page(duckdb_replica, epci_bad)
+    page.state.level = "epci"
+    assert len(page.maps.sources["epci"].data["code"]) == 18
 
 
 def test_qpv_outlines_are_an_optional_layer(duckdb_replica, real_layers):

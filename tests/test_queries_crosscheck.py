@@ -272,3 +272,32 @@ def test_objective_progress_refuses_a_year_outside_the_data(duckdb_replica):
     from data_access import FilterError
     with pytest.raises(FilterError, match="Année hors des données"):
         duckdb_replica.objective_progress("epci", year=2040)
+
+
+def test_objective_progress_lists_targeted_reservataires_without_rehousing(duckdb_replica, raw_tables):
+    out = duckdb_replica.objective_progress("reservataire", year=2025, filters=Filters(bailleurs=(1,)))
+    objectif = raw_tables["objectif"]
+    targeted = set(objectif.loc[(objectif["annee"] == 2025) & (objectif["indicateur"] == "part_prioritaires"),
+                                "reservataire_id"].astype(int))
+    assert targeted <= set(out["reservataire"])
+    idle = out[out["relogements"] == 0]
+    assert len(idle) and idle["objectif_atteint"].isna().all() and idle["libelle"].notna().all()
+
+
+def test_objective_progress_first_year_starts_with_the_data(duckdb_replica):
+    first = duckdb_replica.coverage().start
+    out = duckdb_replica.objective_progress("epci", year=first.year)
+    assert out.attrs["periode"].start == first
+    assert out.attrs["mois"] == 12 - first.month + 1
+
+
+def test_objective_progress_by_epci_refuses_a_commune_filter(duckdb_replica):
+    from data_access import FilterError
+    with pytest.raises(FilterError, match="fixés par EPCI"):
+        duckdb_replica.objective_progress("epci", filters=Filters(communes=("31555",)))
+
+
+def test_likely_duplicates_are_refused_to_a_reservataire_profile(duckdb_replica):
+    from data_access import FilterError
+    with pytest.raises(FilterError, match="réservée aux profils"):
+        duckdb_replica.likely_duplicates(scope=Scope(reservataires=(4,), label="Action Logement"))

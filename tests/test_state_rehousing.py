@@ -222,3 +222,12 @@ def test_going_back_to_another_territory_restores_it_in_one_step(state):
     assert state.apply_query({"epci": TOULOUSE_METROPOLE, "communes": "31555", "debut": "2025-01"}) == []
     assert (state.epci, state.communes) == ([TOULOUSE_METROPOLE], ["31555"])
     assert events == [3]                                       # one batch of changes, one refresh
+
+
+def test_notices_quoting_a_link_are_shown_as_text(state):
+    """A shared link is anyone's text: what it held is escaped, never rendered as HTML."""
+    from dashboards.components.feedback import notices
+    messages = state.apply_query({"x<img src=x onerror=alert(1)>": "1", "epci": "<svg onload=alert(1)>"})
+    html = notices(messages).object
+    assert "<img" not in html and "<svg" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;svg onload=alert(1)&gt;" in html

@@ -46,17 +46,20 @@ TAP_JS = """
 const i = source.selected.indices[0]
 if (i !== undefined) {
   source.selected.indices = []
+  const code = source.data.code[i]
   const template = source.data.dans_selection[i] ? links.inside : links.outside
-  window.location.assign(template.replace("CODE", encodeURIComponent(source.data.code[i])))
+  window.location.assign(links.by_code[code] ?? template.replace("CODE", encodeURIComponent(code)))
 }
 """
 
 #: French numbers in the hover (« 1 234 », « 2,50 »), « — » when empty, « hors sélection »
-#: outside the chosen filters.
+#: outside the chosen filters. Bokeh prints « NaN » itself without calling a formatter, so
+#: empty values travel as :data:`EMPTY` (every figure is zero or more).
+EMPTY = -1.0
 FRENCH_JS = """
 const i = special_vars.index
 if (!source.data.dans_selection[i]) return "hors sélection"
-if (value == null || Number.isNaN(value)) return "—"
+if (value == null || Number.isNaN(value) || value < 0) return "—"
 return value.toLocaleString("fr-FR", {minimumFractionDigits: digits, maximumFractionDigits: digits})
 """
 
@@ -65,7 +68,8 @@ def value_columns(values: pd.DataFrame, colours: dict[str, list[str]]) -> dict[s
     """The value columns of a level: colours, the hover's numbers, the selection flag."""
     out: dict[str, object] = {f"couleur_{side}": c for side, c in colours.items()}
     for _, column, _ in HOVER_ROWS:
-        out[f"v_{column}"] = values[column].to_numpy(dtype="float64")
+        numbers = values[column].to_numpy(dtype="float64")
+        out[f"v_{column}"] = np.where(np.isnan(numbers), EMPTY, numbers)
     out["dans_selection"] = values["dans_selection"].to_numpy(dtype=bool)
     return out
 
@@ -86,7 +90,7 @@ class ChoroplethPair:
         self.supply = self._figure(height, "relog-map-offre", x_range=self.demand.x_range, y_range=self.demand.y_range)
         self.qpv_renderers: list = []
         self.hovers: list[HoverTool] = []
-        self.links = {"inside": "", "outside": ""}
+        self.links: dict = {"inside": "", "outside": "", "by_code": {}}
         self._tap: list[CustomJS] = []
         self.schematic_labels: list[Label] = []
 
@@ -161,9 +165,10 @@ class ChoroplethPair:
             for hover in self.hovers:
                 hover.tooltips = tooltip
 
-    def set_links(self, inside: str, outside: str) -> None:
-        """Where a click goes (templates holding ``CODE``), for territories in and out of the selection."""
-        links = {"inside": inside, "outside": outside}
+    def set_links(self, inside: str, outside: str, by_code: dict[str, str] | None = None) -> None:
+        """Where a click goes: templates holding ``CODE`` for territories in and out of the
+        selection, and whole links for the territories that need their own."""
+        links = {"inside": inside, "outside": outside, "by_code": dict(by_code or {})}
         if links != self.links:
             self.links = links
             for tap in self._tap:

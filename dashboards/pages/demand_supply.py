@@ -121,7 +121,8 @@ class DemandSupplyPage(pn.viewable.Viewer):
         layer = self.layers.layer(level)
         self.maps.set_period(caption.split(" · ")[0])
         columns = value_columns(values, {side: c.colours for side, c in classes.items()})
-        self.maps.set_links(state.link_template(level, inside=True), state.link_template(level, inside=False))
+        self.maps.set_links(state.link_template(level, inside=True), state.link_template(level, inside=False),
+                            state.links_by_code(level))
         if level in self.maps.sources:
             self.maps.update(level, columns)
         else:

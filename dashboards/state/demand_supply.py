@@ -63,6 +63,9 @@ RATIO_BINS = {"tension": [2.0, 4.0, 6.0, 10.0], "desequilibre": [0.8, 0.95, 1.05
 PALETTES = {"demande": list(reversed(Oranges5)), "offre": list(reversed(Blues5)),
             "desequilibre": list(RdBu5)}      # blue: easier than average, red: harder
 NO_VALUE = "#d9d9d9"      # a ratio without divisor (no lease)
+#: What an empty ratio means, in the legend.
+EMPTY_LABELS = {"tension": "sans objet (aucun bail)",
+                "desequilibre": "sans objet (aucun bail de cette typologie, ou aucune demande)"}
 OUTSIDE = "#f4f4f4"       # outside the chosen filters
 
 #: Placeholder of the territory code in :meth:`DemandSupplyState.link_template`.
@@ -86,6 +89,11 @@ def _fmt(value: float, ratio: bool) -> str:
     return f"{value:,.0f}".replace(",", "\u202f")
 
 
+def _short(value: float) -> str:
+    """« 8 » for a whole number, else « 8,25 »."""
+    return _fmt(value, not float(value).is_integer())
+
+
 def _nice(value: float) -> float:
     """Rounded to two significant digits, for readable class bounds."""
     if value <= 0:
@@ -94,10 +102,11 @@ def _nice(value: float) -> float:
     return float(np.ceil(value / magnitude) * magnitude)
 
 
-def count_bins(values: np.ndarray, k: int = 5) -> list[float]:
+def count_bins(values: np.ndarray, k: int = 5, whole: bool = True) -> list[float]:
     """Upper bounds (inclusive) of at most ``k`` classes of counts: zero alone, then
-    quantiles of the positive values (mapclassify), rounded to two significant digits; the
-    last bound is the maximum. Quantiles: each colour holds about as many territories."""
+    quantiles of the positive values (mapclassify), rounded to two significant digits (and
+    to whole numbers when ``whole``); the last bound is the maximum. Quantiles: each colour
+    holds about as many territories."""
     values = values[~np.isnan(values)]
     positive = values[values > 0]
     if len(positive) == 0:
@@ -105,7 +114,10 @@ def count_bins(values: np.ndarray, k: int = 5) -> list[float]:
     q = min(k - 1, len(np.unique(positive)))
     inner = mapclassify.Quantiles(positive, k=q).bins[:-1] if q > 1 else []
     top = float(positive.max())
-    return [0.0, *sorted({b for b in (_nice(v) for v in inner) if 0 < b < top}), top]
+    rounded = (_nice(v) for v in inner)
+    if whole:
+        rounded = (float(np.ceil(v)) for v in rounded)
+    return [0.0, *sorted({b for b in rounded if 0 < b < top}), top]
 
 
 def classify(values: pd.Series, inside: pd.Series, column: str, side: str) -> Classes:
@@ -115,7 +127,7 @@ def classify(values: pd.Series, inside: pd.Series, column: str, side: str) -> Cl
     whole = column not in RATIOS and column != "demandes_actives_ponderees"
     data = values.to_numpy(dtype="float64")
     shown = data[inside.to_numpy()]
-    bins = RATIO_BINS[column] + [np.inf] if ratio else count_bins(shown)
+    bins = RATIO_BINS[column] + [np.inf] if ratio else count_bins(shown, whole=whole)
     palette = PALETTES["desequilibre" if column == "desequilibre" else side]
     palette = palette if len(bins) == len(palette) else _spread(palette, len(bins))
     legend, lower = [], None
@@ -125,12 +137,12 @@ def classify(values: pd.Series, inside: pd.Series, column: str, side: str) -> Cl
                      f"plus de {_fmt(lower, True)}" if np.isinf(upper) else
                      f"de {_fmt(lower + 0.01, True)} à {_fmt(upper, True)}")
         elif lower is None:
-            label = "0" if upper == 0 else f"jusqu'à {_fmt(upper, False)}"
+            label = "0" if upper == 0 else f"jusqu'à {_fmt(upper, not whole)}"
         elif whole:
             first = int(np.floor(lower)) + 1
             label = _fmt(first, False) if first >= upper else f"de {_fmt(first, False)} à {_fmt(upper, False)}"
         else:
-            label = f"plus de {_fmt(lower, False)} à {_fmt(upper, False)}"
+            label = f"plus de {_short(lower)} jusqu'à {_short(upper)}"
         legend.append((palette[i], label))
         lower = upper
     index = np.searchsorted(np.asarray(bins, dtype="float64"), np.nan_to_num(data, nan=0.0), side="left")
@@ -139,7 +151,7 @@ def classify(values: pd.Series, inside: pd.Series, column: str, side: str) -> Cl
     colours[np.isnan(data)] = NO_VALUE
     colours[~inside.to_numpy()] = OUTSIDE
     if ratio and np.isnan(shown).any():
-        legend.append((NO_VALUE, "sans objet (aucun bail)"))
+        legend.append((NO_VALUE, EMPTY_LABELS[column]))
     if not inside.all():
         legend.append((OUTSIDE, "hors sélection"))
     return Classes(colours=colours.tolist(), legend=legend)
@@ -239,8 +251,25 @@ class DemandSupplyState(FilterState):
         query["epci" if level == "epci" else "communes"] = CODE
         return "./app?" + urlencode(query, safe=",")
 
-    def link(self, code: str, level: str | None = None) -> str:
-        """:meth:`link_template` for territory ``code``."""
+    def links_by_code(self, level: str | None = None) -> dict[str, str]:
+        """Links that :meth:`link_template` cannot express: at EPCI level with chosen
+        communes, each EPCI holding some opens the rehousing page on those communes."""
         level = level or self.level
+        if level != "epci" or not self.communes:
+            return {}
+        epci_of = self._communes["epci"]
+        template = self.link_template("epci", inside=True)
+        out = {}
+        for code in sorted({epci_of.get(c) for c in self.communes} - {None}):
+            chosen = ",".join(c for c in self.communes if epci_of.get(c) == code)
+            out[code] = template.replace(CODE, code) + f"&communes={chosen}"
+        return out
+
+    def link(self, code: str, level: str | None = None) -> str:
+        """Where a click on territory ``code`` goes (:meth:`links_by_code`, else :meth:`link_template`)."""
+        level = level or self.level
+        direct = self.links_by_code(level).get(code)
+        if direct:
+            return direct
         inside = code in self.values(level).query("dans_selection").index
         return self.link_template(level, inside).replace(CODE, code)

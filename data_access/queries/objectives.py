@@ -21,13 +21,21 @@ def objectives(reader: Reader, year: int) -> pd.DataFrame:
     return reader.frame(stmt, ["reservataire_id", "epci_siren", "bailleur_id", "indicateur", "valeur"])
 
 
-def share_progress(summary: pd.DataFrame, targets: pd.Series, default: float) -> pd.DataFrame:
+def share_progress(summary: pd.DataFrame, targets: pd.Series, default: float, labels: pd.Series,
+                   also: list) -> pd.DataFrame:
     """Réservataires' year-to-date share against their target share (``targets`` indexed by
-    réservataire; ``default`` for the others)."""
+    réservataire; ``default`` for the others). ``also``: réservataires to list even without
+    any rehousing (those with a target of their own); their share and result are empty."""
+    missing = [code for code in also if code not in set(summary["reservataire"])]
+    if missing:
+        extra = pd.DataFrame({"reservataire": missing, "libelle": labels.reindex(missing).to_numpy(),
+                              "relogements": 0, "relogements_prioritaires": 0, "part_prioritaires": float("nan")})
+        summary = pd.concat([summary, extra], ignore_index=True)
     out = summary.copy()
     out["objectif_part"] = targets.reindex(out["reservataire"]).fillna(default).to_numpy()
     out["ecart_points"] = ((out["part_prioritaires"] - out["objectif_part"]) * 100).round(1)
-    out["objectif_atteint"] = out["part_prioritaires"] >= out["objectif_part"]
+    reached = (out["part_prioritaires"] >= out["objectif_part"]).astype(object)
+    out["objectif_atteint"] = reached.where(out["relogements"] > 0, None)
     return out
 
 

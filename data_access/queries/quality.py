@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
+from data_access.errors import FilterError
 from data_access.filters import Filters, Period, Scope, Subject
 from data_access.queries.base import LeaseJoin, Reader, as_month, densify, in_period, month_of
 from data_access.queries.demand_supply import active_on
@@ -60,10 +61,15 @@ def approved_not_leased(reader: Reader, filters: Filters, scope: Scope, at: date
     Columns: ``proposition``, ``numero_unique``, ``date_cal``, ``jours_depuis_cal``,
     ``decision``, ``reservataire``, ``commune``; oldest CAL first.
     """
-    first_cal = (sa.select(decision_cal.c.proposition_id, sa.func.min(decision_cal.c.date_cal).label("date_cal"),
-                           sa.func.min(decision_cal.c.decision).label("decision"))
-                 .where(firm_attribution(), decision_cal.c.date_cal <= at)
-                 .group_by(decision_cal.c.proposition_id)
+    # the first firm attribution of each proposition, with its own decision
+    order = sa.func.row_number().over(partition_by=decision_cal.c.proposition_id,
+                                      order_by=(decision_cal.c.date_cal, decision_cal.c.id))
+    ranked = (sa.select(decision_cal.c.proposition_id, decision_cal.c.date_cal, decision_cal.c.decision,
+                        order.label("ordre"))
+              .where(firm_attribution(), decision_cal.c.date_cal <= at)
+              .subquery("attributions_classees"))
+    first_cal = (sa.select(ranked.c.proposition_id, ranked.c.date_cal, ranked.c.decision)
+                 .where(ranked.c.ordre == 1)
                  .subquery("attributions"))
     leased = sa.exists().where(bail.c.proposition_id == proposition.c.id, bail.c.date_signature <= at)
     refused = sa.and_(proposition.c.reponse.in_(REPONSES_REFUS), proposition.c.date_reponse <= at)
@@ -91,9 +97,14 @@ def likely_duplicates(reader: Reader, filters: Filters, scope: Scope, at: date) 
     Territory filters apply to the commune of residence.
 
     Columns: ``groupe`` (1, 2, … one per set of look-alikes), ``numero_unique``,
-    ``date_depot``, ``commune_residence`` (name), ``nb_personnes``, ``typologie_recherchee``,
-    ``revenu_mensuel``; by group then filing date.
+    ``date_depot``, ``commune_residence`` (code), ``commune_residence_nom``, ``nb_personnes``,
+    ``typologie_recherchee``, ``revenu_mensuel``; by group then filing date. A demande
+    belongs to no réservataire nor bailleur: a profile limited to some of them may not list
+    demandes (French error).
     """
+    if scope.reservataires is not None or scope.bailleurs is not None:
+        raise FilterError("La recherche de doublons liste des demandes : elle est réservée aux profils qui voient "
+                          "toutes les demandes d'un territoire, pas à un périmètre de réservataires ou de bailleurs.")
     keys = [demande.c[k] for k in DUPLICATE_KEYS]
     territory = Filters(epci=filters.epci, communes=filters.communes)
     subject = Subject(epci=commune.c.epci_siren, commune=demande.c.commune_residence_code)
@@ -105,14 +116,14 @@ def likely_duplicates(reader: Reader, filters: Filters, scope: Scope, at: date) 
     stmt = (sa.select(demande.c.numero_unique, demande.c.date_depot, commune.c.nom, *keys)
             .select_from(base.join(groups, sa.and_(*[groups.c[k] == demande.c[k] for k in DUPLICATE_KEYS])))
             .where(*active))
-    out = reader.frame(stmt, ["numero_unique", "date_depot", "commune_residence", *DUPLICATE_KEYS])
-    out = out.drop(columns="commune_residence_code")
+    out = reader.frame(stmt, ["numero_unique", "date_depot", "commune_residence_nom", *DUPLICATE_KEYS])
+    out = out.rename(columns={"commune_residence_code": "commune_residence"})
     out["date_depot"] = pd.to_datetime(out["date_depot"])
     group_keys = ["commune_residence", "nb_personnes", "typologie_recherchee", "revenu_mensuel"]
     out = out.sort_values([*group_keys, "date_depot", "numero_unique"]).reset_index(drop=True)
     out.insert(0, "groupe", out.groupby(group_keys, sort=False).ngroup() + 1)
-    return out[["groupe", "numero_unique", "date_depot", "commune_residence", "nb_personnes",
-                "typologie_recherchee", "revenu_mensuel"]]
+    return out[["groupe", "numero_unique", "date_depot", "commune_residence", "commune_residence_nom",
+                "nb_personnes", "typologie_recherchee", "revenu_mensuel"]]
 
 
 RECONCILIATION = ["attributions_date_cal", "attributions_bail_meme_mois", "attributions_bail_plus_tard",

@@ -105,7 +105,7 @@ def test_a_change_of_indicator_sends_values_not_shapes(page, served_app):
     assert not any("mathjax" in url for url in scripts)
 
 
-def test_the_map_follows_the_rehousing_page_filters(page, served_app):
+def test_the_map_follows_the_rehousing_page_filters(page, served_app, toulouse_point):
     page.goto(f"{served_app.url}/app?epci={SICOVAL}&criteres=DALO")
     link = page.locator(".relog-link-map a")
     expect(link).to_be_visible()
@@ -115,6 +115,15 @@ def test_the_map_follows_the_rehousing_page_filters(page, served_app):
     expect(page.locator(".relog-filter-epci")).to_contain_text("Sicoval")
     expect(page.locator(".relog-filter-criteres")).to_contain_text("DALO")
     expect(page.locator(".relog-notices")).to_have_count(0)
+    page.wait_for_function("""() => window.Bokeh && Bokeh.documents.some(d => {
+        const f = d.get_model_by_name('relog-map-demande'); const v = f && Bokeh.index.find_one(f)
+        return v != null && v.frame.bbox.width > 100 })""")
+    x, y = screen_point(page, "relog-map-demande", *toulouse_point)     # Toulouse is not in the Sicoval
+    page.mouse.move(x, y)
+    tip = page.locator(".relog-map-tip").first
+    expect(tip).to_contain_text("Toulouse")
+    expect(tip).to_contain_text("Demandes actives : hors sélection")
+    assert "NaN" not in tip.inner_text()
 
 
 def test_a_wrong_value_in_the_map_address_is_a_french_notice(page, served_app):
