@@ -16,7 +16,7 @@ from dashboards.state.demand_supply import DemandSupplyState
 from geodata.boundaries import load_boundaries
 from geodata.layers import MapLayers, epci_from_communes
 
-pn.extension(design="bootstrap", loading_indicator=True, sizing_mode="stretch_width")
+pn.extension(loading_indicator=True, sizing_mode="stretch_width")
 
 
 def _layers() -> MapLayers:
