@@ -9,7 +9,7 @@ from dashboards.pages.demand_supply import TITLE, DemandSupplyPage
 from dashboards.state.demand_supply import DemandSupplyState
 from geodata.layers import map_layers
 
-pn.extension(notifications=True, loading_indicator=True, sizing_mode="stretch_width")
+pn.extension(loading_indicator=True, sizing_mode="stretch_width")
 
 
 def build():

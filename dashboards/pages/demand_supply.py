@@ -19,7 +19,7 @@ from dashboards.components.feedback import notices
 from dashboards.components.filters import filter_bar
 from dashboards.components.history import BrowserHistory, decode, encode
 from dashboards.components.maps import ChoroplethPair, value_columns
-from dashboards.state.demand_supply import DEMAND, INDICATORS, MAP_QUERY, SUPPLY, DemandSupplyState
+from dashboards.state.demand_supply import INDICATORS, MAP_QUERY, DemandSupplyState
 from dashboards.state.filters import FILTER_PARAMS
 from data_access import RelogError
 from geodata.layers import MapLayers
@@ -99,7 +99,7 @@ class DemandSupplyPage(pn.viewable.Viewer):
             values = state.values()
             caption = state.caption()
         except RelogError as err:
-            self.error.object, self.error.visible = str(err), True
+            self.error.object, self.error.visible = escape(str(err)), True
             return
         self.error.visible = False
         self.caption.object = caption
@@ -119,7 +119,7 @@ class DemandSupplyPage(pn.viewable.Viewer):
             return
         level = state.level
         layer = self.layers.layer(level)
-        self.maps.set_period(caption.split(" · ")[0])
+        self.maps.set_period(state.observation_text())
         columns = value_columns(values, {side: c.colours for side, c in classes.items()})
         self.maps.set_links(state.link_template(level, inside=True), state.link_template(level, inside=False),
                             state.links_by_code(level))
@@ -201,5 +201,3 @@ class DemandSupplyPage(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
 
-
-__all__ = ["DEMAND", "SUPPLY", "TITLE", "DemandSupplyPage"]

@@ -197,12 +197,17 @@ class DemandSupplyState(FilterState):
         """The observation date: the last day of the chosen end month (or the data's last day)."""
         return self.replica.observation_date(self.filters())
 
-    def caption(self) -> str:
-        """« Demande au 31/10/2026 ; offre et baux du 01/11/2025 au 31/10/2026 · Données extraites le … »."""
+    def observation_text(self) -> str:
+        """« Demande au 31/10/2026 ; logements libérés et baux des 12 mois jusqu'au 31/10/2026
+        (depuis le 01/11/2025) »: the period of every figure of the map."""
         at = self.at
         since = months_before(at, 12) + timedelta(days=1)
         return (f"Demande au {date_label(at)} ; logements libérés et baux des 12 mois jusqu'au {date_label(at)} "
-                f"(depuis le {date_label(since)}) · {self.replica.freshness_cached()}")
+                f"(depuis le {date_label(since)})")
+
+    def caption(self) -> str:
+        """:meth:`observation_text` · « Données extraites le … »."""
+        return f"{self.observation_text()} · {self.replica.freshness_cached()}"
 
     def territories(self, level: str | None = None) -> pd.DataFrame:
         """Every territory of the user's scope at ``level`` (index code, ``libelle``), whatever the filters."""
