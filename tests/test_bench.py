@@ -25,3 +25,13 @@ def test_bench_measures_the_page_filter_change(demo_path):
     assert [m.unit for m in measures] == ["ms", "ms"]
     assert all(m.median > 0 for m in measures)
     assert "changement de filtre" in report(measures)
+
+
+def test_bench_measures_the_map_indicator_change(demo_path):
+    from bench.dashboard import report
+    from bench.map import COMMUNES_31, indicator_change
+    if not COMMUNES_31.exists():
+        pytest.fail(f"../shared/geodata is missing beside the checkout ({COMMUNES_31})")
+    measure = indicator_change(demo_path, repeat=4)
+    assert measure.unit == "ms" and measure.median > 0
+    assert "changement d'indicateur" in report([measure], "carte")
