@@ -78,18 +78,15 @@ def browser_measures(demo_path: Path, renders: int = 10, sessions: int = 20) -> 
     import psutil
     from playwright.sync_api import sync_playwright
 
-    from bench.served_app import ServedApp, launch_chromium
+    from bench.served_app import ServedApp, launch_chromium, timed_open
 
-    def open_page(browser, url):
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        t0 = time.perf_counter()
-        page.goto(url)
+    def ready(page) -> None:
         page.locator('[data-valeur="relogements"]').wait_for()
         page.locator(".relog-chart canvas:visible").first.wait_for()
         page.locator(".relog-table-reservataire .tabulator-row").first.wait_for()
-        return context, time.perf_counter() - t0
+
+    def open_page(browser, url):
+        return timed_open(browser, url, ready)
 
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)

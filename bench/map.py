@@ -62,19 +62,16 @@ def indicator_change(demo_path: Path, repeat: int = 40) -> Measure:
 def occitanie_first_render(demo_path: Path, renders: int = 10) -> Measure:
     from playwright.sync_api import sync_playwright
 
-    from bench.served_app import ServedApp, launch_chromium
+    from bench.served_app import ServedApp, launch_chromium, timed_open
 
-    def open_page(browser, url):
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        t0 = time.perf_counter()
-        page.goto(url)
+    def ready(page) -> None:
         page.locator(".relog-legend-offre-body").wait_for()
         page.wait_for_function("""() => window.Bokeh && Bokeh.documents.some(d => ['relog-map-demande',
             'relog-map-offre'].every(n => { const f = d.get_model_by_name(n); const v = f && Bokeh.index.find_one(f)
             return v != null && v.frame.bbox.width > 100 && v.has_finished() }))""")
-        return context, time.perf_counter() - t0
+
+    def open_page(browser, url):
+        return timed_open(browser, url, ready)
 
     env = {"RELOG_BENCH_COMMUNES": str(COMMUNES_OCCITANIE)}
     with sync_playwright() as playwright:

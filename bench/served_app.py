@@ -74,3 +74,16 @@ class ServedApp:
 def launch_chromium(playwright):
     """Debian's Chromium, headless, never a downloaded browser."""
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def timed_open(browser, url: str, ready) -> tuple[object, float]:
+    """Open ``url`` in a fresh context; seconds until ``ready(page)`` returns (the context
+    is returned open, for the caller to close)."""
+    import time
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    t0 = time.perf_counter()
+    page.goto(url)
+    ready(page)
+    return context, time.perf_counter() - t0

@@ -213,8 +213,9 @@ class Filters:
             out.append(held_on(subject.demande_id, subject.reference_date, self.criteres))
         return out
 
-    def describe(self) -> list[tuple[str, str]]:
-        """The active filters as (label, value) pairs, for exports and captions."""
+    def describe(self, name=None) -> list[tuple[str, str]]:
+        """The active filters as (label, value) pairs, for exports and captions.
+        ``name(field, code)``: the text shown for a listed code (default: the code)."""
         out = []
         for f in fields(self):
             value = getattr(self, f.name)
@@ -223,7 +224,7 @@ class Filters:
             if isinstance(value, bool):
                 value = "oui" if value else "non"
             elif isinstance(value, tuple):
-                value = ", ".join(map(str, value))
+                value = ", ".join(str(name(f.name, v)) if name else str(v) for v in value)
             out.append((f.metadata["doc"], str(value)))
         return out
 

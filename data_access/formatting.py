@@ -38,6 +38,13 @@ def int_label(value) -> str:
     return f"{int(round(value)):,}".replace(",", NBSP)
 
 
+def decimal_label(value, decimals: int = 2) -> str:
+    """2.5 → « 2,50 », 1234.5 → « 1 234,50 »; « – » when empty."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:,.{decimals}f}".replace(",", NBSP).replace(".", ",")
+
+
 def pct_label(ratio, decimals: int = 1) -> str:
     """0.274 → « 27,4 % »; « – » when empty."""
     if ratio is None or (isinstance(ratio, float) and math.isnan(ratio)):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -99,7 +100,6 @@ _CACHE = _ResultCache(load_settings().cache_size)
 def _column(values):
     """A NumPy column from DuckDB as the row path gives it: masked arrays (NULLs) become
     object columns holding None, dates stay datetime64."""
-    import numpy as np
     if isinstance(values, np.ma.MaskedArray):
         if not values.mask.any():
             return values.data
@@ -272,23 +272,12 @@ class Replica:
     def describe(self, filters: Filters) -> list[tuple[str, str]]:
         """The filters (period aside) as French (label, value) pairs, names rather than codes:
         what exports write above a table."""
-        from dataclasses import fields
         dimensions = {"reservataires": "reservataire", "natures_reservataire": "nature_reservataire",
                       "epci": "epci", "communes": "commune", "bailleurs": "bailleur", "criteres": "critere"}
-        out = []
-        for f in fields(filters):
-            value = getattr(filters, f.name)
-            if f.name in ("start", "end") or value in ((), None):
-                continue
-            if isinstance(value, bool):
-                text = "oui" if value else "non"
-            elif f.name in dimensions:
-                labels = self.labels(dimensions[f.name])
-                text = ", ".join(str(labels.get(v, v)) for v in value)
-            else:
-                text = ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
-            out.append((f.metadata["doc"], text))
-        return out
+
+        def name(field: str, code) -> str:
+            return self.labels(dimensions[field]).get(code, code) if field in dimensions else code
+        return filters.replace(start=None, end=None).describe(name)
 
     def territories(self, level: str, filters: Filters, scope: Scope) -> pd.DataFrame:
         """Communes or EPCI of the reference within filters and scope, indexed by code."""

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from data_access.formatting import decimal_label
 from data_access.settings import Settings
 from geodata.boundaries import BoundaryError, BoundaryLayer, BoundaryReport, load_boundaries, schematic_communes
 from geodata.fetch import cached_communes
@@ -169,8 +170,7 @@ def quantile_classes(values: pd.Series, k: int = 5, decimals: int = 1) -> dict:
         raise BoundaryError("Aucune valeur à classer sur la carte.")
     bins = [float(b) for b in mapclassify.Quantiles(data.to_numpy(), k=min(k, data.nunique())).bins]
 
-    def fr(v: float) -> str:
-        return f"{v:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
-    labels = [f"jusqu'à {fr(bins[0])}"] + [f"de {fr(lo)} à {fr(hi)}" for lo, hi in zip(bins, bins[1:])]
+    text = [decimal_label(b, decimals) for b in bins]
+    labels = [f"jusqu'à {text[0]}"] + [f"de {lo} à {hi}" for lo, hi in zip(text, text[1:])]
     return {"scheme": "UserDefined", "classification_kwds": {"bins": bins}, "legend": True,
             "legend_kwds": {"labels": labels}}

@@ -52,3 +52,28 @@ class BrowserHistory(JSComponent):
       return el
     }
     """
+
+
+def follow_state(state, params: list[str]) -> BrowserHistory:
+    """A :class:`BrowserHistory` kept in step both ways with ``state`` (a page's
+    ``FilterState``): a change of one of ``params`` writes the address; back or forward in
+    the browser restores the view the address describes."""
+    history = BrowserHistory(query=encode(state.to_query()))
+
+    def write(*_) -> None:
+        history.query = encode(state.to_query())
+
+    def read(event) -> None:
+        if decode(event.new) != state.to_query():
+            state.apply_query(decode(event.new))
+
+    state.param.watch(write, params)
+    history.param.watch(read, "query")
+    return history
+
+
+def restore_state(state, history: BrowserHistory, search: str) -> None:
+    """Open the view a shared link describes (its wrong values become the state's notices),
+    and write the address as the view now is."""
+    state.apply_query(decode(search))
+    history.query = encode(state.to_query())

@@ -17,7 +17,7 @@ import param
 
 from dashboards.components.feedback import notices
 from dashboards.components.filters import filter_bar
-from dashboards.components.history import BrowserHistory, decode, encode
+from dashboards.components.history import encode, follow_state, restore_state
 from dashboards.components.maps import ChoroplethPair, value_columns
 from dashboards.state.demand_supply import INDICATORS, MAP_QUERY, DemandSupplyState
 from dashboards.state.filters import FILTER_PARAMS
@@ -49,12 +49,11 @@ class DemandSupplyPage(pn.viewable.Viewer):
     """Filters and map choices in the sidebar; the two maps and their legends in the main area."""
 
     state = param.ClassSelector(class_=DemandSupplyState, doc="Ce que la page montre")
-    refreshed = param.Integer(default=0, doc="Compteur des mises à jour des cartes")
 
     def __init__(self, state: DemandSupplyState, layers: MapLayers, **params):
         super().__init__(state=state, **params)
         self.layers = layers
-        self.history = BrowserHistory(query=encode(state.to_query()))
+        self.history = follow_state(state, [*FILTER_PARAMS, *VIEW_PARAMS])
         self.maps = ChoroplethPair() if layers.commune is not None else None
         self.legends = {side: pn.pane.HTML("", stylesheets=[LEGEND_CSS], sizing_mode="stretch_width",
                                            css_classes=[f"relog-legend-{side}"]) for side in ("demande", "offre")}
@@ -66,9 +65,7 @@ class DemandSupplyPage(pn.viewable.Viewer):
                                        disabled=layers.qpv is None)
         self._pending = False
         self._main = pn.Column(sizing_mode="stretch_width")
-        state.param.watch(self._write_url, [*FILTER_PARAMS, *VIEW_PARAMS])
         state.param.watch(self._changed, [*FILTER_PARAMS, *VIEW_PARAMS])
-        self.history.param.watch(self._read_url, "query")
         if self.maps is not None:
             if layers.qpv is not None:
                 self.maps.add_qpv(layers.qpv)
@@ -114,7 +111,6 @@ class DemandSupplyPage(pn.viewable.Viewer):
             title = self._title(column)
             self.legends[side].object = legend_html(title, INDICATORS[column][1], classes[side].legend,
                                                     f"relog-legend-{side}-body")
-        self.refreshed += 1
         if self.maps is None:
             return
         level = state.level
@@ -138,15 +134,7 @@ class DemandSupplyPage(pn.viewable.Viewer):
     # ------------------------------------------------------------------ URL
     def restore(self, search: str) -> None:
         """Open the view a shared link describes (``?fin=…&epci=…&demande=tension``)."""
-        self.state.apply_query(decode(search))
-        self.history.query = encode(self.state.to_query())
-
-    def _write_url(self, *events) -> None:
-        self.history.query = encode(self.state.to_query())
-
-    def _read_url(self, event) -> None:
-        if decode(event.new) != self.state.to_query():      # back / forward in the browser
-            self.state.apply_query(decode(event.new))
+        restore_state(self.state, self.history, search)
 
     # ------------------------------------------------------------------ layout
     def sidebar(self) -> pn.viewable.Viewable:

@@ -16,7 +16,7 @@ from dashboards.components.charts import StackedMonthlyChart
 from dashboards.components.exports import export_buttons
 from dashboards.components.feedback import notices
 from dashboards.components.filters import filter_bar
-from dashboards.components.history import BrowserHistory, decode, encode
+from dashboards.components.history import encode, follow_state, restore_state
 from dashboards.components.kpi import CSS as KPI_CSS, key_figure_html
 from dashboards.components.tables import breakdown_table, pipeline_table
 from dashboards.state.rehousing import BREAKDOWNS, DEFINITIONS, FILTER_PARAMS, GROUPS, RehousingState
@@ -45,10 +45,8 @@ class RehousingPage(pn.viewable.Viewer):
 
     def __init__(self, state: RehousingState, **params):
         super().__init__(state=state, **params)
-        self.history = BrowserHistory(query=encode(state.to_query()))
-        state.param.watch(self._write_url, [*FILTER_PARAMS, "breakdown"])
+        self.history = follow_state(state, [*FILTER_PARAMS, "breakdown"])
         state.param.watch(self._filters_changed, FILTER_PARAMS)
-        self.history.param.watch(self._read_url, "query")
         self._depends = [self.param.refreshed]
         self._busy: list[pn.viewable.Viewable] = []     # what shows a loading indicator
         self._pending = False
@@ -74,15 +72,7 @@ class RehousingPage(pn.viewable.Viewer):
     # ------------------------------------------------------------------ URL
     def restore(self, search: str) -> None:
         """Open the view a shared link describes (``?debut=…&epci=…``)."""
-        self.state.apply_query(decode(search))
-        self.history.query = encode(self.state.to_query())
-
-    def _write_url(self, *events) -> None:
-        self.history.query = encode(self.state.to_query())
-
-    def _read_url(self, event) -> None:
-        if decode(event.new) != self.state.to_query():      # back / forward in the browser
-            self.state.apply_query(decode(event.new))
+        restore_state(self.state, self.history, search)
 
     # ------------------------------------------------------------------ pieces
     def _caption_text(self, *_) -> str:

@@ -24,7 +24,7 @@ from bokeh.palettes import Blues5, Oranges5, RdBu5
 from dashboards.state.filters import FilterState
 from data_access import Filters, Period
 from data_access.filters import add_months, months_before
-from data_access.formatting import date_label
+from data_access.formatting import date_label, decimal_label, int_label
 from data_access.queries.demand_supply import TYPOLOGIES
 
 LEVELS = {"Communes": "commune", "EPCI": "epci"}
@@ -54,8 +54,6 @@ SUPPLY = {
 INDICATORS = {**DEMAND, **SUPPLY}
 #: Ratio indicators (two decimals, fixed classes); the others are counts.
 RATIOS = ("tension", "desequilibre")
-#: Columns of :meth:`DemandSupplyState.values` beyond the indicators (pressure view details).
-PRESSURE_COLUMNS = ["demandes_typologie", "baux_typologie", "pression"]
 
 #: Fixed class bounds of the ratios (upper bounds, inclusive), so that colours mean the same
 #: everywhere and every month: tension in demandes per lease, imbalance around 1.
@@ -82,16 +80,9 @@ class Classes:
     legend: list[tuple[str, str]]
 
 
-def _fmt(value: float, ratio: bool) -> str:
-    """French number: « 1 234 » or « 2,50 »."""
-    if ratio:
-        return f"{value:,.2f}".replace(",", "\u202f").replace(".", ",")
-    return f"{value:,.0f}".replace(",", "\u202f")
-
-
 def _short(value: float) -> str:
     """« 8 » for a whole number, else « 8,25 »."""
-    return _fmt(value, not float(value).is_integer())
+    return int_label(value) if float(value).is_integer() else decimal_label(value)
 
 
 def _nice(value: float) -> float:
@@ -133,14 +124,14 @@ def classify(values: pd.Series, inside: pd.Series, column: str, side: str) -> Cl
     legend, lower = [], None
     for i, upper in enumerate(bins):
         if ratio:
-            label = (f"jusqu'à {_fmt(upper, True)}" if lower is None else
-                     f"plus de {_fmt(lower, True)}" if np.isinf(upper) else
-                     f"de {_fmt(lower + 0.01, True)} à {_fmt(upper, True)}")
+            label = (f"jusqu'à {decimal_label(upper)}" if lower is None else
+                     f"plus de {decimal_label(lower)}" if np.isinf(upper) else
+                     f"de {decimal_label(lower + 0.01)} à {decimal_label(upper)}")
         elif lower is None:
-            label = "0" if upper == 0 else f"jusqu'à {_fmt(upper, not whole)}"
+            label = "0" if upper == 0 else f"jusqu'à {int_label(upper) if whole else decimal_label(upper)}"
         elif whole:
             first = int(np.floor(lower)) + 1
-            label = _fmt(first, False) if first >= upper else f"de {_fmt(first, False)} à {_fmt(upper, False)}"
+            label = int_label(first) if first >= upper else f"de {int_label(first)} à {int_label(upper)}"
         else:
             label = f"plus de {_short(lower)} jusqu'à {_short(upper)}"
         legend.append((palette[i], label))

@@ -16,7 +16,7 @@ COLUMNS = ["propositions", "refus_menage",
            *[f"cal_{kind}" for kind in DECISIONS_CAL], "baux_signes", "entrees_dans_les_lieux"]
 
 
-def _proposition_join(filters: Filters, scope: Scope, on: sa.ColumnElement, *elements):
+def proposition_join(filters: Filters, scope: Scope, on: sa.ColumnElement, *elements):
     """Propositions with the joins their filters need; criteria are read on the date ``on``."""
     subject = Subject(
         epci=commune.c.epci_siren, commune=logement.c.commune_code,
@@ -55,7 +55,7 @@ def pipeline(reader: Reader, filters: Filters, period: Period, scope: Scope) -> 
 
     def counted(name: sa.ColumnElement, date_col, on, *extra, group=()):
         mois = month_of(date_col)
-        from_, where = _proposition_join(filters, scope, on, name, date_col, *extra)
+        from_, where = proposition_join(filters, scope, on, name, date_col, *extra)
         parts.append(sa.select(name.label("indicateur"), mois.label("mois"), sa.func.count().label("n"))
                      .select_from(from_).where(*in_period(date_col, period), *where, *extra)
                      .group_by(*group, mois))

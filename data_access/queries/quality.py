@@ -16,7 +16,7 @@ from data_access.errors import FilterError
 from data_access.filters import Filters, Period, Scope, Subject
 from data_access.queries.base import LeaseJoin, Reader, as_month, densify, in_period, month_of
 from data_access.queries.demand_supply import active_on
-from data_access.queries.pipeline import _proposition_join
+from data_access.queries.pipeline import proposition_join
 from data_access.schema import REPONSES_REFUS, bail, commune, decision_cal, demande, proposition, reservataire
 
 def firm_attribution() -> sa.ColumnElement:
@@ -39,7 +39,7 @@ def pending_propositions(reader: Reader, filters: Filters, scope: Scope, at: dat
     (name of the dwelling's commune); oldest first.
     """
     before = at - timedelta(days=min_days)
-    from_, where = _proposition_join(filters, scope, sa.literal(at, sa.Date), demande.c.numero_unique,
+    from_, where = proposition_join(filters, scope, sa.literal(at, sa.Date), demande.c.numero_unique,
                                      reservataire.c.nom, commune.c.nom)
     stmt = (sa.select(proposition.c.id, demande.c.numero_unique, proposition.c.date_proposition,
                       reservataire.c.nom, commune.c.nom)
@@ -73,7 +73,7 @@ def approved_not_leased(reader: Reader, filters: Filters, scope: Scope, at: date
                  .subquery("attributions"))
     leased = sa.exists().where(bail.c.proposition_id == proposition.c.id, bail.c.date_signature <= at)
     refused = sa.and_(proposition.c.reponse.in_(REPONSES_REFUS), proposition.c.date_reponse <= at)
-    from_, where = _proposition_join(filters, scope, first_cal.c.date_cal, demande.c.numero_unique,
+    from_, where = proposition_join(filters, scope, first_cal.c.date_cal, demande.c.numero_unique,
                                      reservataire.c.nom, commune.c.nom, demande.c.date_depot)
     stmt = (sa.select(proposition.c.id, demande.c.numero_unique, first_cal.c.date_cal, first_cal.c.decision,
                       reservataire.c.nom, commune.c.nom)
@@ -160,7 +160,7 @@ def reconciliation(reader: Reader, filters: Filters, scope: Scope, period: Perio
     cal_month, lease_month = month_of(first_cal.c.date_cal), month_of(lease_of.c.date_signature)
 
     # attributions by CAL month, through the proposition's filters
-    from_, where = _proposition_join(filters, scope, first_cal.c.date_cal)
+    from_, where = proposition_join(filters, scope, first_cal.c.date_cal)
     kind = sa.case((lease_of.c.date_signature.is_(None), "attributions_sans_bail"),
                    (lease_month == cal_month, "attributions_bail_meme_mois"),
                    else_="attributions_bail_plus_tard")
