@@ -34,4 +34,4 @@ def build():
     return page.sidebar(), page
 
 
-serve_page("carte", "Banc d'essai : carte d'Occitanie", build).servable()
+serve_page("carte", "Banc d'essai : carte d'Occitanie", build)

@@ -19,4 +19,4 @@ def build():
     return page.sidebar(), page
 
 
-serve_page("app", TITLE, build).servable()
+serve_page("app", TITLE, build)

@@ -22,4 +22,4 @@ def build():
     return page.sidebar(), page
 
 
-serve_page("carte", TITLE, build).servable()
+serve_page("carte", TITLE, build)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 
 import panel as pn
 
@@ -42,8 +43,18 @@ def replica():
 
 
 def serve_page(route: str, title: str, build: Callable[[], tuple[pn.viewable.Viewable, pn.viewable.Viewable]]):
-    """A template holding ``build()``'s (sidebar, main); a data error shows its French
-    message, a bug a French notice (and its traceback in the server's log)."""
+    """Serve a template holding ``build()``'s (sidebar, main); a data error shows its French
+    message, a bug a French notice (and its traceback in the server's log).
+
+    The page is built and added to the session's document under one model freeze: Bokeh
+    otherwise walks the whole model graph again after each root Panel adds (a tenth of a
+    second per page opening here)."""
+    doc = pn.state.curdoc
+    with doc.models.freeze() if doc is not None else nullcontext():
+        return _template(route, title, build).servable()
+
+
+def _template(route: str, title: str, build) -> RelogTemplate:
     template = RelogTemplate(title=title, sidebar_width=340, header_background="#1D4E89")
     template.header.append(navigation(route))
     try:
@@ -69,3 +80,13 @@ def _no_mathjax() -> None:
 
 
 _no_mathjax()
+
+
+def _no_webgl_bundle() -> None:
+    """Bokeh sends its WebGL bundle (190 kB of JavaScript) to every page; no plot of ours
+    draws with WebGL."""
+    from bokeh.resources import Resources
+    Resources._default_components = [c for c in Resources._default_components if c != "bokeh-gl"]
+
+
+_no_webgl_bundle()

@@ -100,9 +100,11 @@ def test_a_change_of_indicator_sends_values_not_shapes(page, served_app):
     assert frames and not any('"xs"' in text for _, _, text in frames)
     assert after < initial / 10, (after, initial)
     assert "demande=tension" in page.evaluate("window.location.search")
-    # no LaTeX on our pages: Bokeh's MathJax bundle (1.8 MB) is never loaded (dashboards.layout)
+    # no LaTeX nor WebGL on our pages: Bokeh's MathJax (1.8 MB) and WebGL (190 kB) bundles
+    # are never loaded (dashboards.layout)
     assert any("bokeh.min.js" in url for url in scripts)
-    assert not any("mathjax" in url for url in scripts)
+    assert any("bokeh-widgets.min.js" in url for url in scripts)
+    assert not any("mathjax" in url or "bokeh-gl" in url for url in scripts)
 
 
 def test_the_map_follows_the_rehousing_page_filters(page, served_app, toulouse_point):
