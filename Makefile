@@ -18,7 +18,8 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-$(DEMO): | $(VENV)/.installed
+# rebuilt when the generator or the contract changes (a column may have been added)
+$(DEMO): data_access/demo/generator.py data_access/schema.py | $(VENV)/.installed
 	$(BIN)/relog demo --scale departement --out $(DEMO)
 
 demo: $(VENV)/.installed

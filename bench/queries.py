@@ -20,7 +20,7 @@ from typing import Callable
 import pandas as pd
 
 from data_access import Filters, Replica
-from data_access.demo import build_demo, load_postgres
+from data_access.demo import build_demo, demo_is_current, load_postgres
 from data_access.settings import PROJECT_ROOT
 
 TARGETS_MS = {("departement", "duckdb"): 30, ("departement", "postgres"): 100, ("national", "duckdb"): 500}
@@ -133,7 +133,7 @@ def measure(replica: RecordingReplica, scale: str, backend: str, repeat: int) ->
 
 def _demo(scale: str) -> Path:
     path = PROJECT_ROOT / "data" / f"demo-{scale}.duckdb"
-    if not path.exists():
+    if not demo_is_current(path):
         print(f"Génération de la démonstration {scale} dans {path}…", flush=True)
         t0 = time.perf_counter()
         build_demo(path, scale=scale)

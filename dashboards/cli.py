@@ -57,9 +57,6 @@ def cmd_serve(args) -> int:
         command += ["--allow-websocket-origin", origin]
     if args.show:
         command.append("--show")
-    # Bokeh's document validation (integrity warnings for developers) walks every model of
-    # every new session; the pages are checked by the test suite instead.
-    os.environ.setdefault("BOKEH_VALIDATE_DOC", "false")
     print(f"Tableaux de bord sur http://{args.address}:{args.port}/", flush=True)
     os.execv(sys.executable, command)
 

@@ -90,3 +90,16 @@ def _no_webgl_bundle() -> None:
 
 
 _no_webgl_bundle()
+
+
+def _no_document_validation() -> None:
+    """Bokeh's document validation (integrity warnings for developers) walks every model of
+    every new session; ``BOKEH_VALIDATE_DOC=true`` turns it back on."""
+    import os
+
+    from bokeh.settings import settings
+    if "BOKEH_VALIDATE_DOC" not in os.environ:
+        settings.perform_document_validation.set_value(False)
+
+
+_no_document_validation()

@@ -117,6 +117,9 @@ demande = Table(
     _col("revenu_mensuel", Float, "Revenus mensuels totaux du ménage (euros), champ SNE"),
     _col("unites_consommation", Float, "Unités de consommation du ménage"),
     _col("commune_residence_code", String(5), "Code INSEE de la commune de résidence actuelle"),
+    _col("nb_communes_souhaitees", SmallInteger,
+         "Nombre de communes souhaitées par la demande, égal à son nombre de lignes dans "
+         "demande_commune (le dossier le porte ; sinon, le compter à l'extraction)"),
     comment="Demandes de logement social",
 )
 

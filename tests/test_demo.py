@@ -84,6 +84,19 @@ def test_toulouse_metropole_dominates_and_tension_differs_by_epci(raw_tables):
     assert 90_000 <= len(raw["logement"]) <= 105_000
 
 
+def test_each_demande_wishes_one_to_five_communes_and_carries_their_number(raw_tables):
+    wishes = raw_tables["demande_commune"]
+    counted = wishes.groupby("demande_id").size().rename("n")
+    demande = raw_tables["demande"].set_index("id")
+    assert counted.index.isin(demande.index).all()
+    carried = demande["nb_communes_souhaitees"]
+    assert (carried.reindex(counted.index) == counted).all()
+    assert (carried[~carried.index.isin(counted.index)] == 0).all()
+    assert carried.between(1, 5).mean() > 0.99
+    ranks = wishes.groupby("demande_id")["rang"].agg(["min", "max"])
+    assert (ranks["min"] == 1).all() and (ranks["max"] == counted).all()
+
+
 def test_dalo_households_rehoused_within_and_beyond_six_months(raw_tables):
     raw = raw_tables
     dalo = raw["priorite"][raw["priorite"]["critere"] == "DALO"]
@@ -122,3 +135,16 @@ def test_relog_reports_errors_in_french(tmp_path, capsys, monkeypatch):
     from dashboards import cli
     assert cli.main(["demo", "--from", str(tmp_path / "absent.duckdb"), "--out", "postgresql://x@127.0.0.1:9/y"]) == 2
     assert "Erreur" in capsys.readouterr().err
+
+
+def test_an_older_demo_file_is_recognised_and_rebuilt_by_the_bench(demo_path, tmp_path):
+    import duckdb
+
+    from data_access.demo import demo_is_current
+    assert demo_is_current(demo_path)
+    old = tmp_path / "old.duckdb"
+    with duckdb.connect(str(old)) as con:
+        con.execute("CREATE TABLE replica_meta (cle VARCHAR, valeur VARCHAR)")
+        con.execute("INSERT INTO replica_meta VALUES ('version', 'demo-departement-s31-20261122-g1')")
+    assert not demo_is_current(old)
+    assert not demo_is_current(tmp_path / "absent.duckdb")

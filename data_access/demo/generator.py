@@ -20,7 +20,7 @@ import pandas as pd
 from data_access.demo import territories
 from data_access.schema import CRITERES
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 EPOCH = date(1970, 1, 1)
 
@@ -535,6 +535,8 @@ class _Simulation:
         self.allocation()
         demande = self.demandes()
         demande_commune = self.wishes()
+        demande["nb_communes_souhaitees"] = np.bincount(
+            demande_commune["demande_id"].to_numpy(), minlength=len(demande) + 1)[demande["id"].to_numpy()].astype(np.int16)
         priorite = self.priorities()
         a = self.alloc
         keep = a["in_time"] & (self.prop_dem >= 0)

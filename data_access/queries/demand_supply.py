@@ -29,7 +29,7 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
     **Definitions.** A demande is *active* on ``at`` if filed on or before ``at`` and not
     radiated on that date. ``demandes_actives`` counts active demandes on their first wished
     commune (rang 1); ``demandes_actives_ponderees`` spreads each active demande over all its
-    wished communes with weight 1/n; ``demandes_prioritaires_actives`` counts, on the first
+    wished communes with weight 1/n (n = ``demande.nb_communes_souhaitees``); ``demandes_prioritaires_actives`` counts, on the first
     wish, those holding a priority criterion on ``at``. ``logements``: social dwellings in
     service on ``at``. ``logements_liberes_12m``: dwellings freed (offers to a réservataire)
     in the 12 months ending on ``at``; ``baux_12m``: leases signed in those 12 months and
@@ -49,43 +49,24 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
     window_start = months_before(at, 12)
     parts = []
 
-    # demand: active demandes (with their priority on ``at``), spread over their wished communes
+    # demand: the wishes of the active demandes, each weighing 1/n (n: the demande's number of
+    # wished communes, a contract column: counting the wishes here would cost a GROUP BY over
+    # every active wish, the query's largest step); the priority on ``at`` counts on rank 1
     snapshot = priority_snapshot(at)
-    dem_subject = Subject(mutation=demande.c.mutation, demande_id=demande.c.id,
-                          reference_date=sa.literal(at, sa.Date))
-    active = (sa.select(demande.c.id.label("demande_id"),
-                        sa.func.coalesce(snapshot.c.prioritaire, 0).label("prioritaire"))
-              .select_from(demande.outerjoin(snapshot, snapshot.c.demande_id == demande.c.id))
-              .where(*active_on(at), *filters.clauses(dem_subject))
-              .subquery("actives"))
-    # each wish weighs 1/n, n = the demande's number of wishes. DuckDB runs a GROUP BY over
-    # the active demandes' wishes fastest; PostgreSQL a window function over them (its
-    # GROUP BY would read the materialised wishes twice).
-    if getattr(reader, "dialect", "duckdb") == "postgresql":
-        n_wishes = sa.func.count().over(partition_by=demande_commune.c.demande_id)
-        wishes = (sa.select(demande_commune.c.demande_id, demande_commune.c.rang, demande_commune.c.commune_code,
-                            active.c.prioritaire, n_wishes.label("n"))
-                  .select_from(demande_commune.join(active, active.c.demande_id == demande_commune.c.demande_id))
-                  .subquery("souhaits"))
-        wish_from, n = wishes, wishes.c.n
-    else:
-        wishes = (sa.select(demande_commune.c.demande_id, demande_commune.c.rang, demande_commune.c.commune_code,
-                            active.c.prioritaire)
-                  .select_from(demande_commune.join(active, active.c.demande_id == demande_commune.c.demande_id))
-                  .cte("souhaits"))
-        counts = (sa.select(wishes.c.demande_id, sa.func.count().label("n"))
-                  .group_by(wishes.c.demande_id)
-                  .subquery("nb_souhaits"))
-        wish_from, n = wishes.join(counts, counts.c.demande_id == wishes.c.demande_id), counts.c.n
-    wish_subject = Subject(epci=commune.c.epci_siren, commune=wishes.c.commune_code)
-    first = wishes.c.rang == 1
+    wish_subject = Subject(epci=commune.c.epci_siren, commune=demande_commune.c.commune_code,
+                           mutation=demande.c.mutation, demande_id=demande.c.id,
+                           reference_date=sa.literal(at, sa.Date))
+    first = demande_commune.c.rang == 1
+    wishes = (demande_commune.join(demande, demande.c.id == demande_commune.c.demande_id)
+              .outerjoin(snapshot, sa.and_(snapshot.c.demande_id == demande_commune.c.demande_id, first))
+              .join(commune, commune.c.code_insee == demande_commune.c.commune_code))
     parts.append(sa.select(key.label("code"),
                            sa.func.sum(sa.case((first, 1), else_=0)).label("demandes_actives"),
-                           sa.func.sum(1.0 / n).label("demandes_actives_ponderees"),
-                           sa.func.sum(sa.case((first, wishes.c.prioritaire), else_=0)).label("demandes_prioritaires_actives"),
+                           sa.func.sum(1.0 / demande.c.nb_communes_souhaitees).label("demandes_actives_ponderees"),
+                           sa.func.coalesce(sa.func.sum(snapshot.c.prioritaire), 0).label("demandes_prioritaires_actives"),
                            *[sa.literal(0).label(v) for v in VALUES[3:]])
-                 .select_from(wish_from.join(commune, commune.c.code_insee == wishes.c.commune_code))
-                 .where(*filters.clauses(wish_subject), *scope.clauses(wish_subject))
+                 .select_from(wishes)
+                 .where(*active_on(at), *filters.clauses(wish_subject), *scope.clauses(wish_subject))
                  .group_by(key))
 
     # stock
