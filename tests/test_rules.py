@@ -38,6 +38,9 @@ def tiny_replica(tmp_path, **rows) -> Replica:
                          dict(cle="version", valeur="tiny")],
     }
     base.update(rows)
+    # each demande carries its number of wished communes (contract), unless a test sets it
+    n_wishes = pd.Series([w["demande_id"] for w in base.get("demande_commune", [])], dtype="int64").value_counts()
+    base["demande"] = [{"nb_communes_souhaitees": int(n_wishes.get(d["id"], 0)), **d} for d in base.get("demande", [])]
     frames = {}
     for name, table in TABLES.items():
         cols = [c.name for c in table.columns]

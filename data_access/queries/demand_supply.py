@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from data_access.errors import FilterError
 from data_access.filters import Filters, Scope, Subject, months_before
-from data_access.queries.base import LeaseJoin, Reader, priority_snapshot
+from data_access.queries.base import LeaseJoin, Reader, join_needed, priority_snapshot
 from data_access.schema import bail, commune, demande, demande_commune, logement, offre, reservataire
 
 LEVELS = ("commune", "epci")
@@ -45,9 +45,17 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
     """
     if level not in LEVELS:
         raise FilterError(f"Niveau géographique inconnu : {level!r} (attendu : commune ou epci).")
-    key = commune.c.code_insee if level == "commune" else commune.c.epci_siren
     window_start = months_before(at, 12)
     parts = []
+
+    def part(commune_code: sa.ColumnElement, base: sa.FromClause, values: dict[str, sa.ColumnElement],
+             where: list[sa.ColumnElement]) -> sa.Select:
+        """One UNION member: ``values`` per territory, the other columns zero. The commune
+        reference is joined only when the level (EPCI) or a clause needs it."""
+        key = commune_code if level == "commune" else commune.c.epci_siren
+        columns = [values.get(v, sa.literal(0)).label(v) for v in VALUES]
+        source = join_needed(base, [(commune, commune.c.code_insee == commune_code, False)], key, *values.values(), *where)
+        return sa.select(key.label("code"), *columns).select_from(source).where(*where).group_by(key)
 
     # demand: the wishes of the active demandes, each weighing 1/n (n: the demande's number of
     # wished communes, a contract column: counting the wishes here would cost a GROUP BY over
@@ -58,49 +66,37 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
                            reference_date=sa.literal(at, sa.Date))
     first = demande_commune.c.rang == 1
     wishes = (demande_commune.join(demande, demande.c.id == demande_commune.c.demande_id)
-              .outerjoin(snapshot, sa.and_(snapshot.c.demande_id == demande_commune.c.demande_id, first))
-              .join(commune, commune.c.code_insee == demande_commune.c.commune_code))
-    parts.append(sa.select(key.label("code"),
-                           sa.func.sum(sa.case((first, 1), else_=0)).label("demandes_actives"),
-                           sa.func.sum(1.0 / demande.c.nb_communes_souhaitees).label("demandes_actives_ponderees"),
-                           sa.func.coalesce(sa.func.sum(snapshot.c.prioritaire), 0).label("demandes_prioritaires_actives"),
-                           *[sa.literal(0).label(v) for v in VALUES[3:]])
-                 .select_from(wishes)
-                 .where(*active_on(at), *filters.clauses(wish_subject), *scope.clauses(wish_subject))
-                 .group_by(key))
+              .outerjoin(snapshot, sa.and_(snapshot.c.demande_id == demande_commune.c.demande_id, first)))
+    parts.append(part(demande_commune.c.commune_code, wishes, {
+        "demandes_actives": sa.func.sum(sa.case((first, 1), else_=0)),
+        "demandes_actives_ponderees": sa.func.sum(1.0 / demande.c.nb_communes_souhaitees),
+        "demandes_prioritaires_actives": sa.func.coalesce(sa.func.sum(snapshot.c.prioritaire), 0),
+    }, [*active_on(at), *filters.clauses(wish_subject), *scope.clauses(wish_subject)]))
 
     # stock
     stock_subject = Subject(epci=commune.c.epci_siren, commune=logement.c.commune_code,
                             bailleur=logement.c.bailleur_id, qpv=logement.c.qpv_code)
-    stock = logement.join(commune, commune.c.code_insee == logement.c.commune_code)
-    parts.append(sa.select(key.label("code"), *[sa.literal(0).label(v) for v in VALUES[:3]],
-                           sa.func.count().label("logements"),
-                           *[sa.literal(0).label(v) for v in VALUES[4:]])
-                 .select_from(stock)
-                 .where(logement.c.date_mise_en_service <= at,
-                        *_supply_clauses(filters, stock_subject), *scope.clauses(stock_subject))
-                 .group_by(key))
+    parts.append(part(logement.c.commune_code, logement, {"logements": sa.func.count()},
+                      [logement.c.date_mise_en_service <= at, *_supply_clauses(filters, stock_subject),
+                       *scope.clauses(stock_subject)]))
 
     # freed dwellings
     need_res = bool(filters.natures_reservataire)
-    freed = stock.join(offre, offre.c.logement_id == logement.c.id)
+    freed = logement.join(offre, offre.c.logement_id == logement.c.id)
     if need_res:
         freed = freed.join(reservataire, reservataire.c.id == offre.c.reservataire_id)
     freed_subject = Subject(epci=commune.c.epci_siren, commune=logement.c.commune_code,
                             bailleur=logement.c.bailleur_id, qpv=logement.c.qpv_code,
                             reservataire=offre.c.reservataire_id,
                             nature_reservataire=reservataire.c.nature if need_res else None)
-    parts.append(sa.select(key.label("code"), *[sa.literal(0).label(v) for v in VALUES[:4]],
-                           sa.func.count().label("logements_liberes_12m"),
-                           *[sa.literal(0).label(v) for v in VALUES[5:]])
-                 .select_from(freed)
-                 .where(offre.c.date_liberation > window_start, offre.c.date_liberation <= at,
-                        *_supply_clauses(filters, freed_subject), *scope.clauses(freed_subject))
-                 .group_by(key))
+    parts.append(part(logement.c.commune_code, freed, {"logements_liberes_12m": sa.func.count()},
+                      [offre.c.date_liberation > window_start, offre.c.date_liberation <= at,
+                       *_supply_clauses(filters, freed_subject), *scope.clauses(freed_subject)]))
 
-    # leases
+    # leases (their joins chosen by LeaseJoin, the commune's only for EPCI)
     lease = LeaseJoin(filters, scope, bail.c.date_signature > window_start, bail.c.date_signature <= at)
     prioritaire = lease.prioritaire()
+    key = logement.c.commune_code if level == "commune" else commune.c.epci_siren
     parts.append(sa.select(key.label("code"), *[sa.literal(0).label(v) for v in VALUES[:5]],
                            sa.func.count().label("baux_12m"),
                            sa.func.sum(prioritaire).label("relogements_prioritaires_12m"))
