@@ -37,7 +37,11 @@ def create_replica_engine(url: str | None, settings: Settings) -> Engine:
                 "application_name": "relog",
                 # jit=off: our queries are short aggregates; PostgreSQL's JIT compiles them for
                 # 50 ms or more and saves less (relog bench: demand_supply 466 → 344 ms).
-                "options": f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms} -c jit=off",
+                # plan_cache_mode: psycopg prepares a statement run five times on a connection,
+                # and PostgreSQL then plans it once for any period and filter (a generic plan
+                # blind to how many rows a date range keeps); plan each run for its values.
+                "options": (f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms} -c jit=off "
+                            "-c plan_cache_mode=force_custom_plan"),
             },
             pool_pre_ping=True,
             pool_size=5,

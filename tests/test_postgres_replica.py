@@ -84,7 +84,8 @@ def test_the_demo_loader_never_overwrites_a_real_database(pg_cluster, demo_path)
         assert conn.exec_driver_sql("SELECT count(*) FROM bail").scalar() == 1
 
 
-def test_sessions_run_read_only_without_jit(postgres_replica):
+def test_sessions_run_read_only_without_jit_and_plan_each_run(postgres_replica):
     with postgres_replica.engine.connect() as conn:
         assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
         assert conn.exec_driver_sql("SHOW default_transaction_read_only").scalar() == "on"
+        assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
