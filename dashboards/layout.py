@@ -4,6 +4,7 @@ French message shown instead of a page that cannot open."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from contextlib import nullcontext
 
@@ -84,7 +85,7 @@ _no_mathjax()
 
 def _no_webgl_bundle() -> None:
     """Bokeh sends its WebGL bundle (190 kB of JavaScript) to every page; no plot of ours
-    draws with WebGL."""
+    draws with WebGL (a plot with ``output_backend="webgl"`` would need it back)."""
     from bokeh.resources import Resources
     Resources._default_components = [c for c in Resources._default_components if c != "bokeh-gl"]
 
@@ -95,8 +96,6 @@ _no_webgl_bundle()
 def _no_document_validation() -> None:
     """Bokeh's document validation (integrity warnings for developers) walks every model of
     every new session; ``BOKEH_VALIDATE_DOC=true`` turns it back on."""
-    import os
-
     from bokeh.settings import settings
     if "BOKEH_VALIDATE_DOC" not in os.environ:
         settings.perform_document_validation.set_value(False)
