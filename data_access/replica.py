@@ -258,7 +258,14 @@ class Replica:
         return cached[1]
 
     def labels(self, dimension: str) -> pd.Series:
-        """Code → French label for a breakdown dimension."""
+        """Code → French label for a breakdown dimension (built once per data version)."""
+        version = self.data_version()
+        cached = self._references.get(("labels", dimension))
+        if cached is None or cached[0] != version:
+            cached = self._references[("labels", dimension)] = (version, self._labels(dimension))
+        return cached[1].copy()
+
+    def _labels(self, dimension: str) -> pd.Series:
         if dimension == "nature_reservataire":
             labels = pd.Series(NATURES_RESERVATAIRE)
         elif dimension == "critere":

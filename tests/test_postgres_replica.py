@@ -89,3 +89,26 @@ def test_sessions_run_read_only_without_jit_and_plan_each_run(postgres_replica):
         assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
         assert conn.exec_driver_sql("SHOW default_transaction_read_only").scalar() == "on"
         assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "America/Adak"])
+def test_months_do_not_move_with_the_server_time_zone(pg_cluster, postgres_replica, zone):
+    """A date truncated to its month must stay that month whatever the session's TimeZone
+    (PostgreSQL turns a date into a timestamptz at midnight in that zone)."""
+    replica = Replica(url=pg_cluster.readonly_url, settings=replace(load_settings(), statement_timeout_s=5),
+                      cache=False)
+
+    def set_zone(dbapi, _record):
+        dbapi.execute(f"SET TIME ZONE '{zone}'")
+        dbapi.commit()          # kept for the session, not rolled back with a first transaction
+    sa.event.listen(replica.engine, "connect", set_zone)
+    try:
+        filters = Filters(start="2025-01", end="2025-12")
+        with replica.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW TimeZone").scalar() == zone
+        for query in ("monthly_rehousing", "pipeline"):
+            got, want = getattr(replica, query)(filters), getattr(postgres_replica, query)(filters)
+            assert got.equals(want), query
+        assert list(got["mois"].dt.month) == list(range(1, 13))
+    finally:
+        replica.dispose()

@@ -37,8 +37,9 @@ class Reader(Protocol):
 
 def month_of(column: sa.ColumnElement) -> sa.ColumnElement:
     """First day of the month of a date (same SQL on DuckDB and PostgreSQL)."""
-    # inline literal: a bound 'month' would differ between SELECT and GROUP BY
-    return sa.func.date_trunc(sa.literal_column("'month'"), column)
+    # inline literal: a bound 'month' would differ between SELECT and GROUP BY. A date, not
+    # PostgreSQL's timestamptz (a date becomes one there, at midnight in the session's zone)
+    return sa.cast(sa.func.date_trunc(sa.literal_column("'month'"), column), sa.Date)
 
 
 #: Precedence of each criterion for the main criterion (0 = DALO, 1 = ACD, then L441-1).
@@ -134,8 +135,9 @@ def in_period(column: sa.ColumnElement, period: Period) -> list[sa.ColumnElement
 
 
 def as_month(values: pd.Series) -> pd.Series:
-    """Database month values (date or timestamp) → pandas month-start timestamps."""
-    return pd.to_datetime(values)   # already first days of months (date_trunc)
+    """Database month values (dates) → pandas month-start timestamps, without time zone."""
+    out = pd.to_datetime(values)    # already first days of months (date_trunc)
+    return out.dt.tz_localize(None) if out.dt.tz is not None else out
 
 
 def densify(frame: pd.DataFrame, period: Period, keys: list[str], values: list[str]) -> pd.DataFrame:
@@ -144,8 +146,8 @@ def densify(frame: pd.DataFrame, period: Period, keys: list[str], values: list[s
     Vectorised with NumPy positions rather than a pandas reindex: this runs on every query
     and must stay well under a millisecond."""
     months = np.array([np.datetime64(m, "ns") for m in period.months()])
-    position = (frame["mois"].dt.year.to_numpy() * 12 + frame["mois"].dt.month.to_numpy()
-                - (period.start.year * 12 + period.start.month))
+    position = (frame["mois"].to_numpy().astype("datetime64[M]").astype(np.int64)
+                - np.datetime64(period.start, "M").astype(np.int64))
     if keys:
         codes, members = pd.factorize(frame[keys[0]], sort=True)
         if (codes == -1).any():   # a NULL code (the contract allows it): its own member, last

@@ -24,13 +24,14 @@ VALUES = ["relogements", "relogements_prioritaires"]
 
 
 def _dimension_column(by: str, join: LeaseJoin) -> sa.ColumnElement:
+    if by == "critere":     # a correlated subquery: built only when asked for
+        return join.main_criterion_rank()
     return {
         "reservataire": join.lease.c.reservataire_id,
         "nature_reservataire": reservataire.c.nature,
         "epci": commune.c.epci_siren,
         "commune": logement.c.commune_code,
         "bailleur": logement.c.bailleur_id,
-        "critere": join.main_criterion_rank(),
     }[by]
 
 
