@@ -305,3 +305,13 @@ def test_coverage_leaves_out_a_first_month_the_data_start_in(tmp_path):
     assert replica.coverage().start == date(2023, 6, 1)
     replica = with_leases(tmp_path / "b", [lease(1, 1, "2023-05-01", "2023-04-20")])
     assert replica.coverage().start == date(2023, 5, 1)
+
+
+def test_a_month_outside_the_period_is_refused_not_dropped():
+    from data_access.filters import Period
+    from data_access.queries.base import month_positions
+    period = Period(date(2024, 1, 1), date(2024, 3, 1))
+    inside = pd.Series(pd.to_datetime(["2024-01-01", "2024-03-01"]))
+    assert list(month_positions(inside, period)) == [0, 2]
+    with pytest.raises(ValueError, match="hors de la période"):
+        month_positions(pd.Series(pd.to_datetime(["2024-04-01"])), period)

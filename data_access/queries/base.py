@@ -140,14 +140,23 @@ def as_month(values: pd.Series) -> pd.Series:
     return out.dt.tz_localize(None) if out.dt.tz is not None else out
 
 
+def month_positions(mois: pd.Series, period: Period) -> np.ndarray:
+    """Each month's position in ``period`` (0 for its first month); a month outside the
+    period is a bug of the query that produced it."""
+    position = (mois.to_numpy().astype("datetime64[M]").astype(np.int64)
+                - np.datetime64(period.start, "M").astype(np.int64))
+    if len(position) and not (0 <= position.min() and position.max() < len(period.months())):
+        raise ValueError("Mois hors de la période demandée dans le résultat de la requête.")
+    return position
+
+
 def densify(frame: pd.DataFrame, period: Period, keys: list[str], values: list[str]) -> pd.DataFrame:
     """One row per month of ``period`` (× each key seen), zeros where nothing happened.
 
     Vectorised with NumPy positions rather than a pandas reindex: this runs on every query
     and must stay well under a millisecond."""
     months = np.array([np.datetime64(m, "ns") for m in period.months()])
-    position = (frame["mois"].to_numpy().astype("datetime64[M]").astype(np.int64)
-                - np.datetime64(period.start, "M").astype(np.int64))
+    position = month_positions(frame["mois"], period)
     if keys:
         codes, members = pd.factorize(frame[keys[0]], sort=True)
         if (codes == -1).any():   # a NULL code (the contract allows it): its own member, last
@@ -159,8 +168,6 @@ def densify(frame: pd.DataFrame, period: Period, keys: list[str], values: list[s
     out = {"mois": np.repeat(months, n_members)}
     if keys:
         out[keys[0]] = np.tile(np.asarray(members), len(months))
-    if len(frame) and not (0 <= position.min() and position.max() < len(months)):
-        raise ValueError("Mois hors de la période demandée dans le résultat de la requête.")
     row = position * n_members + codes
     for v in values:
         column = np.zeros(len(months) * n_members, dtype=np.int64)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from data_access.filters import Filters, Period, Scope, Subject
-from data_access.queries.base import LeaseJoin, Reader, as_month, densify, in_period, join_needed, month_of
+from data_access.queries.base import (
+    LeaseJoin, Reader, as_month, in_period, join_needed, month_of, month_positions,
+)
 from data_access.schema import (
     DECISIONS_CAL, REPONSES_REFUS, bail, commune, decision_cal, demande, logement, offre,
     proposition, reservataire,
@@ -72,7 +75,14 @@ def pipeline(reader: Reader, filters: Filters, period: Period, scope: Scope) -> 
                      .select_from(lease.from_clause()).where(*lease.where).group_by(mois))
     frame = reader.frame(sa.union_all(*parts), ["indicateur", "mois", "n"])
     frame["mois"] = as_month(frame["mois"])
-    wide = (frame.pivot_table(index="mois", columns="indicateur", values="n", aggfunc="sum")
-            .reindex(columns=COLUMNS).fillna(0).reset_index())
-    wide.columns.name = None
-    return densify(wide, period, [], COLUMNS)
+    # long (indicator, month, n) → one column per indicator, with NumPy (a pandas pivot costs
+    # more than the query); an indicator outside COLUMNS is not shown
+    column = pd.Categorical(frame["indicateur"], categories=COLUMNS).codes
+    keep = column >= 0
+    months = period.months()
+    grid = np.zeros((len(months), len(COLUMNS)), dtype=np.int64)
+    np.add.at(grid, (month_positions(frame["mois"][keep], period), column[keep]),
+              frame["n"].to_numpy(dtype=np.int64)[keep])
+    out = pd.DataFrame(grid, columns=COLUMNS)
+    out.insert(0, "mois", np.array([np.datetime64(m, "ns") for m in months]))
+    return out
