@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -107,16 +108,23 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
     union = sa.union_all(*parts).subquery("parts")
     stmt = (sa.select(union.c.code, *[sa.func.sum(union.c[v]).label(v) for v in VALUES])
             .group_by(union.c.code))
-    frame = reader.frame(stmt, ["code", *VALUES]).set_index("code")
+    frame = reader.frame(stmt, ["code", *VALUES])
 
+    # onto the reference's territories, zeros where nothing was counted (codes outside the
+    # reference, filters or scope are dropped), with NumPy: pandas alignment costs ms here
     territories = reader.territories(level, filters, scope)
-    out = frame.reindex(territories.index, fill_value=0)
-    out = pd.concat([territories, out], axis=1).rename_axis(level).reset_index()
+    row = territories.index.get_indexer(frame["code"])
+    found = row >= 0
+    out = {level: territories.index.to_numpy(), **{c: territories[c].to_numpy() for c in territories.columns}}
     for v in VALUES:
-        out[v] = out[v].astype("float64" if v == "demandes_actives_ponderees" else "int64")
+        column = np.zeros(len(territories), dtype="float64" if v == "demandes_actives_ponderees" else "int64")
+        column[row[found]] = frame[v].to_numpy(dtype=column.dtype)[found]
+        out[v] = column
     out["demandes_actives_ponderees"] = out["demandes_actives_ponderees"].round(2)
-    out["tension"] = (out["demandes_actives"] / out["baux_12m"].where(out["baux_12m"] > 0)).round(2)
-    return out
+    leases = out["baux_12m"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["tension"] = np.where(leases > 0, out["demandes_actives"] / leases, np.nan).round(2)
+    return pd.DataFrame(out)
 
 
 def _supply_clauses(filters: Filters, subject: Subject) -> list[sa.ColumnElement]:
