@@ -30,19 +30,21 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
     **Definitions.** A demande is *active* on ``at`` if filed on or before ``at`` and not
     radiated on that date. ``demandes_actives`` counts active demandes on their first wished
     commune (rang 1); ``demandes_actives_ponderees`` spreads each active demande over all its
-    wished communes with weight 1/n (n = ``demande.nb_communes_souhaitees``); ``demandes_prioritaires_actives`` counts, on the first
-    wish, those holding a priority criterion on ``at``. ``logements``: social dwellings in
-    service on ``at``. ``logements_liberes_12m``: dwellings freed (offers to a réservataire)
-    in the 12 months ending on ``at``; ``baux_12m``: leases signed in those 12 months and
+    wished communes with weight 1/n (n = ``demande.nb_communes_souhaitees``);
+    ``demandes_prioritaires_actives`` counts, on the first wish, those holding a priority
+    criterion on ``at``. ``logements``: social dwellings in service on ``at``.
+    ``logements_liberes_12m``: dwellings freed (offers to a réservataire) in the 12 months
+    ending on ``at``; ``baux_12m``: leases signed in those 12 months and
     ``relogements_prioritaires_12m`` those of priority households (criterion held on the CAL
     date). ``tension`` = ``demandes_actives`` ÷ ``baux_12m`` (empty when no lease).
 
     Filters on territory apply to the wished commune (demand) or the dwelling (supply);
     bailleur and QPV filters to dwellings, freed dwellings and leases; réservataire filters to
     freed dwellings and leases (a dwelling in service belongs to no réservataire under
-    gestion en flux); criteria and mutation to demand and leases. Columns: the territory code (``commune`` or ``epci``), ``libelle``,
-    (``epci`` for communes), the counts above and ``tension``; every territory of the
-    reference within filters and scope appears once, zeros included.
+    gestion en flux); criteria and mutation to demand and leases. Columns: the territory code
+    (``commune`` or ``epci``), ``libelle`` (and ``epci`` for communes), the counts above and
+    ``tension``; every territory of the reference within filters and scope appears once, zeros
+    included.
     """
     if level not in LEVELS:
         raise FilterError(f"Niveau géographique inconnu : {level!r} (attendu : commune ou epci).")
