@@ -19,6 +19,7 @@ from dashboards.components.feedback import notices
 from dashboards.components.filters import filter_bar
 from dashboards.components.history import encode, follow_state, restore_state
 from dashboards.components.maps import ChoroplethPair, value_columns
+from dashboards.components.refresh import NextTickRefresh
 from dashboards.state.demand_supply import INDICATORS, MAP_QUERY, DemandSupplyState
 from dashboards.state.filters import FILTER_PARAMS
 from data_access import RelogError
@@ -63,9 +64,8 @@ class DemandSupplyPage(pn.viewable.Viewer):
                                    sizing_mode="stretch_width")
         self.qpv = pn.widgets.Checkbox(label="Contours des QPV", value=False, css_classes=["relog-qpv"],
                                        disabled=layers.qpv is None)
-        self._pending = False
         self._main = pn.Column(sizing_mode="stretch_width")
-        state.param.watch(self._changed, [*FILTER_PARAMS, *VIEW_PARAMS])
+        state.param.watch(NextTickRefresh(self._update, [self._main]), [*FILTER_PARAMS, *VIEW_PARAMS])
         if self.maps is not None:
             if layers.qpv is not None:
                 self.maps.add_qpv(layers.qpv)
@@ -75,20 +75,6 @@ class DemandSupplyPage(pn.viewable.Viewer):
         self._update()
 
     # ------------------------------------------------------------------ refresh
-    def _changed(self, *events) -> None:
-        """Loading indicator now; new values on the next tick, once it is on screen."""
-        self._main.loading = True
-        if not self._pending:
-            self._pending = True
-            pn.state.execute(self._refresh, schedule=True)   # runs at once outside a server
-
-    def _refresh(self) -> None:
-        self._pending = False
-        try:
-            self._update()
-        finally:
-            self._main.loading = False
-
     def _update(self) -> None:
         """Compute the values and send them: colours, hover texts, legends, titles, links."""
         state = self.state

@@ -18,6 +18,7 @@ from dashboards.components.feedback import notices
 from dashboards.components.filters import filter_bar
 from dashboards.components.history import encode, follow_state, restore_state
 from dashboards.components.kpi import CSS as KPI_CSS, key_figure_html
+from dashboards.components.refresh import NextTickRefresh
 from dashboards.components.tables import breakdown_table, pipeline_table
 from dashboards.state.rehousing import BREAKDOWNS, DEFINITIONS, FILTER_PARAMS, GROUPS, RehousingState
 from data_access import RelogError
@@ -46,28 +47,14 @@ class RehousingPage(pn.viewable.Viewer):
     def __init__(self, state: RehousingState, **params):
         super().__init__(state=state, **params)
         self.history = follow_state(state, [*FILTER_PARAMS, "breakdown"])
-        state.param.watch(self._filters_changed, FILTER_PARAMS)
         self._depends = [self.param.refreshed]
         self._busy: list[pn.viewable.Viewable] = []     # what shows a loading indicator
-        self._pending = False
+        state.param.watch(NextTickRefresh(self._refresh, self._busy), FILTER_PARAMS)
         self._tables: dict[str, pn.widgets.Tabulator] = {}
 
     # ------------------------------------------------------------------ refresh
-    def _filters_changed(self, *events) -> None:
-        """Show the loading indicators now; compute on the next tick, once they are on screen."""
-        for view in self._busy:
-            view.loading = True
-        if not self._pending:
-            self._pending = True
-            pn.state.execute(self._refresh, schedule=True)   # runs at once outside a server
-
     def _refresh(self) -> None:
-        self._pending = False
-        try:
-            self.refreshed += 1          # every view bound to it recomputes from the state
-        finally:
-            for view in self._busy:
-                view.loading = False
+        self.refreshed += 1          # every view bound to it recomputes from the state
 
     # ------------------------------------------------------------------ URL
     def restore(self, search: str) -> None:
