@@ -240,10 +240,16 @@ class Replica:
         ``commune``). Read once per data version."""
         return self._reference(name).copy()
 
-    def _reference(self, name: str) -> pd.DataFrame:
+    def _per_version(self, key, build: Callable[[], Any]) -> Any:
+        """``build()``, computed once per data version of the replica."""
         version = self.data_version()
-        cached = self._references.get(name)
+        cached = self._references.get(key)
         if cached is None or cached[0] != version:
+            cached = self._references[key] = (version, build())
+        return cached[1]
+
+    def _reference(self, name: str) -> pd.DataFrame:
+        def read() -> pd.DataFrame:
             stmt, cols = {
                 "epci": (sa.select(epci.c.siren, epci.c.nom), ["code", "libelle"]),
                 "commune": (sa.select(commune.c.code_insee, commune.c.nom, commune.c.epci_siren),
@@ -253,17 +259,12 @@ class Replica:
                 "bailleur": (sa.select(bailleur.c.id, bailleur.c.nom), ["code", "libelle"]),
                 "qpv": (sa.select(qpv.c.code_qpv, qpv.c.nom, qpv.c.commune_code), ["code", "libelle", "commune"]),
             }[name]
-            cached = (version, self.frame(stmt, cols).set_index("code"))
-            self._references[name] = cached
-        return cached[1]
+            return self.frame(stmt, cols).set_index("code")
+        return self._per_version(name, read)
 
     def labels(self, dimension: str) -> pd.Series:
         """Code → French label for a breakdown dimension (built once per data version)."""
-        version = self.data_version()
-        cached = self._references.get(("labels", dimension))
-        if cached is None or cached[0] != version:
-            cached = self._references[("labels", dimension)] = (version, self._labels(dimension))
-        return cached[1].copy()
+        return self._per_version(("labels", dimension), lambda: self._labels(dimension)).copy()
 
     def _labels(self, dimension: str) -> pd.Series:
         if dimension == "nature_reservataire":
@@ -406,14 +407,15 @@ class Replica:
         if by not in ("reservataire", "epci"):
             raise FilterError(f"Suivi des objectifs par {by!r} inconnu (attendu : reservataire ou epci).")
         filters, scope = self._prepare(filters, scope)
-        last = self.coverage().end
+        coverage = self.coverage()
+        last = coverage.end
         year = int(year or last.year)
-        if not self.coverage().start.year <= year <= last.year:
-            raise FilterError(f"Année hors des données : {year} (de {self.coverage().start.year} à {last.year}).")
+        if not coverage.start.year <= year <= last.year:
+            raise FilterError(f"Année hors des données : {year} (de {coverage.start.year} à {last.year}).")
         if by == "epci" and filters.communes:
             raise FilterError("Les objectifs de l'accord collectif sont fixés par EPCI : retirez le filtre sur "
                               "les communes pour les suivre.")
-        period = Period(max(date(year, 1, 1), self.coverage().start), min(date(year, 12, 1), last))
+        period = Period(max(date(year, 1, 1), coverage.start), min(date(year, 12, 1), last))
         months = len(period.months())
         summary = self.rehousing_summary(filters.replace(start=period.start, end=period.end), by=by, scope=scope)
         targets = self._cached("objectives", (year,), lambda: objectives_q.objectives(self, year))
@@ -505,9 +507,7 @@ class Replica:
         """Months the replica covers completely: from the month of its first lease (the next
         one when the data start after the 1st, lest a partial month pass for a fall in
         year-on-year comparisons) to the last complete month (see :meth:`default_period`)."""
-        version = self.data_version()
-        cached = self._references.get("coverage")
-        if cached is None or cached[0] != version:
+        def read() -> Period:
             first = self.frame(sa.select(sa.func.min(bail.c.date_signature)), ["first"]).iloc[0, 0]
             end = self.default_period().end
             if pd.notna(first):   # the first month counts only if the data start on its first day
@@ -515,9 +515,8 @@ class Replica:
                 start = start if first.day == 1 else add_months(start, 1)
             else:
                 start = end
-            cached = (version, Period(min(start, end), end))
-            self._references["coverage"] = cached
-        return cached[1]
+            return Period(min(start, end), end)
+        return self._per_version("coverage", read)
 
     def observation_date(self, filters: Filters | None = None, at: date | str | None = None) -> date:
         """The date :meth:`demand_supply` observes for these arguments."""
