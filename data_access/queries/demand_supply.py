@@ -68,12 +68,12 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
                            mutation=demande.c.mutation, demande_id=demande.c.id,
                            reference_date=sa.literal(at, sa.Date))
     first = demande_commune.c.rang == 1
-    wishes = (demande_commune.join(demande, demande.c.id == demande_commune.c.demande_id)
-              .outerjoin(snapshot, sa.and_(snapshot.c.demande_id == demande_commune.c.demande_id, first)))
+    wishes = (demande_commune.join(demande.outerjoin(snapshot, snapshot.c.demande_id == demande.c.id),
+                                   demande.c.id == demande_commune.c.demande_id))
     parts.append(part(demande_commune.c.commune_code, wishes, {
         "demandes_actives": sa.func.sum(sa.case((first, 1), else_=0)),
         "demandes_actives_ponderees": sa.func.sum(1.0 / demande.c.nb_communes_souhaitees),
-        "demandes_prioritaires_actives": sa.func.coalesce(sa.func.sum(snapshot.c.prioritaire), 0),
+        "demandes_prioritaires_actives": sa.func.sum(sa.case((sa.and_(first, snapshot.c.demande_id.is_not(None)), 1), else_=0)),
     }, [*active_on(at), *filters.clauses(wish_subject), *scope.clauses(wish_subject)]))
 
     # stock

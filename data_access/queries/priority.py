@@ -8,7 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_access.filters import Filters, Scope, Subject, months_before
-from data_access.queries.base import Reader, priority_snapshot
+from data_access.queries.base import Reader, join_needed, priority_snapshot
 from data_access.queries.demand_supply import active_on
 from data_access.schema import commune, demande, demande_commune
 
@@ -28,7 +28,9 @@ def priority_backlog(reader: Reader, filters: Filters, scope: Scope, at: date,
     ``dalo_delai_depasse``: DALO demandes whose recognition (start of the DALO criterion) is
     older than the rehousing deadline (6 months in Haute-Garonne) and still not rehoused.
     Demandes beyond the *délai anormalement long* (36 months) are those of the rows where
-    ``au_dela_delai_anormal`` is true. The territory is that of the first wished commune.
+    ``au_dela_delai_anormal`` is true. The territory is that of the first wished commune (a
+    territory filter or scope keeps the demandes whose first wish lies in it; without one,
+    every active demande counts).
 
     Filters that apply: territory, criteria, mutation (réservataire, bailleur and QPV filters
     describe supply: they are listed in ``attrs["filtres_non_appliques"]``).
@@ -42,16 +44,18 @@ def priority_backlog(reader: Reader, filters: Filters, scope: Scope, at: date,
                       mutation=demande.c.mutation, demande_id=demande.c.id,
                       reference_date=sa.literal(at, sa.Date))
     snapshot = priority_snapshot(at, months_before(at, dalo_deadline_months))
-    j = (demande.join(demande_commune, sa.and_(demande_commune.c.demande_id == demande.c.id,
-                                                demande_commune.c.rang == 1))
-         .join(commune, commune.c.code_insee == demande_commune.c.commune_code)
-         .outerjoin(snapshot, snapshot.c.demande_id == demande.c.id))
+    where = [*active_on(at), *filters.clauses(subject), *scope.clauses(subject)]
+    # the first wish and its commune only when a territory filter or the scope needs them
+    j = join_needed(demande.outerjoin(snapshot, snapshot.c.demande_id == demande.c.id), [
+        (demande_commune, sa.and_(demande_commune.c.demande_id == demande.c.id, demande_commune.c.rang == 1), False),
+        (commune, commune.c.code_insee == demande_commune.c.commune_code, False),
+    ], *where)
     stmt = (sa.select(band.label("bande"), sa.func.count().label("demandes_actives"),
                       *[sa.func.coalesce(sa.func.sum(snapshot.c[c]), 0).label(v) for c, v in
                         (("prioritaire", "demandes_prioritaires"), ("dalo", "demandes_dalo"),
                          ("dalo_delai_depasse", "dalo_delai_depasse"))])
             .select_from(j)
-            .where(*active_on(at), *filters.clauses(subject), *scope.clauses(subject))
+            .where(*where)
             .group_by(band))
     frame = reader.frame(stmt, ["bande", *VALUES]).set_index("bande")
     out = frame.reindex(range(len(BANDS)), fill_value=0).fillna(0).astype("int64").reset_index(drop=True)
