@@ -153,7 +153,7 @@ def build_layer(path: str | Path, level: str, reference: pd.DataFrame, tolerance
     known = frame["code"].isin(reference.index)
     report.outside = frame.loc[~known, "code"].tolist()
     frame = frame[known]
-    missing = [c for c in reference.index if c not in set(frame["code"])]
+    missing = reference.index[~reference.index.isin(frame["code"])].tolist()
     if missing:
         names = reference["libelle"].reindex(missing).fillna("?")
         listed = ", ".join(f"{c} ({n})" for c, n in list(zip(missing, names))[:15])
