@@ -8,7 +8,9 @@ memory per open session.
   active breakdown table, the pipeline, the URL. A second pass repeats the same changes
   (cache hits: what the next user asking the same thing gets).
 * **First render** (target ≤ 2 s): a fresh Chromium context opens the served page until the
-  key figures, the chart and the first table rows are visible.
+  key figures, the chart and the first table rows are visible, timed by the page's own clock
+  (navigation start to the first check, every 20 ms, that finds them); the time the harness
+  saw it, waiting on every animation frame, is printed beside it (informative).
 * **Memory per session** (target ≤ 30 MB): the server's resident memory with 20 sessions
   open beside a warm one, minus its memory with the warm one only, divided by 20 (measured
   first, before any closed session leaves memory to reuse).
@@ -74,35 +76,47 @@ def filter_change(demo_path: Path, repeat: int = 40) -> list[Measure]:
     return out
 
 
+#: The rehousing page is rendered: key figures, a drawn chart and the first rows of the
+#: réservataire table (JavaScript; ``deep`` looks through shadow roots).
+RENDERED = """deep => {
+    const chart = deep('.relog-chart'), table = deep('.relog-table-reservataire')
+    const canvas = chart && deep('canvas', chart)
+    return Boolean(deep('[data-valeur="relogements"]') && canvas && canvas.getBoundingClientRect().width > 0
+                   && table && deep('.tabulator-row', table))
+}"""
+
+
+def page_ready(page) -> None:
+    """The harness's wait for the rehousing page (:data:`RENDERED`)."""
+    from bench.served_app import wait_rendered
+    wait_rendered(page, RENDERED)
+
+
 def browser_measures(demo_path: Path, renders: int = 10, sessions: int = 20) -> list[Measure]:
     import psutil
     from playwright.sync_api import sync_playwright
 
     from bench.served_app import ServedApp, launch_chromium, timed_open
 
-    def ready(page) -> None:
-        page.locator('[data-valeur="relogements"]').wait_for()
-        page.locator(".relog-chart canvas:visible").first.wait_for()
-        page.locator(".relog-table-reservataire .tabulator-row").first.wait_for()
-
     def open_page(browser, url):
-        return timed_open(browser, url, ready)
+        return timed_open(browser, url, page_ready, condition=RENDERED)
 
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         # first render: a server with one warm session (imports done, caches filled)
         with ServedApp(demo_path) as app:
-            warm, _ = open_page(browser, app.url)
-            times = []
+            warm, _, _ = open_page(browser, app.url)
+            times, seen = [], []
             for _ in range(renders):
-                context, seconds = open_page(browser, app.url)
+                context, seconds, harness = open_page(browser, app.url)
                 times.append(seconds)
+                seen.append(harness)
                 context.close()
             warm.close()
         # memory: another server, so that no closing session frees memory meanwhile
         with ServedApp(demo_path) as app:
             server = psutil.Process(app.pid)
-            warm, _ = open_page(browser, app.url)
+            warm = open_page(browser, app.url)[0]
             time.sleep(1)
             before = server.memory_info().rss
             contexts = [open_page(browser, app.url)[0] for _ in range(sessions)]
@@ -115,6 +129,8 @@ def browser_measures(demo_path: Path, renders: int = 10, sessions: int = 20) -> 
     return [
         Measure("premier affichage dans Chromium", median, _p95(times), "s",
                 f"≤ {TARGETS['first_render_s']:g} s", median <= TARGETS["first_render_s"]),
+        Measure("premier affichage, vu par le pilote Playwright (informatif)", statistics.median(seen), _p95(seen),
+                "s", "—", None),
         Measure(f"mémoire par session ({sessions} sessions ouvertes)", per_session, per_session, "Mo",
                 f"≤ {TARGETS['session_mb']} Mo", per_session <= TARGETS["session_mb"]),
     ]

@@ -7,7 +7,9 @@
 * **First render of the Occitanie commune layer** (4 446 communes, target ≤ 2 s): the map
   page served on that layer (``bench/occitanie_map.py``; the demo replica covers Haute-Garonne,
   so the other départements' communes are drawn « hors sélection »), opened in a fresh
-  Chromium context until both maps are painted and the legends shown.
+  Chromium context until both maps are painted and the legends shown, timed by the page's own
+  clock (navigation start to the first check, every 20 ms, that finds it so); the time the
+  harness saw it, waiting on every animation frame, is printed beside it (informative).
 """
 
 from __future__ import annotations
@@ -59,36 +61,47 @@ def indicator_change(demo_path: Path, repeat: int = 40) -> Measure:
                    f"≤ {TARGETS['indicator_ms']} ms", median <= TARGETS["indicator_ms"])
 
 
-def occitanie_first_render(demo_path: Path, renders: int = 10) -> Measure:
+#: Both maps laid out and painted (JavaScript, run in the page).
+PAINTED = """() => window.Bokeh && Bokeh.documents.some(d => ['relog-map-demande', 'relog-map-offre'].every(n => {
+    const f = d.get_model_by_name(n); const v = f && Bokeh.index.find_one(f)
+    return v != null && v.frame.bbox.width > 100 && v.has_finished() }))"""
+#: The same and the supply legend, checked in the page (``deep`` looks through shadow roots).
+RENDERED = f"deep => ({PAINTED})() && Boolean(deep('.relog-legend-offre-body'))"
+
+
+def map_ready(page) -> None:
+    """The harness's wait for the map page (:data:`RENDERED`)."""
+    from bench.served_app import wait_rendered
+    wait_rendered(page, RENDERED)
+
+
+def occitanie_first_render(demo_path: Path, renders: int = 10) -> list[Measure]:
     from playwright.sync_api import sync_playwright
 
     from bench.served_app import ServedApp, launch_chromium, timed_open
 
-    def ready(page) -> None:
-        page.locator(".relog-legend-offre-body").wait_for()
-        page.wait_for_function("""() => window.Bokeh && Bokeh.documents.some(d => ['relog-map-demande',
-            'relog-map-offre'].every(n => { const f = d.get_model_by_name(n); const v = f && Bokeh.index.find_one(f)
-            return v != null && v.frame.bbox.width > 100 && v.has_finished() }))""")
-
     def open_page(browser, url):
-        return timed_open(browser, url, ready)
+        return timed_open(browser, url, map_ready, condition=RENDERED)
 
     env = {"RELOG_BENCH_COMMUNES": str(COMMUNES_OCCITANIE)}
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         with ServedApp(demo_path, env=env, files=[OCCITANIE_APP]) as app:
             url = f"{app.url}/occitanie_map"
-            warm, _ = open_page(browser, url)           # the layer is loaded once per process
-            times = []
+            warm, _, _ = open_page(browser, url)        # the layer is loaded once per process
+            times, seen = [], []
             for _ in range(renders):
-                context, seconds = open_page(browser, url)
+                context, seconds, harness = open_page(browser, url)
                 times.append(seconds)
+                seen.append(harness)
                 context.close()
             warm.close()
         browser.close()
     median = statistics.median(times)
-    return Measure("carte : premier affichage, communes d'Occitanie (4 446)", median, _p95(times), "s",
-                   f"≤ {TARGETS['first_render_s']:g} s", median <= TARGETS["first_render_s"])
+    return [Measure("carte : premier affichage, communes d'Occitanie (4 446)", median, _p95(times), "s",
+                    f"≤ {TARGETS['first_render_s']:g} s", median <= TARGETS["first_render_s"]),
+            Measure("carte : le même, vu par le pilote Playwright (informatif)", statistics.median(seen), _p95(seen),
+                    "s", "—", None)]
 
 
 def main(demo_path: Path) -> list[Measure]:
@@ -98,5 +111,5 @@ def main(demo_path: Path) -> list[Measure]:
     print("Carte : changement d'indicateur côté serveur…", flush=True)
     measures = [indicator_change(demo_path)]
     print("Carte : premier affichage de la couche Occitanie dans Chromium…", flush=True)
-    measures.append(occitanie_first_render(demo_path))
+    measures.extend(occitanie_first_render(demo_path))
     return measures

@@ -76,14 +76,66 @@ def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-def timed_open(browser, url: str, ready) -> tuple[object, float]:
-    """Open ``url`` in a fresh context; seconds until ``ready(page)`` returns (the context
-    is returned open, for the caller to close)."""
+#: ``deep(selector, root)``: the first element matching ``selector`` under ``root``, looking
+#: through Panel's and Bokeh's shadow roots as Playwright's locators do (JavaScript).
+DEEP_JS = """function deep(selector, root = document) {
+  const scopes = root.shadowRoot ? [root, root.shadowRoot] : [root]
+  for (const scope of scopes) {
+    const found = scope.querySelector(selector)
+    if (found) return found
+    for (const el of scope.querySelectorAll("*")) {
+      const inner = el.shadowRoot && deep(selector, el.shadowRoot)
+      if (inner) return inner
+    }
+  }
+  return null
+}"""
+
+#: Page-side probe for :func:`timed_open`: checks a readiness condition every 20 ms from the
+#: first script on, and keeps the page's own clock (``performance.now()``, 0 = navigation
+#: start) at the first check where it holds.
+PROBE = """
+(() => {
+  const deep = __DEEP__
+  const condition = __CONDITION__
+  window.__relogReadyAt = null
+  const poll = () => {
+    let ok = false
+    try { ok = Boolean(condition(deep)) } catch (e) { ok = false }
+    if (ok) window.__relogReadyAt = performance.now()
+    else setTimeout(poll, 20)
+  }
+  setTimeout(poll, 20)
+})()
+""".replace("__DEEP__", DEEP_JS)
+
+
+def wait_rendered(page, condition: str) -> None:
+    """Wait, polling on each animation frame, until ``condition`` (a JavaScript function of
+    ``deep``) holds in ``page``. Playwright's locator waits poll with a back-off of up to half a
+    second, which a render time would include."""
+    page.wait_for_function(f"() => {{ const deep = {DEEP_JS}; return Boolean(({condition})(deep)) }}")
+
+
+def timed_open(browser, url: str, ready, condition: str | None = None) -> tuple[object, float, float]:
+    """Open ``url`` in a fresh context and wait for ``ready(page)``. Returns the context (open,
+    for the caller to close), the render time and the time the harness saw it, in seconds.
+
+    With ``condition`` (a JavaScript function of ``deep`` returning true once the page is
+    rendered, what ``ready`` waits for) the render time is the page's own clock when the
+    condition first held, free of the harness's latency. Without it, both times are the
+    harness's."""
     import time
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(60_000)
+    if condition:
+        page.add_init_script(PROBE.replace("__CONDITION__", condition))
     t0 = time.perf_counter()
     page.goto(url)
     ready(page)
-    return context, time.perf_counter() - t0
+    harness = time.perf_counter() - t0
+    if not condition:
+        return context, harness, harness
+    rendered = page.wait_for_function("() => window.__relogReadyAt").json_value() / 1000
+    return context, rendered, harness
