@@ -135,11 +135,18 @@ class Subject:
     reference_date: sa.ColumnElement | None = None
 
 
+def in_list(column: sa.ColumnElement, values: Iterable[Any]) -> sa.ColumnElement:
+    """``column IN (…)`` with one bound parameter per value. SQLAlchemy's default, one
+    « expanding » parameter, rewrites the compiled SQL text with a regular expression at each
+    execution (1 ms of a 30 ms query for demand_supply's constant lists)."""
+    return column.in_([sa.literal(v, column.type) for v in values])
+
+
 def valid_on(on: sa.ColumnElement | date, criteres: Iterable[str] | None = None) -> list[sa.ColumnElement]:
     """A ``priorite`` row is held on ``on`` when it started on or before it and has not ended
     before it (bounds included). Only the contract's criterion codes count, so every figure
     shares one definition of « prioritaire »."""
-    return [priorite.c.critere.in_(list(criteres or CRITERES)), priorite.c.date_debut <= on,
+    return [in_list(priorite.c.critere, criteres or CRITERES), priorite.c.date_debut <= on,
             sa.or_(priorite.c.date_fin.is_(None), priorite.c.date_fin >= on)]
 
 
@@ -204,7 +211,7 @@ class Filters:
         for name, column in pairs:
             values = getattr(self, name)
             if values and column is not None:
-                out.append(column.in_(list(values)))
+                out.append(in_list(column, values))
         if self.mutation is not None and subject.mutation is not None:
             out.append(subject.mutation == sa.true() if self.mutation else subject.mutation == sa.false())
         if self.qpv is not None and subject.qpv is not None:
@@ -274,5 +281,5 @@ class Scope:
                              ("reservataires", subject.reservataire), ("bailleurs", subject.bailleur)):
             values = getattr(self, name)
             if values is not None and column is not None:
-                out.append(column.in_(list(values)) if values else sa.false())
+                out.append(in_list(column, values) if values else sa.false())
         return out

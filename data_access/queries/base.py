@@ -11,7 +11,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.sql.util import find_tables
 
-from data_access.filters import Filters, Period, Scope, Subject, held_on, valid_on
+from data_access.filters import Filters, Period, Scope, Subject, held_on, in_list, valid_on
 from data_access.schema import (
     CRITERES, DECISIONS_POSITIVES, SANS_CRITERE, bail, commune, decision_cal, demande,
     logement, priorite, reservataire,
@@ -95,7 +95,7 @@ class LeaseJoin:
     def __init__(self, filters: Filters, scope: Scope, *within: sa.ColumnElement):
         first_positive = (sa.select(sa.func.min(decision_cal.c.date_cal))
                           .where(decision_cal.c.proposition_id == bail.c.proposition_id,
-                                 decision_cal.c.decision.in_(DECISIONS_POSITIVES))
+                                 in_list(decision_cal.c.decision, DECISIONS_POSITIVES))
                           .scalar_subquery())
         self.lease = (sa.select(*bail.c, sa.func.coalesce(first_positive, bail.c.date_signature)
                                 .label("date_cal"))

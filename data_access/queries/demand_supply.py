@@ -9,7 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_access.errors import FilterError
-from data_access.filters import Filters, Scope, Subject, months_before
+from data_access.filters import Filters, Scope, Subject, in_list, months_before
 from data_access.queries.base import LeaseJoin, Reader, join_needed, priority_snapshot
 from data_access.schema import bail, commune, demande, demande_commune, logement, offre, reservataire
 
@@ -149,7 +149,7 @@ def target_typology(persons: sa.ColumnElement) -> sa.ColumnElement:
 
 def dwelling_typology(typologie: sa.ColumnElement) -> sa.ColumnElement:
     """A dwelling's typology in the same groups: T1 and T2 → T1-T2, T5 (and more) → T5+."""
-    return sa.case((typologie.in_(["T1", "T2"]), "T1-T2"), (typologie == "T3", "T3"), (typologie == "T4", "T4"),
+    return sa.case((in_list(typologie, ["T1", "T2"]), "T1-T2"), (typologie == "T3", "T3"), (typologie == "T4", "T4"),
                    (typologie == "T5", "T5+"))
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from data_access.filters import Filters, Period, Scope, Subject
+from data_access.filters import Filters, Period, Scope, Subject, in_list
 from data_access.queries.base import (
     LeaseJoin, Reader, as_month, in_period, join_needed, month_of, month_positions,
 )
@@ -65,7 +65,7 @@ def pipeline(reader: Reader, filters: Filters, period: Period, scope: Scope) -> 
 
     counted(sa.literal("propositions"), proposition.c.date_proposition, proposition.c.date_proposition)
     counted(sa.literal("refus_menage"), proposition.c.date_reponse, proposition.c.date_proposition,
-            proposition.c.reponse.in_(REPONSES_REFUS))
+            in_list(proposition.c.reponse, REPONSES_REFUS))
     counted(sa.literal("cal_") + decision_cal.c.decision, decision_cal.c.date_cal, decision_cal.c.date_cal,
             group=(decision_cal.c.decision,))
     for name, column in (("baux_signes", "date_signature"), ("entrees_dans_les_lieux", "date_entree_lieux")):

@@ -13,7 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_access.errors import FilterError
-from data_access.filters import Filters, Period, Scope, Subject
+from data_access.filters import Filters, Period, Scope, Subject, in_list
 from data_access.queries.base import LeaseJoin, Reader, as_month, densify, in_period, month_of
 from data_access.queries.demand_supply import active_on
 from data_access.queries.pipeline import proposition_join
@@ -22,7 +22,7 @@ from data_access.schema import REPONSES_REFUS, bail, commune, decision_cal, dema
 def firm_attribution() -> sa.ColumnElement:
     """A firm attribution: the CAL gave the dwelling to this household (an attribution by
     rank only when it ranked first; ranks 2 and 3 are reserves who will usually not get it)."""
-    return sa.or_(decision_cal.c.decision.in_(["attribution", "attribution_sous_condition"]),
+    return sa.or_(in_list(decision_cal.c.decision, ["attribution", "attribution_sous_condition"]),
                   sa.and_(decision_cal.c.decision == "attribution_rang", decision_cal.c.rang == 1))
 
 
@@ -72,7 +72,7 @@ def approved_not_leased(reader: Reader, filters: Filters, scope: Scope, at: date
                  .where(ranked.c.ordre == 1)
                  .subquery("attributions"))
     leased = sa.exists().where(bail.c.proposition_id == proposition.c.id, bail.c.date_signature <= at)
-    refused = sa.and_(proposition.c.reponse.in_(REPONSES_REFUS), proposition.c.date_reponse <= at)
+    refused = sa.and_(in_list(proposition.c.reponse, REPONSES_REFUS), proposition.c.date_reponse <= at)
     from_, where = proposition_join(filters, scope, first_cal.c.date_cal, demande.c.numero_unique,
                                      reservataire.c.nom, commune.c.nom, demande.c.date_depot)
     stmt = (sa.select(proposition.c.id, demande.c.numero_unique, first_cal.c.date_cal, first_cal.c.decision,
