@@ -201,6 +201,23 @@ def test_backlog_flags_dalo_past_six_months_and_abnormal_delay(tmp_path):
     assert out["demandes_prioritaires"].sum() == 3
 
 
+def test_backlog_territory_is_the_first_wish_and_only_a_territory_narrows_it(tmp_path):
+    # 1 wishes Alpha first, 2 wishes Beta first (Alpha second), 3 has no wish recorded
+    replica = tiny_replica(
+        tmp_path,
+        demande=[demande(1, "2024-01-01"), demande(2, "2024-01-01"), demande(3, "2024-01-01")],
+        demande_commune=[dict(demande_id=1, rang=1, commune_code="99001"),
+                         dict(demande_id=2, rang=1, commune_code="99002"),
+                         dict(demande_id=2, rang=2, commune_code="99001")])
+    def total(**kw):
+        return int(replica.priority_backlog(Filters(**kw), at="2024-10-31")["demandes_actives"].sum())
+    assert total() == 3                        # the whole replica: every active demande
+    assert total(communes=["99001"]) == 1      # first wish only: 2's second wish does not count
+    assert total(epci=[EPCI_B]) == 1
+    scoped = replica.priority_backlog(Filters(), at="2024-10-31", scope=Scope(epci=[EPCI_A]))
+    assert int(scoped["demandes_actives"].sum()) == 1
+
+
 def test_duckdb_replica_refuses_writes(tmp_path):
     replica = tiny_replica(tmp_path)
     with pytest.raises(sa.exc.DBAPIError), replica.engine.connect() as conn:
