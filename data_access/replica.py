@@ -53,12 +53,17 @@ class Freshness:
 
     @property
     def as_of(self) -> datetime:
-        """The most recent moment the data is known to reflect."""
+        """The most recent moment the data is known to reflect: the standby's last replay,
+        unless the data were extracted before it (a replica loaded from an extraction holds
+        nothing newer than the extraction, however recent its replay); else the extraction;
+        else the time of reading."""
+        if self.replay and self.extraction and _comparable(self.extraction) < _comparable(self.replay):
+            return self.extraction
         return self.replay or self.extraction or self.read_at
 
     def __str__(self) -> str:
         local = self.as_of.astimezone(_PARIS) if self.as_of.tzinfo else self.as_of
-        verb = "répliquées" if self.replay else "extraites"
+        verb = "répliquées" if self.replay and self.as_of is self.replay else "extraites"
         return f"Données {verb} le {date_label(local)}"
 
 
@@ -548,6 +553,11 @@ Replica.pipeline.__doc__ = pipeline_q.pipeline.__doc__
 Replica.demand_supply.__doc__ = demand_supply_q.demand_supply.__doc__
 Replica.priority_backlog.__doc__ = priority_q.priority_backlog.__doc__
 Replica.rehousing_key_figures.__doc__ = rehousing_q.key_figures.__doc__
+
+
+def _comparable(moment: datetime) -> datetime:
+    """An aware datetime (a naive one is read as Paris time, as the shared file writes it)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=_PARIS)
 
 
 def _parse_ts(value: str | None) -> datetime | None:

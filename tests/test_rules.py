@@ -238,6 +238,19 @@ def test_freshness_reads_extraction_time(tmp_path):
     assert str(fresh) == "Données extraites le 01/12/2024 à 06:00"
 
 
+def test_freshness_is_the_older_of_extraction_and_replay():
+    from data_access.replica import Freshness
+    extracted = datetime(2026, 11, 15, 5, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
+    # an extraction loaded into a primary: the standby's recent replay holds nothing newer
+    loaded = Freshness(extraction=extracted, replay=now, read_at=now, version="v")
+    assert loaded.as_of == extracted and str(loaded) == "Données extraites le 15/11/2026 à 06:00"
+    # a lagging standby of a live file: its last replay is what it reflects
+    lagging = Freshness(extraction=now, replay=extracted, read_at=now, version="v")
+    assert lagging.as_of == extracted and str(lagging).startswith("Données répliquées le 15/11/2026")
+    assert Freshness(extraction=None, replay=extracted, read_at=now, version="v").as_of == extracted
+
+
 def test_results_are_cached_per_data_version(tmp_path):
     replica = tiny_replica(tmp_path)
     replica.cache_enabled = True
