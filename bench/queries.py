@@ -34,9 +34,9 @@ class RecordingReplica(Replica):
         super().__init__(*args, **kwargs)
         self.recorded: list = []
 
-    def frame(self, stmt, columns):
-        self.recorded.append(stmt)
-        return super().frame(stmt, columns)
+    def _fetch(self, stmt, columns, parameters):   # under frame() and arrays()
+        self.recorded.append(stmt.params(parameters) if parameters else stmt)   # with its values
+        return super()._fetch(stmt, columns, parameters)
 
 
 def cases(replica: Replica) -> dict[str, Callable[[], object]]:
@@ -114,6 +114,8 @@ def measure(replica: RecordingReplica, scale: str, backend: str, repeat: int) ->
         fn()                   # reference tables a query needs are read once per data version
         replica.recorded = []
         fn()                   # warm-up, and the statements it sends
+        if not replica.recorded:
+            raise RuntimeError(f"{name} : aucune requête enregistrée, pas de SQL nu à comparer.")
         bare = _bare_runner(replica, list(replica.recorded))
         bare_frame = _bare_runner(replica, list(replica.recorded), to_frame=True)
         bare()

@@ -63,6 +63,15 @@ class CachingDuckDBDialect(duckdb_engine.Dialect):
 
     supports_statement_cache = True
 
+    # No BEGIN, hence nothing to roll back: the file is open read-only and every query is one
+    # statement, which DuckDB runs in its own implicit transaction. A BEGIN and the pool's
+    # ROLLBACK on each checkout cost ≈ 0.5 ms of a 10 ms query.
+    def do_begin(self, connection) -> None:
+        pass
+
+    def do_rollback(self, connection) -> None:
+        pass
+
 
 registry.register("duckdb.relog", __name__, "CachingDuckDBDialect")
 

@@ -136,10 +136,21 @@ class Subject:
 
 
 def in_list(column: sa.ColumnElement, values: Iterable[Any]) -> sa.ColumnElement:
-    """``column IN (…)`` with one bound parameter per value. SQLAlchemy's default, one
-    « expanding » parameter, rewrites the compiled SQL text with a regular expression at each
-    execution (1 ms of a 30 ms query for demand_supply's constant lists)."""
-    return column.in_([sa.literal(v, column.type) for v in values])
+    """``column IN (…)`` with one bound parameter per value (a statement template's
+    placeholders stay named, typed as the column). SQLAlchemy's default, one « expanding »
+    parameter, rewrites the compiled SQL text with a regular expression at each execution
+    (1 ms of a 30 ms query for demand_supply's constant lists)."""
+    return column.in_([sa.bindparam(v.key, type_=column.type) if isinstance(v, sa.BindParameter)
+                       else sa.literal(v, column.type) for v in values])
+
+
+def _placeholders(prefix: str, value: tuple | None) -> tuple | None:
+    """One named bound parameter per listed code (``f_epci_0``, ``f_epci_1``, …)."""
+    return None if value is None else tuple(sa.bindparam(f"{prefix}_{i}") for i in range(len(value)))
+
+
+def _parameters(prefix: str, value: tuple | None) -> dict[str, Any]:
+    return {} if value is None else {f"{prefix}_{i}": v for i, v in enumerate(value)}
 
 
 def valid_on(on: sa.ColumnElement | date, criteres: Iterable[str] | None = None) -> list[sa.ColumnElement]:
@@ -201,6 +212,29 @@ class Filters:
 
     def replace(self, **changes) -> "Filters":
         return replace(self, **changes)
+
+    #: The fields that list codes (each code a bound parameter of the SQL).
+    LISTS = ("reservataires", "natures_reservataire", "epci", "communes", "bailleurs", "criteres")
+
+    def shape(self) -> tuple:
+        """What the SQL of these filters depends on: how many codes each list holds and the
+        yes/no flags, never the codes (the period is bound by each query)."""
+        return (*(len(getattr(self, name)) for name in self.LISTS), self.mutation, self.qpv)
+
+    def placeholders(self) -> "Filters":
+        """Filters of the same :meth:`shape` whose codes are named bound parameters
+        (``f_epci_0``, …): what a statement template is built from, so that it can hold no
+        call's values; :meth:`parameters` gives them. Only for building SQL (not validated)."""
+        out = object.__new__(Filters)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            object.__setattr__(out, f.name, _placeholders(f"f_{f.name}", value) if f.name in self.LISTS
+                               else None if f.name in ("start", "end") else value)
+        return out
+
+    def parameters(self) -> dict[str, Any]:
+        """The values of :meth:`placeholders`' parameters."""
+        return {k: v for name in self.LISTS for k, v in _parameters(f"f_{name}", getattr(self, name)).items()}
 
     def clauses(self, subject: Subject) -> list[sa.ColumnElement]:
         """``WHERE`` clauses for the filters that apply to ``subject`` (period excluded: each
@@ -269,6 +303,25 @@ class Scope:
             mine, theirs = getattr(self, name), getattr(other, name)
             axes[name] = theirs if mine is None else mine if theirs is None else tuple(sorted(set(mine) & set(theirs)))
         return Scope(**axes, label=other.label if other.label != Scope.label else self.label)
+
+    AXES = ("epci", "communes", "reservataires", "bailleurs")
+
+    def shape(self) -> tuple:
+        """What the SQL of this scope depends on: each axis unrestricted (``None``) or how
+        many codes it allows."""
+        return tuple(None if getattr(self, name) is None else len(getattr(self, name)) for name in self.AXES)
+
+    def placeholders(self) -> "Scope":
+        """The same :meth:`shape` with named bound parameters (``s_epci_0``, …) for codes
+        (see :meth:`Filters.placeholders`)."""
+        out = object.__new__(Scope)
+        for name in self.AXES:
+            object.__setattr__(out, name, _placeholders(f"s_{name}", getattr(self, name)))
+        object.__setattr__(out, "label", self.label)
+        return out
+
+    def parameters(self) -> dict[str, Any]:
+        return {k: v for name in self.AXES for k, v in _parameters(f"s_{name}", getattr(self, name)).items()}
 
     @classmethod
     def departement(cls) -> "Scope":

@@ -4,7 +4,7 @@ priority criterion, month truncation, and the zero-filling of monthly series."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,11 @@ UNKNOWN = "INCONNU"
 class Reader(Protocol):
     """What a query needs from the replica: run a statement, know the reference tables."""
 
-    def frame(self, stmt: sa.Executable, columns: list[str]) -> pd.DataFrame: ...
+    def frame(self, stmt: sa.Executable, columns: list[str], parameters: dict | None = None) -> pd.DataFrame: ...
+
+    def arrays(self, stmt: sa.Executable, columns: list[str], parameters: dict | None = None) -> dict[str, np.ndarray]: ...
+
+    def statement(self, shape: tuple, build: Callable[[], sa.Executable]) -> sa.Executable: ...
 
     def labels(self, dimension: str) -> pd.Series: ...
 
@@ -130,8 +134,34 @@ class LeaseJoin:
         return main_criterion_rank(self.lease.c.demande_id, self.lease.c.date_cal)
 
 
-def in_period(column: sa.ColumnElement, period: Period) -> list[sa.ColumnElement]:
-    return [column >= period.start, column < period.end_exclusive]
+def in_period(column: sa.ColumnElement, start, end_exclusive) -> list[sa.ColumnElement]:
+    """``start <= column < end_exclusive`` (dates or a template's placeholders)."""
+    return [column >= start, column < end_exclusive]
+
+
+def period_dates(period: Period) -> dict[str, date]:
+    """A period's bound dates for :func:`run_template`: ``debut`` (first day) and ``fin``
+    (the day after its last)."""
+    return {"debut": period.start, "fin": period.end_exclusive}
+
+
+def run_template(reader: Reader, key: tuple, build: Callable[[Filters, Scope, dict], sa.Executable],
+                 columns: list[str], filters: Filters, scope: Scope, dates: dict[str, date],
+                 as_arrays: bool = False) -> pd.DataFrame | dict[str, np.ndarray]:
+    """Run the statement ``build(filters, scope, dates)`` makes, with this call's values.
+
+    The statement is a template built once per shape: ``key`` (the query and its structural
+    arguments), the filters' and scope's :meth:`~Filters.shape` and the names of ``dates``.
+    ``build`` receives placeholders (named bound parameters) in place of codes and dates, never
+    the values, so a template cannot carry one call's values into another; they are bound at
+    execution, and a placeholder left without a value is an error, not a stale figure. A call
+    then costs neither the statement's construction nor its compilation-cache key (≈ 1.5 ms of
+    a 10 ms query). The rows come as a DataFrame, or as ``reader.arrays`` with ``as_arrays``."""
+    shape = (*key, filters.shape(), scope.shape(), tuple(dates))
+    stmt = reader.statement(shape, lambda: build(filters.placeholders(), scope.placeholders(),
+                                                 {name: sa.bindparam(name, type_=sa.Date) for name in dates}))
+    fetch = reader.arrays if as_arrays else reader.frame
+    return fetch(stmt, columns, {**filters.parameters(), **scope.parameters(), **dates})
 
 
 def as_month(values: pd.Series) -> pd.Series:
@@ -140,18 +170,20 @@ def as_month(values: pd.Series) -> pd.Series:
     return out.dt.tz_localize(None) if out.dt.tz is not None else out
 
 
-def month_positions(mois: pd.Series, period: Period) -> np.ndarray:
-    """Each month's position in ``period`` (0 for its first month); a month outside the
-    period is a bug of the query that produced it."""
-    position = (mois.to_numpy().astype("datetime64[M]").astype(np.int64)
+def month_positions(mois, period: Period) -> np.ndarray:
+    """Each month's position in ``period`` (0 for its first month) from first days of months
+    (dates, or a column of them); a month outside the period is a bug of the query that
+    produced it."""
+    position = (np.asarray(mois).astype("datetime64[M]").astype(np.int64)
                 - np.datetime64(period.start, "M").astype(np.int64))
     if len(position) and not (0 <= position.min() and position.max() < len(period.months())):
         raise ValueError("Mois hors de la période demandée dans le résultat de la requête.")
     return position
 
 
-def densify(frame: pd.DataFrame, period: Period, keys: list[str], values: list[str]) -> pd.DataFrame:
-    """One row per month of ``period`` (× each key seen), zeros where nothing happened.
+def densify(frame, period: Period, keys: list[str], values: list[str]) -> pd.DataFrame:
+    """One row per month of ``period`` (× each key seen), zeros where nothing happened, from a
+    DataFrame or the :meth:`~data_access.replica.Replica.arrays` of a monthly query.
 
     Vectorised with NumPy positions rather than a pandas reindex: this runs on every query
     and must stay well under a millisecond."""
@@ -163,7 +195,7 @@ def densify(frame: pd.DataFrame, period: Period, keys: list[str], values: list[s
             codes = np.where(codes == -1, len(members), codes)
             members = pd.Index([*members, UNKNOWN], dtype=object)
     else:
-        codes, members = np.zeros(len(frame), dtype=np.int64), pd.Index([0])
+        codes, members = np.zeros(len(position), dtype=np.int64), pd.Index([0])
     n_members = len(members)
     out = {"mois": np.repeat(months, n_members)}
     if keys:
@@ -171,9 +203,14 @@ def densify(frame: pd.DataFrame, period: Period, keys: list[str], values: list[s
     row = position * n_members + codes
     for v in values:
         column = np.zeros(len(months) * n_members, dtype=np.int64)
-        np.add.at(column, row, frame[v].to_numpy(dtype=np.int64))   # duplicates add up
+        np.add.at(column, row, np.asarray(frame[v], dtype=np.int64))   # duplicates add up
         out[v] = column
     return pd.DataFrame(out)
+
+
+def priority_holders(at: date) -> sa.Select:
+    """The demandes holding a criterion valid on ``at`` (for ``demande.id IN (…)``)."""
+    return sa.select(priorite.c.demande_id).where(*valid_on(at))
 
 
 def priority_snapshot(at: date, dalo_deadline: date | None = None) -> sa.Subquery:
@@ -182,7 +219,7 @@ def priority_snapshot(at: date, dalo_deadline: date | None = None) -> sa.Subquer
     recognised on or before ``dalo_deadline``). One scan of ``priorite`` instead of a
     correlated lookup per demande."""
     is_dalo = priorite.c.critere == "DALO"
-    late = sa.and_(is_dalo, priorite.c.date_debut <= dalo_deadline) if dalo_deadline else sa.false()
+    late = sa.and_(is_dalo, priorite.c.date_debut <= dalo_deadline) if dalo_deadline is not None else sa.false()
     return (sa.select(priorite.c.demande_id,
                       sa.literal(1).label("prioritaire"),
                       sa.func.max(sa.case((is_dalo, 1), else_=0)).label("dalo"),

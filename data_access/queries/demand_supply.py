@@ -10,7 +10,9 @@ import sqlalchemy as sa
 
 from data_access.errors import FilterError
 from data_access.filters import Filters, Scope, Subject, in_list, months_before
-from data_access.queries.base import LeaseJoin, Reader, join_needed, priority_snapshot
+from data_access.queries.base import (
+    LeaseJoin, Reader, join_needed, priority_holders, priority_snapshot, run_template,
+)
 from data_access.schema import bail, commune, demande, demande_commune, logement, offre, reservataire
 
 LEVELS = ("commune", "epci")
@@ -48,7 +50,34 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
     """
     if level not in LEVELS:
         raise FilterError(f"Niveau géographique inconnu : {level!r} (attendu : commune ou epci).")
-    window_start = months_before(at, 12)
+    frame = run_template(reader, ("demand_supply", level, reader.dialect), lambda f, s, d: _statement(reader, f, s, d, level),
+                         ["code", *VALUES], filters, scope, window_dates(at), as_arrays=True)
+
+    # onto the reference's territories, zeros where nothing was counted (codes outside the
+    # reference, filters or scope are dropped), with NumPy: pandas alignment costs ms here
+    territories = reader.territories(level, filters, scope)
+    row = territories.index.get_indexer(frame["code"])
+    found = row >= 0
+    out = {level: territories.index.to_numpy(), **{c: territories[c].to_numpy() for c in territories.columns}}
+    for v in VALUES:
+        column = np.zeros(len(territories), dtype="float64" if v == "demandes_actives_ponderees" else "int64")
+        column[row[found]] = np.asarray(frame[v], dtype=column.dtype)[found]
+        out[v] = column
+    out["demandes_actives_ponderees"] = out["demandes_actives_ponderees"].round(2)
+    leases = out["baux_12m"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["tension"] = np.where(leases > 0, out["demandes_actives"] / leases, np.nan).round(2)
+    return pd.DataFrame(out)
+
+
+def window_dates(at: date) -> dict[str, date]:
+    """The observation date (``au``) and the start, excluded, of the 12 months ending on it."""
+    return {"au": at, "debut_12m": months_before(at, 12)}
+
+
+def _statement(reader: Reader, filters: Filters, scope: Scope, dates: dict, level: str) -> sa.Select:
+    """Demand and supply per territory code: one UNION member per figure's source."""
+    at, window_start = dates["au"], dates["debut_12m"]
     parts = []
 
     def part(commune_code: sa.ColumnElement, base: sa.FromClause, values: dict[str, sa.ColumnElement],
@@ -60,27 +89,37 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
         source = join_needed(base, [(commune, commune.c.code_insee == commune_code, False)], key, *values.values(), *where)
         return sa.select(key.label("code"), *columns).select_from(source).where(*where).group_by(key)
 
-    # demand: the wishes of the active demandes, each weighing 1/n (n: the demande's number of
-    # wished communes, a contract column: counting the wishes here would cost a GROUP BY over
-    # every active wish, the query's largest step); the priority on ``at`` counts on rank 1
-    snapshot = priority_snapshot(at)
-    wish_subject = Subject(epci=commune.c.epci_siren, commune=demande_commune.c.commune_code,
-                           mutation=demande.c.mutation, demande_id=demande.c.id,
-                           reference_date=sa.literal(at, sa.Date))
+    # demand: the active demandes, each with its priority on ``at``, then their wishes, each
+    # weighing 1/n (n: the demande's number of wished communes, a contract column). The flag
+    # is set on the active demandes before the join to their wishes (a join on every active
+    # wish costs twice as much); DuckDB runs it best as a membership test, PostgreSQL as a
+    # join to the priority snapshot (its hashed IN must fit in work_mem, national sizes don't)
+    demand_subject = Subject(mutation=demande.c.mutation, demande_id=demande.c.id, reference_date=at)
+    if reader.dialect == "postgresql":
+        snapshot = priority_snapshot(at)
+        held, source = snapshot.c.demande_id.is_not(None), demande.outerjoin(snapshot, snapshot.c.demande_id == demande.c.id)
+    else:
+        held, source = demande.c.id.in_(priority_holders(at)), demande
+    active = (sa.select(demande.c.id, demande.c.nb_communes_souhaitees.label("n"),
+                        sa.case((held, 1), else_=0).label("prioritaire"))
+              .select_from(source)
+              .where(*active_on(at), *filters.clauses(demand_subject))
+              .subquery("actives"))
+    wish_subject = Subject(epci=commune.c.epci_siren, commune=demande_commune.c.commune_code)
     first = demande_commune.c.rang == 1
-    wishes = (demande_commune.join(demande.outerjoin(snapshot, snapshot.c.demande_id == demande.c.id),
-                                   demande.c.id == demande_commune.c.demande_id))
-    parts.append(part(demande_commune.c.commune_code, wishes, {
+    parts.append(part(demande_commune.c.commune_code,
+                      demande_commune.join(active, active.c.id == demande_commune.c.demande_id), {
         "demandes_actives": sa.func.sum(sa.case((first, 1), else_=0)),
-        "demandes_actives_ponderees": sa.func.sum(1.0 / demande.c.nb_communes_souhaitees),
-        "demandes_prioritaires_actives": sa.func.sum(sa.case((sa.and_(first, snapshot.c.demande_id.is_not(None)), 1), else_=0)),
-    }, [*active_on(at), *filters.clauses(wish_subject), *scope.clauses(wish_subject)]))
+        # a float division: PostgreSQL's NUMERIC one costs a tenth of the query
+        "demandes_actives_ponderees": sa.func.sum(1.0 / sa.cast(active.c.n, sa.Double)),
+        "demandes_prioritaires_actives": sa.func.sum(sa.case((first, active.c.prioritaire), else_=0)),
+    }, [*filters.clauses(wish_subject), *scope.clauses(wish_subject)]))
 
-    # stock
+    # stock (supply subjects have no demande: criteria and mutation filters do not apply)
     stock_subject = Subject(epci=commune.c.epci_siren, commune=logement.c.commune_code,
                             bailleur=logement.c.bailleur_id, qpv=logement.c.qpv_code)
     parts.append(part(logement.c.commune_code, logement, {"logements": sa.func.count()},
-                      [logement.c.date_mise_en_service <= at, *_supply_clauses(filters, stock_subject),
+                      [logement.c.date_mise_en_service <= at, *filters.clauses(stock_subject),
                        *scope.clauses(stock_subject)]))
 
     # freed dwellings
@@ -94,7 +133,7 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
                             nature_reservataire=reservataire.c.nature if need_res else None)
     parts.append(part(logement.c.commune_code, freed, {"logements_liberes_12m": sa.func.count()},
                       [offre.c.date_liberation > window_start, offre.c.date_liberation <= at,
-                       *_supply_clauses(filters, freed_subject), *scope.clauses(freed_subject)]))
+                       *filters.clauses(freed_subject), *scope.clauses(freed_subject)]))
 
     # leases (their joins chosen by LeaseJoin, the commune's only for EPCI)
     lease = LeaseJoin(filters, scope, bail.c.date_signature > window_start, bail.c.date_signature <= at)
@@ -108,30 +147,9 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
                  .group_by(key))
 
     union = sa.union_all(*parts).subquery("parts")
-    stmt = (sa.select(union.c.code, *[sa.func.sum(union.c[v]).label(v) for v in VALUES])
+    return (sa.select(union.c.code, *[sa.func.sum(union.c[v]).label(v) for v in VALUES])
             .group_by(union.c.code))
-    frame = reader.frame(stmt, ["code", *VALUES])
 
-    # onto the reference's territories, zeros where nothing was counted (codes outside the
-    # reference, filters or scope are dropped), with NumPy: pandas alignment costs ms here
-    territories = reader.territories(level, filters, scope)
-    row = territories.index.get_indexer(frame["code"])
-    found = row >= 0
-    out = {level: territories.index.to_numpy(), **{c: territories[c].to_numpy() for c in territories.columns}}
-    for v in VALUES:
-        column = np.zeros(len(territories), dtype="float64" if v == "demandes_actives_ponderees" else "int64")
-        column[row[found]] = frame[v].to_numpy(dtype=column.dtype)[found]
-        out[v] = column
-    out["demandes_actives_ponderees"] = out["demandes_actives_ponderees"].round(2)
-    leases = out["baux_12m"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["tension"] = np.where(leases > 0, out["demandes_actives"] / leases, np.nan).round(2)
-    return pd.DataFrame(out)
-
-
-def _supply_clauses(filters: Filters, subject: Subject) -> list[sa.ColumnElement]:
-    """Supply figures ignore demand-only filters (criteria, mutation)."""
-    return filters.replace(criteres=(), mutation=None).clauses(subject)
 
 
 #: Typology groups of the pressure index, smallest first.
@@ -172,10 +190,29 @@ def typology_pressure(reader: Reader, filters: Filters, scope: Scope, level: str
     """
     if level not in LEVELS:
         raise FilterError(f"Niveau géographique inconnu : {level!r} (attendu : commune ou epci).")
-    key = commune.c.code_insee if level == "commune" else commune.c.epci_siren
-    window_start = months_before(at, 12)
+    frame = run_template(reader, ("typology_pressure", level), lambda f, s, d: _pressure_statement(f, s, d, level),
+                         ["code", "typologie", *PRESSURE_VALUES], filters, scope,
+                         window_dates(at)).set_index(["code", "typologie"])
 
-    dem_subject = Subject(mutation=demande.c.mutation, demande_id=demande.c.id, reference_date=sa.literal(at, sa.Date),
+    territories = reader.territories(level, filters, scope)
+    grid = pd.MultiIndex.from_product([territories.index, TYPOLOGIES], names=[level, "typologie"])
+    out = frame.reindex(grid, fill_value=0).astype("int64").reset_index()
+    out.insert(1, "libelle", territories["libelle"].reindex(out[level]).to_numpy())
+    totals = out.groupby(level)[PRESSURE_VALUES].transform("sum")
+    ratio = lambda num, den: (num / den.where(den > 0)).astype("float64")  # noqa: E731
+    out["pression"] = ratio(out["demandes_actives"], out["baux_12m"])
+    out["pression_globale"] = ratio(totals["demandes_actives"], totals["baux_12m"])
+    out["desequilibre"] = (out["pression"] / out["pression_globale"]).round(2)
+    out[["pression", "pression_globale"]] = out[["pression", "pression_globale"]].round(2)
+    return out
+
+
+def _pressure_statement(filters: Filters, scope: Scope, dates: dict, level: str) -> sa.Select:
+    """Active demandes and leases of the 12 months per territory code and typology."""
+    key = commune.c.code_insee if level == "commune" else commune.c.epci_siren
+    at, window_start = dates["au"], dates["debut_12m"]
+
+    dem_subject = Subject(mutation=demande.c.mutation, demande_id=demande.c.id, reference_date=at,
                           epci=commune.c.epci_siren, commune=demande_commune.c.commune_code)
     typ = target_typology(demande.c.nb_personnes)
     demand = (sa.select(key.label("code"), typ.label("typologie"), sa.func.count().label("demandes_actives"),
@@ -196,18 +233,6 @@ def typology_pressure(reader: Reader, filters: Filters, scope: Scope, level: str
               .group_by(key, ltyp))
 
     union = sa.union_all(demand, leases).subquery("parts")
-    stmt = (sa.select(union.c.code, union.c.typologie, *[sa.func.sum(union.c[v]).label(v) for v in PRESSURE_VALUES])
+    return (sa.select(union.c.code, union.c.typologie, *[sa.func.sum(union.c[v]).label(v) for v in PRESSURE_VALUES])
             .group_by(union.c.code, union.c.typologie))
-    frame = reader.frame(stmt, ["code", "typologie", *PRESSURE_VALUES]).set_index(["code", "typologie"])
 
-    territories = reader.territories(level, filters, scope)
-    grid = pd.MultiIndex.from_product([territories.index, TYPOLOGIES], names=[level, "typologie"])
-    out = frame.reindex(grid, fill_value=0).astype("int64").reset_index()
-    out.insert(1, "libelle", territories["libelle"].reindex(out[level]).to_numpy())
-    totals = out.groupby(level)[PRESSURE_VALUES].transform("sum")
-    ratio = lambda num, den: (num / den.where(den > 0)).astype("float64")  # noqa: E731
-    out["pression"] = ratio(out["demandes_actives"], out["baux_12m"])
-    out["pression_globale"] = ratio(totals["demandes_actives"], totals["baux_12m"])
-    out["desequilibre"] = (out["pression"] / out["pression_globale"]).round(2)
-    out[["pression", "pression_globale"]] = out[["pression", "pression_globale"]].round(2)
-    return out

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from data_access.filters import Filters, Period, Scope, Subject, in_list
 from data_access.queries.base import (
-    LeaseJoin, Reader, as_month, in_period, join_needed, month_of, month_positions,
+    LeaseJoin, Reader, in_period, join_needed, month_of, month_positions, period_dates, run_template,
 )
 from data_access.schema import (
     DECISIONS_CAL, REPONSES_REFUS, bail, commune, decision_cal, demande, logement, offre,
@@ -39,6 +39,32 @@ def proposition_join(filters: Filters, scope: Scope, on: sa.ColumnElement, *elem
     return from_, where
 
 
+def _statement(filters: Filters, scope: Scope, dates: dict) -> sa.CompoundSelect:
+    """(indicator, month, count) rows of every event dated from ``dates["debut"]`` to before
+    ``dates["fin"]``."""
+    parts = []
+    window = (dates["debut"], dates["fin"])
+
+    def counted(name: sa.ColumnElement, date_col, on, *extra, group=()):
+        mois = month_of(date_col)
+        from_, where = proposition_join(filters, scope, on, name, date_col, *extra)
+        parts.append(sa.select(name.label("indicateur"), mois.label("mois"), sa.func.count().label("n"))
+                     .select_from(from_).where(*in_period(date_col, *window), *where, *extra)
+                     .group_by(*group, mois))
+
+    counted(sa.literal("propositions"), proposition.c.date_proposition, proposition.c.date_proposition)
+    counted(sa.literal("refus_menage"), proposition.c.date_reponse, proposition.c.date_proposition,
+            in_list(proposition.c.reponse, REPONSES_REFUS))
+    counted(sa.literal("cal_") + decision_cal.c.decision, decision_cal.c.date_cal, decision_cal.c.date_cal,
+            group=(decision_cal.c.decision,))
+    for name, column in (("baux_signes", "date_signature"), ("entrees_dans_les_lieux", "date_entree_lieux")):
+        lease = LeaseJoin(filters, scope, *in_period(bail.c[column], *window))
+        mois = month_of(lease.lease.c[column])
+        parts.append(sa.select(sa.literal(name).label("indicateur"), mois.label("mois"), sa.func.count().label("n"))
+                     .select_from(lease.from_clause()).where(*lease.where).group_by(mois))
+    return sa.union_all(*parts)
+
+
 def pipeline(reader: Reader, filters: Filters, period: Period, scope: Scope) -> pd.DataFrame:
     """The allocation pipeline per month.
 
@@ -54,35 +80,16 @@ def pipeline(reader: Reader, filters: Filters, period: Period, scope: Scope) -> 
 
     Columns: ``mois`` then the counts above; every month of the period, zeros included.
     """
-    parts = []
-
-    def counted(name: sa.ColumnElement, date_col, on, *extra, group=()):
-        mois = month_of(date_col)
-        from_, where = proposition_join(filters, scope, on, name, date_col, *extra)
-        parts.append(sa.select(name.label("indicateur"), mois.label("mois"), sa.func.count().label("n"))
-                     .select_from(from_).where(*in_period(date_col, period), *where, *extra)
-                     .group_by(*group, mois))
-
-    counted(sa.literal("propositions"), proposition.c.date_proposition, proposition.c.date_proposition)
-    counted(sa.literal("refus_menage"), proposition.c.date_reponse, proposition.c.date_proposition,
-            in_list(proposition.c.reponse, REPONSES_REFUS))
-    counted(sa.literal("cal_") + decision_cal.c.decision, decision_cal.c.date_cal, decision_cal.c.date_cal,
-            group=(decision_cal.c.decision,))
-    for name, column in (("baux_signes", "date_signature"), ("entrees_dans_les_lieux", "date_entree_lieux")):
-        lease = LeaseJoin(filters, scope, *in_period(bail.c[column], period))
-        mois = month_of(lease.lease.c[column])
-        parts.append(sa.select(sa.literal(name).label("indicateur"), mois.label("mois"), sa.func.count().label("n"))
-                     .select_from(lease.from_clause()).where(*lease.where).group_by(mois))
-    frame = reader.frame(sa.union_all(*parts), ["indicateur", "mois", "n"])
-    frame["mois"] = as_month(frame["mois"])
+    rows = run_template(reader, ("pipeline",), _statement, ["indicateur", "mois", "n"], filters, scope,
+                        period_dates(period), as_arrays=True)
     # long (indicator, month, n) → one column per indicator, with NumPy (a pandas pivot costs
     # more than the query); an indicator outside COLUMNS is not shown
-    column = pd.Categorical(frame["indicateur"], categories=COLUMNS).codes
+    column = pd.Categorical(rows["indicateur"], categories=COLUMNS).codes
     keep = column >= 0
     months = period.months()
     grid = np.zeros((len(months), len(COLUMNS)), dtype=np.int64)
-    np.add.at(grid, (month_positions(frame["mois"][keep], period), column[keep]),
-              frame["n"].to_numpy(dtype=np.int64)[keep])
+    np.add.at(grid, (month_positions(rows["mois"][keep], period), column[keep]),
+              np.asarray(rows["n"], dtype=np.int64)[keep])
     out = pd.DataFrame(grid, columns=COLUMNS)
     out.insert(0, "mois", np.array([np.datetime64(m, "ns") for m in months]))
     return out

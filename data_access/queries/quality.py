@@ -167,11 +167,11 @@ def reconciliation(reader: Reader, filters: Filters, scope: Scope, period: Perio
     cal = (sa.select(cal_month.label("mois"), kind.label("indicateur"), sa.func.count().label("n"))
            .select_from(from_.join(first_cal, first_cal.c.proposition_id == proposition.c.id)
                         .outerjoin(lease_of, lease_of.c.proposition_id == proposition.c.id))
-           .where(*in_period(first_cal.c.date_cal, period), *where)
+           .where(*in_period(first_cal.c.date_cal, period.start, period.end_exclusive), *where)
            .group_by(cal_month, kind))
 
     # leases by signature month, through the lease's filters (as monthly_rehousing)
-    lease = LeaseJoin(filters, scope, *in_period(bail.c.date_signature, period), bail.c.date_signature <= at)
+    lease = LeaseJoin(filters, scope, *in_period(bail.c.date_signature, period.start, period.end_exclusive), bail.c.date_signature <= at)
     signed = month_of(lease.lease.c.date_signature)
     attributed = (sa.select(first_cal.c.date_cal).where(first_cal.c.proposition_id == lease.lease.c.proposition_id)
                   .scalar_subquery())

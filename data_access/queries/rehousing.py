@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from data_access.errors import FilterError
 from data_access.filters import Filters, Period, Scope, add_months
 from data_access.queries.base import (
-    LeaseJoin, Reader, as_month, criterion_code, densify, in_period, month_of,
+    LeaseJoin, Reader, criterion_code, densify, in_period, month_of, period_dates, run_template,
 )
 from data_access.schema import CRITERES, SANS_CRITERE, bail, commune, logement, reservataire
 
@@ -56,31 +56,18 @@ def monthly_rehousing(reader: Reader, filters: Filters, period: Period, scope: S
     """
     if by is not None and by not in DIMENSIONS:
         raise FilterError(f"Ventilation inconnue : {by!r} (attendu : {', '.join(DIMENSIONS)}).")
-    join = LeaseJoin(filters, scope, *in_period(bail.c.date_signature, period))
-    mois = month_of(join.lease.c.date_signature).label("mois")
-    if by in ("critere", "groupe_critere"):
+    by_criterion = by in ("critere", "groupe_critere")
+    columns = ["mois", "critere", "relogements"] if by_criterion else ["mois", *([by] if by else []), *VALUES]
+    frame = run_template(reader, ("monthly_rehousing", "critere" if by_criterion else by),
+                         lambda f, s, d: _statement(f, s, d, by), columns, filters, scope, period_dates(period),
+                         as_arrays=not by_criterion)
+    if by_criterion:
         # one main criterion per lease: relogements_prioritaires = relogements except for AUCUN
-        rank = _dimension_column("critere", join).label("critere")
-        stmt = (sa.select(mois, rank, sa.func.count().label("relogements"))
-                .select_from(join.from_clause(rank))
-                .where(*join.where)
-                .group_by(mois, rank))
-        frame = reader.frame(stmt, ["mois", "critere", "relogements"])
         frame["critere"] = criterion_code(frame["critere"])
         if by == "groupe_critere":
             frame = (frame.assign(groupe_critere=frame["critere"].map(GROUPE_OF_CRITERE))
                      .groupby(["mois", by], as_index=False)["relogements"].sum())
         frame["relogements_prioritaires"] = frame["relogements"].where(frame[by] != SANS_CRITERE[0], 0)
-    else:
-        keys = [_dimension_column(by, join).label(by)] if by else []
-        prioritaire = join.prioritaire()
-        stmt = (sa.select(mois, *keys, sa.func.count().label("relogements"),
-                          sa.func.sum(prioritaire).label("relogements_prioritaires"))
-                .select_from(join.from_clause(prioritaire, *keys))
-                .where(*join.where)
-                .group_by(mois, *keys))
-        frame = reader.frame(stmt, ["mois", *([by] if by else []), *VALUES])
-    frame["mois"] = as_month(frame["mois"])
     out = densify(frame, period, [by] if by else [], VALUES)
     if by:
         # the grid is month-major with members sorted: label each member once, then tile
@@ -91,6 +78,26 @@ def monthly_rehousing(reader: Reader, filters: Filters, period: Period, scope: S
         labels = labels.fillna(pd.Series([f"{m} (sans libellé)" for m in members], index=labels.index)).to_numpy()
         out.insert(2, "libelle", np.tile(labels, n_months))
     return out
+
+
+def _statement(filters: Filters, scope: Scope, dates: dict, by: str | None) -> sa.Select:
+    """Leases signed from ``dates["debut"]`` to before ``dates["fin"]`` per month (and ``by``):
+    with the main criterion's rank for a criterion breakdown, else with the priority count."""
+    join = LeaseJoin(filters, scope, *in_period(bail.c.date_signature, dates["debut"], dates["fin"]))
+    mois = month_of(join.lease.c.date_signature).label("mois")
+    if by in ("critere", "groupe_critere"):
+        rank = _dimension_column("critere", join).label("critere")
+        return (sa.select(mois, rank, sa.func.count().label("relogements"))
+                .select_from(join.from_clause(rank))
+                .where(*join.where)
+                .group_by(mois, rank))
+    keys = [_dimension_column(by, join).label(by)] if by else []
+    prioritaire = join.prioritaire()
+    return (sa.select(mois, *keys, sa.func.count().label("relogements"),
+                      sa.func.sum(prioritaire).label("relogements_prioritaires"))
+            .select_from(join.from_clause(prioritaire, *keys))
+            .where(*join.where)
+            .group_by(mois, *keys))
 
 
 def summarise(monthly: pd.DataFrame, by: str) -> pd.DataFrame:
