@@ -98,6 +98,10 @@ class _ResultCache:
         return value
 
 
+#: The freshness statements, built once (the compiled-statement cache then finds them at once).
+_META = sa.select(replica_meta.c.cle, replica_meta.c.valeur)
+_REPLAY = sa.select(sa.func.pg_is_in_recovery(), sa.func.pg_last_xact_replay_timestamp())
+
 #: One result cache per process, shared by every Replica (hence every Panel session).
 _CACHE = _ResultCache(load_settings().cache_size)
 
@@ -206,13 +210,14 @@ class Replica:
         """When the replica's data was extracted and, on a PostgreSQL hot standby, the time
         of the last replayed transaction."""
         read_at = datetime.now(timezone.utc)
-        meta = dict(self.frame(sa.select(replica_meta.c.cle, replica_meta.c.valeur), ["cle", "valeur"]).values)
+        rows = self._fetch(_META, ["cle", "valeur"], None)
+        meta = dict(zip(rows["cle"], rows["valeur"]))
         extraction = _parse_ts(meta.get("extraction"))
         replay = None
         if self.dialect == "postgresql":
-            stmt = sa.select(sa.func.pg_is_in_recovery(), sa.func.pg_last_xact_replay_timestamp())
-            in_recovery, replay_ts = self.frame(stmt, ["recovery", "replay"]).iloc[0]
-            replay = replay_ts.to_pydatetime() if in_recovery and pd.notna(replay_ts) else None
+            rows = self._fetch(_REPLAY, ["recovery", "replay"], None)
+            in_recovery, replay_ts = rows["recovery"][0], rows["replay"][0]
+            replay = replay_ts if in_recovery and replay_ts is not None else None
         version = "|".join(filter(None, [meta.get("version"), meta.get("extraction"),
                                          replay.isoformat() if replay else None]))
         return Freshness(extraction=extraction, replay=replay, read_at=read_at, version=version)
