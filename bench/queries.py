@@ -20,6 +20,7 @@ from typing import Callable
 import pandas as pd
 
 from data_access import Filters, Replica
+from data_access.replica import FRESHNESS_STATEMENTS
 from data_access.demo import build_demo, demo_is_current, load_postgres
 from data_access.settings import PROJECT_ROOT
 
@@ -33,9 +34,11 @@ class RecordingReplica(Replica):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.recorded: list = []
+        self.recording_freshness = False
 
     def _fetch(self, stmt, columns, parameters):   # under frame() and arrays()
-        self.recorded.append(stmt.params(parameters) if parameters else stmt)   # with its values
+        if self.recording_freshness or not any(stmt is s for s in FRESHNESS_STATEMENTS):   # not a data-version reread
+            self.recorded.append(stmt.params(parameters) if parameters else stmt)   # with its values
         return super()._fetch(stmt, columns, parameters)
 
 
@@ -119,6 +122,7 @@ def measure(replica: RecordingReplica, scale: str, backend: str, repeat: int) ->
     for name, fn in cases(replica).items():
         fn()                   # reference tables a query needs are read once per data version
         replica.recorded = []
+        replica.recording_freshness = name == "freshness"
         fn()                   # warm-up, and the statements it sends
         if not replica.recorded:
             raise RuntimeError(f"{name} : aucune requête enregistrée, pas de SQL nu à comparer.")

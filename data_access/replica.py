@@ -101,6 +101,7 @@ class _ResultCache:
 #: The freshness statements, built once (the compiled-statement cache then finds them at once).
 _META = sa.select(replica_meta.c.cle, replica_meta.c.valeur)
 _REPLAY = sa.select(sa.func.pg_is_in_recovery(), sa.func.pg_last_xact_replay_timestamp())
+FRESHNESS_STATEMENTS = (_META, _REPLAY)
 
 #: One result cache per process, shared by every Replica (hence every Panel session).
 _CACHE = _ResultCache(load_settings().cache_size)

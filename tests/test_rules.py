@@ -218,6 +218,17 @@ def test_backlog_territory_is_the_first_wish_and_only_a_territory_narrows_it(tmp
     assert int(scoped["demandes_actives"].sum()) == 1
 
 
+def test_a_failed_statement_in_a_hand_opened_transaction_does_not_poison_the_pool(tmp_path):
+    # DuckDB connections skip BEGIN/ROLLBACK; one that saw an error is still rolled back
+    replica = tiny_replica(tmp_path)
+    with replica.engine.connect() as conn:
+        conn.exec_driver_sql("BEGIN")
+        with pytest.raises(sa.exc.DBAPIError):
+            conn.exec_driver_sql("SELECT * FROM pas_de_table")
+    for _ in range(3):       # the pool hands the same connection back
+        assert replica.monthly_rehousing(Filters(start="2024-01", end="2024-02"))["relogements"].sum() == 0
+
+
 def test_duckdb_replica_refuses_writes(tmp_path):
     replica = tiny_replica(tmp_path)
     with pytest.raises(sa.exc.DBAPIError), replica.engine.connect() as conn:
@@ -245,7 +256,8 @@ def test_freshness_is_the_older_of_extraction_and_replay():
     # an extraction loaded into a primary: the standby's recent replay holds nothing newer
     loaded = Freshness(extraction=extracted, replay=now, read_at=now, version="v")
     assert loaded.as_of == extracted and str(loaded) == "Données extraites le 15/11/2026 à 06:00"
-    # a lagging standby of a live file: its last replay is what it reflects
+    # a lagging standby of a live file whose replica_meta view tells the current time:
+    # its last replay is what it reflects
     lagging = Freshness(extraction=now, replay=extracted, read_at=now, version="v")
     assert lagging.as_of == extracted and str(lagging).startswith("Données répliquées le 15/11/2026")
     assert Freshness(extraction=None, replay=extracted, read_at=now, version="v").as_of == extracted

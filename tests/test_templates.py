@@ -67,3 +67,15 @@ def test_a_placeholder_left_without_value_is_an_error_not_a_stale_figure(duckdb_
         assert "debut" in str(err)
     else:
         raise AssertionError("a placeholder without a value ran")
+
+
+def test_every_filter_and_scope_field_is_in_the_shape_or_bound():
+    """A field the shape ignores would be frozen into a template with its first value."""
+    from dataclasses import fields
+    assert {f.name for f in fields(Filters)} == {*Filters.LISTS, "mutation", "qpv", "start", "end"}
+    assert {f.name for f in fields(Scope)} == {*Scope.AXES, "label"}
+    f = Filters(epci=[SICOVAL], criteres=["DALO", "ACD"], mutation=True)
+    assert f.shape() == Filters(epci=[TOULOUSE_METROPOLE], criteres=["ACD", "DALO"], mutation=True).shape()
+    assert f.shape() != Filters(epci=[SICOVAL], criteres=["DALO", "ACD"], mutation=False).shape()
+    assert f.parameters() == {"f_epci_0": SICOVAL, "f_criteres_0": "ACD", "f_criteres_1": "DALO"}
+    assert Scope(epci=()).shape() != Scope().shape()
