@@ -36,10 +36,10 @@ class RecordingReplica(Replica):
         self.recorded: list = []
         self.recording_freshness = False
 
-    def _fetch(self, stmt, columns, parameters):   # under frame() and arrays()
+    def _fetch(self, stmt, columns, parameters, fixed=False):   # under frame(), arrays(), freshness()
         if self.recording_freshness or not any(stmt is s for s in FRESHNESS_STATEMENTS):   # not a data-version reread
             self.recorded.append(stmt.params(parameters) if parameters else stmt)   # with its values
-        return super()._fetch(stmt, columns, parameters)
+        return super()._fetch(stmt, columns, parameters, fixed)
 
 
 def cases(replica: Replica) -> dict[str, Callable[[], object]]:
@@ -92,16 +92,15 @@ def _p95(values: list[float]) -> float:
 
 def _bare_runner(replica: Replica, statements: list, to_frame: bool = False) -> Callable[[], None]:
     """Run the recorded statements as plain SQL text on a raw DBAPI connection, fetching the
-    rows (``to_frame``: into a DataFrame, as a hand-written ``read_sql`` would). On PostgreSQL
-    each run ends its transaction, as a hand-written call would (one long transaction would
-    keep a warm snapshot no application call has: ≈ 5–15 ms of the department's pipeline)."""
+    rows (``to_frame``: into a DataFrame, as a hand-written ``read_sql`` would). The engine's
+    connections are in autocommit on PostgreSQL, as a hand-written call's would be: each
+    statement is its own transaction (one long transaction would keep a warm snapshot no
+    application call has: ≈ 5–15 ms of the department's pipeline)."""
     texts = [str(s.compile(dialect=replica.engine.dialect, compile_kwargs={"literal_binds": True}))
              for s in statements]
     raw = replica.engine.raw_connection()
-    driver = raw.driver_connection
-    postgres = hasattr(driver, "read_only")
-    if postgres:                                       # psycopg: a standby refuses READ WRITE
-        driver.read_only = True
+    if replica.dialect == "postgresql" and not raw.driver_connection.autocommit:
+        raise RuntimeError("Le SQL nu doit tourner comme l'API : en autocommit sur PostgreSQL.")
 
     def run():
         cur = raw.cursor()
@@ -111,8 +110,6 @@ def _bare_runner(replica: Replica, statements: list, to_frame: bool = False) -> 
             if to_frame:
                 pd.DataFrame(rows, columns=[d[0] for d in cur.description])
         cur.close()
-        if postgres:
-            driver.rollback()
     return run
 
 

@@ -98,10 +98,14 @@ class _ResultCache:
         return value
 
 
-#: The freshness statements, built once (the compiled-statement cache then finds them at once).
+#: The freshness lookup, built once: the replica's metadata and, on PostgreSQL, the server's
+#: recovery state and last replayed transaction in the same statement (one round trip).
 _META = sa.select(replica_meta.c.cle, replica_meta.c.valeur)
-_REPLAY = sa.select(sa.func.pg_is_in_recovery(), sa.func.pg_last_xact_replay_timestamp())
-FRESHNESS_STATEMENTS = (_META, _REPLAY)
+_SERVER = sa.select(sa.func.pg_is_in_recovery().label("recovery"),
+                    sa.func.pg_last_xact_replay_timestamp().label("replay")).subquery("serveur")
+_META_REPLAY = (sa.select(_SERVER.c.recovery, _SERVER.c.replay, replica_meta.c.cle, replica_meta.c.valeur)
+                .select_from(_SERVER.outerjoin(replica_meta, sa.true())))
+FRESHNESS_STATEMENTS = (_META, _META_REPLAY)
 
 #: One result cache per process, shared by every Replica (hence every Panel session).
 _CACHE = _ResultCache(load_settings().cache_size)
@@ -135,6 +139,7 @@ class Replica:
         self._references: dict[str, Any] = {}
         # statement templates: a few dozen shapes in practice; bounded all the same
         self._templates = _ResultCache(512)
+        self._fixed_sql: dict[int, str] = {}     # the freshness lookup's SQL, compiled once
 
     @property
     def dialect(self) -> str:
@@ -166,22 +171,58 @@ class Replica:
         return {name: values if isinstance(values, np.ndarray) else pd.Series(values, dtype=None).to_numpy()
                 for name, values in self._fetch(stmt, columns, parameters).items()}
 
-    def _fetch(self, stmt: sa.Executable, columns: list[str], parameters: dict | None) -> dict[str, Any]:
-        try:
-            with self.engine.connect() as conn:
-                result = conn.execute(stmt, parameters)
-                if self.dialect == "duckdb":
-                    # DuckDB hands its result over column by column (NumPy): no Python row
-                    # per result row, which costs more than the query on large results
-                    arrays = result.cursor.fetchnumpy()
-                    result.close()
-                    return {name: _column(values) for name, values in zip(columns, arrays.values())}
-                rows = result.fetchall()
-        except sa_exc.DBAPIError as err:
-            raise self._translate(err) from err
+    def _fetch(self, stmt: sa.Executable, columns: list[str], parameters: dict | None,
+               fixed: bool = False) -> dict[str, Any]:
+        """The rows of ``stmt`` column by column. A pooled connection the server has closed
+        since its last use (a restart, a failover, an idle timeout) fails its first statement;
+        the pool then drops its connections and the read is tried once more on a new one,
+        instead of a liveness ping before every statement (a round trip each).
+
+        ``fixed``: a statement without parameters, run again and again (the freshness
+        lookup), compiled once and run on the driver's cursor: SQLAlchemy's per-execution
+        work costs as much as such a lookup."""
+        for attempt in (1, 2):
+            try:
+                with self.engine.connect() as conn:
+                    if fixed:
+                        rows = self._run_fixed(conn, stmt)
+                    else:
+                        result = conn.execute(stmt, parameters)
+                        if self.dialect == "duckdb":
+                            # DuckDB hands its result over column by column (NumPy): no Python row
+                            # per result row, which costs more than the query on large results
+                            arrays = result.cursor.fetchnumpy()
+                            result.close()
+                            return {name: _column(values) for name, values in zip(columns, arrays.values())}
+                        rows = result.fetchall()
+                break
+            except sa_exc.DBAPIError as err:
+                if attempt == 1 and err.connection_invalidated:
+                    continue
+                raise self._translate(err) from err
         # column-wise from plain tuples: pandas probing Row objects costs more than the query
         data = list(zip(*rows)) if rows else [()] * len(columns)
         return {name: list(values) for name, values in zip(columns, data)}
+
+    def _run_fixed(self, conn: sa.Connection, stmt: sa.Executable) -> list[tuple]:
+        """``stmt`` (no parameters) compiled once, run on the connection's driver cursor. A
+        driver error comes out as SQLAlchemy's would, and its connection is discarded."""
+        dialect = self.engine.dialect
+        sql = self._fixed_sql.get(id(stmt))
+        if sql is None:
+            sql = self._fixed_sql[id(stmt)] = str(stmt.compile(dialect=dialect))
+        dbapi_connection = conn.connection.dbapi_connection
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(sql)
+            return cursor.fetchall()
+        except dialect.loaded_dbapi.Error as err:
+            disconnected = dialect.is_disconnect(err, dbapi_connection, cursor)
+            conn.invalidate()
+            raise sa_exc.DBAPIError.instance(sql, None, err, dialect.loaded_dbapi.Error,
+                                             connection_invalidated=disconnected) from err
+        finally:
+            cursor.close()
 
     def _translate(self, err: sa_exc.DBAPIError) -> Exception:
         sqlstate = getattr(err.orig, "sqlstate", None)
@@ -211,14 +252,15 @@ class Replica:
         """When the replica's data was extracted and, on a PostgreSQL hot standby, the time
         of the last replayed transaction."""
         read_at = datetime.now(timezone.utc)
-        rows = self._fetch(_META, ["cle", "valeur"], None)
-        meta = dict(zip(rows["cle"], rows["valeur"]))
-        extraction = _parse_ts(meta.get("extraction"))
         replay = None
         if self.dialect == "postgresql":
-            rows = self._fetch(_REPLAY, ["recovery", "replay"], None)
+            rows = self._fetch(_META_REPLAY, ["recovery", "replay", "cle", "valeur"], None, fixed=True)
             in_recovery, replay_ts = rows["recovery"][0], rows["replay"][0]
             replay = replay_ts if in_recovery and replay_ts is not None else None
+        else:
+            rows = self._fetch(_META, ["cle", "valeur"], None, fixed=True)
+        meta = {k: v for k, v in zip(rows["cle"], rows["valeur"]) if k is not None}
+        extraction = _parse_ts(meta.get("extraction"))
         version = "|".join(filter(None, [meta.get("version"), meta.get("extraction"),
                                          replay.isoformat() if replay else None]))
         return Freshness(extraction=extraction, replay=replay, read_at=read_at, version=version)

@@ -65,6 +65,53 @@ def test_freshness_reads_the_standby_replay_time(pg_cluster, postgres_replica):
     assert fresh.replay.isoformat() in fresh.version     # a replay is a new data version
 
 
+def test_statements_run_in_autocommit_each_in_a_read_only_transaction(postgres_replica):
+    with postgres_replica.engine.connect() as conn:
+        assert conn.connection.driver_connection.autocommit is True     # no BEGIN / ROLLBACK round trips
+        assert conn.exec_driver_sql("SHOW transaction_read_only").scalar() == "on"
+
+
+@pytest.mark.parametrize("read", ["query", "freshness"])
+def test_a_connection_the_server_closed_is_replaced_without_an_error(pg_cluster, read):
+    """No liveness ping before each statement: a pooled connection the server has closed
+    (restart, failover, idle timeout) fails once, and the read is run again on a new one."""
+    replica = Replica(url=pg_cluster.readonly_url, settings=replace(load_settings(), statement_timeout_s=5),
+                      cache=False)
+    run = {"query": lambda: replica.monthly_rehousing(Filters(start="2025-01", end="2025-03")),
+           "freshness": replica.freshness}[read]
+    try:
+        first = run()
+        with replica.engine.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with pg_cluster.connect(standby=True) as admin:       # the server ends our pooled session
+            assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0] is True
+            for _ in range(100):
+                if not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+                    break
+                time.sleep(0.05)
+        again = run()
+        if read == "query":
+            assert again.equals(first)
+        else:
+            assert again.extraction == first.extraction
+        with replica.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+    finally:
+        replica.dispose()
+
+
+def test_the_demo_loader_leaves_tables_vacuumed_like_a_production_database(postgres_replica):
+    """A fresh bulk load is not what a production replica looks like: its tables have long
+    been vacuumed (visibility map set). The loader freezes and analyses them."""
+    with postgres_replica.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT relname, relpages, relallvisible FROM pg_class "
+            "WHERE relname IN ('demande', 'demande_commune', 'bail', 'logement') AND relkind = 'r'").all()
+    assert len(rows) == 4
+    for name, pages, all_visible in rows:
+        assert pages > 0 and all_visible == pages, name
+
+
 def test_a_database_that_is_down_gives_a_french_message():
     settings = replace(load_settings(), connect_timeout_s=1)
     replica = Replica(url="postgresql://relog@127.0.0.1:9/absente", settings=settings, cache=False)

@@ -249,6 +249,19 @@ def test_freshness_reads_extraction_time(tmp_path):
     assert str(fresh) == "Données extraites le 01/12/2024 à 06:00"
 
 
+def test_freshness_on_a_file_without_its_metadata_is_a_french_error_each_time(tmp_path):
+    """The freshness lookup runs on the driver's cursor: its errors are translated as any
+    query's, and the connection it failed on does not go back to the pool."""
+    import duckdb
+    path = tmp_path / "sans-meta.duckdb"
+    duckdb.connect(str(path)).close()
+    replica = Replica(url=f"duckdb:///{path}", cache=False)
+    for _ in range(2):
+        with pytest.raises(ReplicaUnavailable, match="vue manquante"):
+            replica.freshness()
+    assert replica.engine.pool.checkedout() == 0
+
+
 def test_freshness_is_the_older_of_extraction_and_replay():
     from data_access.replica import Freshness
     extracted = datetime(2026, 11, 15, 5, 0, tzinfo=timezone.utc)

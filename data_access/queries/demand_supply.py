@@ -101,7 +101,9 @@ def _statement(reader: Reader, filters: Filters, scope: Scope, dates: dict, leve
         held, source = snapshot.c.demande_id.is_not(None), demande.outerjoin(snapshot, snapshot.c.demande_id == demande.c.id)
     else:
         held, source = demande.c.id.in_(priority_holders(at)), demande
-    active = (sa.select(demande.c.id, demande.c.nb_communes_souhaitees.label("n"),
+    # each active demande's weight (1/n, a float division: PostgreSQL's NUMERIC one costs a
+    # tenth of the query) and priority computed once on the demande, not on each of its wishes
+    active = (sa.select(demande.c.id, (1.0 / sa.cast(demande.c.nb_communes_souhaitees, sa.Double)).label("poids"),
                         sa.case((held, 1), else_=0).label("prioritaire"))
               .select_from(source)
               .where(*active_on(at), *filters.clauses(demand_subject))
@@ -110,10 +112,10 @@ def _statement(reader: Reader, filters: Filters, scope: Scope, dates: dict, leve
     first = demande_commune.c.rang == 1
     parts.append(part(demande_commune.c.commune_code,
                       demande_commune.join(active, active.c.id == demande_commune.c.demande_id), {
-        "demandes_actives": sa.func.sum(sa.case((first, 1), else_=0)),
-        # a float division: PostgreSQL's NUMERIC one costs a tenth of the query
-        "demandes_actives_ponderees": sa.func.sum(1.0 / sa.cast(active.c.n, sa.Double)),
-        "demandes_prioritaires_actives": sa.func.sum(sa.case((first, active.c.prioritaire), else_=0)),
+        # FILTER aggregates: no CASE projected on each wish
+        "demandes_actives": sa.func.count().filter(first),
+        "demandes_actives_ponderees": sa.func.sum(active.c.poids),
+        "demandes_prioritaires_actives": sa.func.count().filter(sa.and_(first, active.c.prioritaire == 1)),
     }, [*filters.clauses(wish_subject), *scope.clauses(wish_subject)]))
 
     # stock (supply subjects have no demande: criteria and mutation filters do not apply)
