@@ -35,3 +35,13 @@ def test_bench_measures_the_map_indicator_change(demo_path):
     measure = indicator_change(demo_path, repeat=4)
     assert measure.unit == "ms" and measure.median > 0
     assert "changement d'indicateur" in report([measure], "carte")
+
+
+def test_the_overhead_ratio_pairs_each_call_with_the_bare_sql_run_after_it():
+    from bench.queries import paired_ratio
+    # the machine runs at two speeds and switches between an API call and its bare SQL: one
+    # side has one more slow run, and its median flips to the slow speed (22 / 10 = 2.2)
+    api = [11, 11, 22, 22, 22]
+    bare = [10, 10, 10, 20, 20]
+    assert paired_ratio(api, bare) == pytest.approx(1.1)
+    assert paired_ratio([1, 3], [1, 1]) == 2
