@@ -123,6 +123,24 @@ def _column(values):
     return values
 
 
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def _array(values: list) -> np.ndarray:
+    """A column of PostgreSQL's rows as NumPy: integers (no NULL) as int64 and dates (no NULL)
+    as datetime64[D], built directly (pandas' inference costs ≈ 0.1 ms a column, and NumPy's
+    conversion of date objects ≈ 1 µs a value: a millisecond on a monthly breakdown);
+    anything else as pandas types it."""
+    if values:
+        kind = type(values[0])
+        if kind is int and all(type(v) is int for v in values):
+            return np.fromiter(values, dtype=np.int64, count=len(values))
+        if kind is date and all(type(v) is date for v in values):
+            days = np.fromiter((v.toordinal() for v in values), dtype=np.int64, count=len(values))
+            return (days - _EPOCH_ORDINAL).astype("datetime64[D]")
+    return pd.Series(values, dtype=None).to_numpy()
+
+
 class Replica:
     """A read-only view on the shared file's replica. Create it with :func:`connect`."""
 
@@ -167,8 +185,7 @@ class Replica:
         """:meth:`frame`'s columns as NumPy arrays (object arrays from PostgreSQL), for the
         queries that reshape their rows before building one DataFrame (a DataFrame costs
         ≈ 0.2 ms, a few % of a department's query)."""
-        # PostgreSQL's rows: each column typed as pandas would type it (integers stay integers)
-        return {name: values if isinstance(values, np.ndarray) else pd.Series(values, dtype=None).to_numpy()
+        return {name: values if isinstance(values, np.ndarray) else _array(values)
                 for name, values in self._fetch(stmt, columns, parameters).items()}
 
     def _fetch(self, stmt: sa.Executable, columns: list[str], parameters: dict | None,

@@ -370,3 +370,15 @@ def test_a_month_outside_the_period_is_refused_not_dropped():
     assert list(month_positions(inside, period)) == [0, 2]
     with pytest.raises(ValueError, match="hors de la période"):
         month_positions(pd.Series(pd.to_datetime(["2024-04-01"])), period)
+
+
+def test_postgresql_columns_become_numpy_as_pandas_would_type_them():
+    from datetime import date, datetime
+    import numpy as np
+    from data_access.replica import _array
+    assert _array([3, 1]).dtype == np.int64 and list(_array([3, 1])) == [3, 1]
+    days = _array([date(2025, 3, 1), date(1969, 12, 31)])
+    assert days.dtype == "datetime64[D]" and list(days.astype(str)) == ["2025-03-01", "1969-12-31"]
+    for values in ([1, None], [True, False], [date(2025, 1, 1), None], [datetime(2025, 1, 1, 5)], ["a"], [1, 2.5]):
+        got, want = _array(values), pd.Series(values, dtype=None).to_numpy()
+        assert got.dtype == want.dtype and pd.Series(got).equals(pd.Series(want)), values
