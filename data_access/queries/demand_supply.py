@@ -76,15 +76,16 @@ def window_dates(at: date) -> dict[str, date]:
 
 
 def _statement(reader: Reader, filters: Filters, scope: Scope, dates: dict, level: str) -> sa.Select:
-    """Demand and supply per territory code: one UNION member per figure's source."""
+    """Demand and supply per territory code: one UNION member per figure's source, each per
+    commune, summed per EPCI at that level."""
     at, window_start = dates["au"], dates["debut_12m"]
     parts = []
 
     def part(commune_code: sa.ColumnElement, base: sa.FromClause, values: dict[str, sa.ColumnElement],
              where: list[sa.ColumnElement]) -> sa.Select:
-        """One UNION member: ``values`` per territory, the other columns zero. The commune
-        reference is joined only when the level (EPCI) or a clause needs it."""
-        key = commune_code if level == "commune" else commune.c.epci_siren
+        """One UNION member: ``values`` per commune, the other columns zero. The commune
+        reference is joined only when a clause needs it."""
+        key = commune_code
         columns = [values.get(v, sa.literal(0)).label(v) for v in VALUES]
         source = join_needed(base, [(commune, commune.c.code_insee == commune_code, False)], key, *values.values(), *where)
         return sa.select(key.label("code"), *columns).select_from(source).where(*where).group_by(key)
@@ -138,10 +139,10 @@ def _statement(reader: Reader, filters: Filters, scope: Scope, dates: dict, leve
                       [offre.c.date_liberation > window_start, offre.c.date_liberation <= at,
                        *filters.clauses(freed_subject), *scope.clauses(freed_subject)]))
 
-    # leases (their joins chosen by LeaseJoin, the commune's only for EPCI)
+    # leases (their joins chosen by LeaseJoin)
     lease = LeaseJoin(filters, scope, bail.c.date_signature > window_start, bail.c.date_signature <= at)
     prioritaire = lease.prioritaire()
-    key = logement.c.commune_code if level == "commune" else commune.c.epci_siren
+    key = logement.c.commune_code
     parts.append(sa.select(key.label("code"), *[sa.literal(0).label(v) for v in VALUES[:5]],
                            sa.func.count().label("baux_12m"),
                            sa.func.sum(prioritaire).label("relogements_prioritaires_12m"))
@@ -150,8 +151,15 @@ def _statement(reader: Reader, filters: Filters, scope: Scope, dates: dict, leve
                  .group_by(key))
 
     union = sa.union_all(*parts).subquery("parts")
-    return (sa.select(union.c.code, *[sa.func.sum(union.c[v]).label(v) for v in VALUES])
-            .group_by(union.c.code))
+    sums = [sa.func.sum(union.c[v]).label(v) for v in VALUES]
+    if level == "commune":
+        return sa.select(union.c.code, *sums).group_by(union.c.code)
+    # EPCI: the communes' figures summed per EPCI (a commune belongs to one EPCI, and every
+    # figure adds up), so the reference is joined to a few rows per commune rather than to
+    # each wish and lease (national DuckDB: the EPCI level cost ≈ 15 % more than the commune's)
+    return (sa.select(commune.c.epci_siren.label("code"), *sums)
+            .select_from(union.join(commune, commune.c.code_insee == union.c.code))
+            .group_by(commune.c.epci_siren))
 
 
 
