@@ -37,10 +37,10 @@ class RecordingReplica(Replica):
         self.recorded: list = []
         self.recording_freshness = False
 
-    def _fetch(self, stmt, columns, parameters, fixed=False):   # under frame(), arrays(), freshness()
+    def _fetch(self, stmt, columns, parameters):   # under frame(), arrays(), freshness()
         if self.recording_freshness or not any(stmt is s for s in FRESHNESS_STATEMENTS):   # not a data-version reread
             self.recorded.append(stmt.params(parameters) if parameters else stmt)   # with its values
-        return super()._fetch(stmt, columns, parameters, fixed)
+        return super()._fetch(stmt, columns, parameters)
 
 
 def cases(replica: Replica) -> dict[str, Callable[[], object]]:

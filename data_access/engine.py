@@ -1,8 +1,10 @@
 """Read-only engine factory: the embedded DuckDB demo file by default, PostgreSQL in production.
 
 Read-only twice: DuckDB files are opened ``read_only=True``; PostgreSQL sessions start with
-``default_transaction_read_only=on``, so every statement runs in a read-only transaction, with
-a ``statement_timeout``. Nothing here writes.
+``default_transaction_read_only=on`` (each of our statements, in autocommit, is a read-only
+transaction; a session that lost the setting is not handed out again), with a
+``statement_timeout``. Nothing here writes. The guarantee that holds against any code is
+the server's: a hot standby, and a role with nothing but ``SELECT`` (README).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import duckdb_engine
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import registry
 from sqlalchemy.engine import Engine, make_url
 
@@ -30,7 +33,7 @@ def create_replica_engine(url: str | None, settings: Settings) -> Engine:
         if parsed.get_driver_name() in ("", "psycopg2") and parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         timeout_ms = int(settings.statement_timeout_s * 1000)
-        return sa.create_engine(
+        engine = sa.create_engine(
             parsed,
             connect_args={
                 "connect_timeout": settings.connect_timeout_s,
@@ -53,8 +56,20 @@ def create_replica_engine(url: str | None, settings: Settings) -> Engine:
             pool_size=5,
             max_overflow=5,
         )
+        sa.event.listen(engine, "checkout", _still_read_only)
+        return engine
     raise ReplicaUnavailable(
         f"Type de base non pris en charge : {backend} (attendu : postgresql ou duckdb).")
+
+
+def _still_read_only(dbapi_connection, _record, _proxy) -> None:
+    """A pooled session whose read-only default was turned off (``SET
+    default_transaction_read_only = off`` typed in a notebook, say) would write in autocommit
+    for every later checkout: it is replaced by a new one instead. PostgreSQL (14 and later)
+    reports the setting with every change, so the check costs no round trip."""
+    status = dbapi_connection.info.parameter_status("default_transaction_read_only")
+    if status is not None and status != "on":
+        raise sa_exc.DisconnectionError("session no longer read-only: replaced")
 
 
 class CachingDuckDBDialect(duckdb_engine.Dialect):

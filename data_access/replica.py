@@ -127,10 +127,11 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def _array(values: list) -> np.ndarray:
-    """A column of PostgreSQL's rows as NumPy: integers (no NULL) as int64 and dates (no NULL)
-    as datetime64[D], built directly (pandas' inference costs ≈ 0.1 ms a column, and NumPy's
-    conversion of date objects ≈ 1 µs a value: a millisecond on a monthly breakdown);
-    anything else as pandas types it."""
+    """A column of PostgreSQL's rows as NumPy, built directly: integers (no NULL) as int64, as
+    pandas would type them (its inference costs ≈ 0.1 ms a column), and dates (no NULL) as
+    datetime64[D], which pandas would leave as objects: what DuckDB gives for a date column,
+    and converting date objects later costs ≈ 1 µs each, a millisecond on a monthly
+    breakdown. Anything else as pandas types it."""
     if values:
         kind = type(values[0])
         if kind is int and all(type(v) is int for v in values):
@@ -157,7 +158,6 @@ class Replica:
         self._references: dict[str, Any] = {}
         # statement templates: a few dozen shapes in practice; bounded all the same
         self._templates = _ResultCache(512)
-        self._fixed_sql: dict[int, str] = {}     # the freshness lookup's SQL, compiled once
 
     @property
     def dialect(self) -> str:
@@ -188,30 +188,23 @@ class Replica:
         return {name: values if isinstance(values, np.ndarray) else _array(values)
                 for name, values in self._fetch(stmt, columns, parameters).items()}
 
-    def _fetch(self, stmt: sa.Executable, columns: list[str], parameters: dict | None,
-               fixed: bool = False) -> dict[str, Any]:
+    def _fetch(self, stmt: sa.Executable, columns: list[str], parameters: dict | None) -> dict[str, Any]:
         """The rows of ``stmt`` column by column. A pooled connection the server has closed
         since its last use (a restart, a failover, an idle timeout) fails its first statement;
-        the pool then drops its connections and the read is tried once more on a new one,
-        instead of a liveness ping before every statement (a round trip each).
-
-        ``fixed``: a statement without parameters, run again and again (the freshness
-        lookup), compiled once and run on the driver's cursor: SQLAlchemy's per-execution
-        work costs as much as such a lookup."""
+        SQLAlchemy then discards every connection the pool held before that moment, and the
+        read is tried once more on a new one, instead of a liveness ping before every
+        statement (a round trip each)."""
         for attempt in (1, 2):
             try:
                 with self.engine.connect() as conn:
-                    if fixed:
-                        rows = self._run_fixed(conn, stmt)
-                    else:
-                        result = conn.execute(stmt, parameters)
-                        if self.dialect == "duckdb":
-                            # DuckDB hands its result over column by column (NumPy): no Python row
-                            # per result row, which costs more than the query on large results
-                            arrays = result.cursor.fetchnumpy()
-                            result.close()
-                            return {name: _column(values) for name, values in zip(columns, arrays.values())}
-                        rows = result.fetchall()
+                    result = conn.execute(stmt, parameters)
+                    if self.dialect == "duckdb":
+                        # DuckDB hands its result over column by column (NumPy): no Python row
+                        # per result row, which costs more than the query on large results
+                        arrays = result.cursor.fetchnumpy()
+                        result.close()
+                        return {name: _column(values) for name, values in zip(columns, arrays.values())}
+                    rows = result.fetchall()
                 break
             except sa_exc.DBAPIError as err:
                 if attempt == 1 and err.connection_invalidated:
@@ -220,26 +213,6 @@ class Replica:
         # column-wise from plain tuples: pandas probing Row objects costs more than the query
         data = list(zip(*rows)) if rows else [()] * len(columns)
         return {name: list(values) for name, values in zip(columns, data)}
-
-    def _run_fixed(self, conn: sa.Connection, stmt: sa.Executable) -> list[tuple]:
-        """``stmt`` (no parameters) compiled once, run on the connection's driver cursor. A
-        driver error comes out as SQLAlchemy's would, and its connection is discarded."""
-        dialect = self.engine.dialect
-        sql = self._fixed_sql.get(id(stmt))
-        if sql is None:
-            sql = self._fixed_sql[id(stmt)] = str(stmt.compile(dialect=dialect))
-        dbapi_connection = conn.connection.dbapi_connection
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(sql)
-            return cursor.fetchall()
-        except dialect.loaded_dbapi.Error as err:
-            disconnected = dialect.is_disconnect(err, dbapi_connection, cursor)
-            conn.invalidate()
-            raise sa_exc.DBAPIError.instance(sql, None, err, dialect.loaded_dbapi.Error,
-                                             connection_invalidated=disconnected) from err
-        finally:
-            cursor.close()
 
     def _translate(self, err: sa_exc.DBAPIError) -> Exception:
         sqlstate = getattr(err.orig, "sqlstate", None)
@@ -271,11 +244,11 @@ class Replica:
         read_at = datetime.now(timezone.utc)
         replay = None
         if self.dialect == "postgresql":
-            rows = self._fetch(_META_REPLAY, ["recovery", "replay", "cle", "valeur"], None, fixed=True)
+            rows = self._fetch(_META_REPLAY, ["recovery", "replay", "cle", "valeur"], None)
             in_recovery, replay_ts = rows["recovery"][0], rows["replay"][0]
             replay = replay_ts if in_recovery and replay_ts is not None else None
         else:
-            rows = self._fetch(_META, ["cle", "valeur"], None, fixed=True)
+            rows = self._fetch(_META, ["cle", "valeur"], None)
         meta = {k: v for k, v in zip(rows["cle"], rows["valeur"]) if k is not None}
         extraction = _parse_ts(meta.get("extraction"))
         version = "|".join(filter(None, [meta.get("version"), meta.get("extraction"),

@@ -71,31 +71,53 @@ def test_statements_run_in_autocommit_each_in_a_read_only_transaction(postgres_r
         assert conn.exec_driver_sql("SHOW transaction_read_only").scalar() == "on"
 
 
-@pytest.mark.parametrize("read", ["query", "freshness"])
-def test_a_connection_the_server_closed_is_replaced_without_an_error(pg_cluster, read):
-    """No liveness ping before each statement: a pooled connection the server has closed
-    (restart, failover, idle timeout) fails once, and the read is run again on a new one."""
-    replica = Replica(url=pg_cluster.readonly_url, settings=replace(load_settings(), statement_timeout_s=5),
-                      cache=False)
-    run = {"query": lambda: replica.monthly_rehousing(Filters(start="2025-01", end="2025-03")),
+@pytest.mark.parametrize("read", ["query", "freshness", "cached query"])
+def test_connections_the_server_closed_are_replaced_without_an_error(pg_cluster, read):
+    """No liveness ping before each statement: after a restart, a failover or an idle
+    timeout, every pooled connection is dead; the first fails once, SQLAlchemy discards the
+    others with it, and the read runs again on a new one."""
+    settings = replace(load_settings(), statement_timeout_s=5, version_ttl_s=0)
+    replica = Replica(url=pg_cluster.readonly_url, settings=settings, cache=read == "cached query")
+    filters = Filters(start="2025-01", end="2025-03")
+    run = {"query": lambda: replica.monthly_rehousing(filters),
+           "cached query": lambda: replica.monthly_rehousing(filters),   # rereads the data version first
            "freshness": replica.freshness}[read]
     try:
         first = run()
-        with replica.engine.connect() as conn:
-            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-        with pg_cluster.connect(standby=True) as admin:       # the server ends our pooled session
-            assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0] is True
+        held = [replica.engine.connect() for _ in range(3)]          # three sessions in the pool
+        pids = [c.exec_driver_sql("SELECT pg_backend_pid()").scalar() for c in held]
+        for c in held:
+            c.close()
+        with pg_cluster.connect(standby=True) as admin:              # the server ends them all
+            for pid in pids:
+                assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0] is True
             for _ in range(100):
-                if not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+                if not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)).fetchone():
                     break
                 time.sleep(0.05)
         again = run()
-        if read == "query":
-            assert again.equals(first)
-        else:
+        if read == "freshness":
             assert again.extraction == first.extraction
+        else:
+            assert again.equals(first)
+        with replica.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() not in pids
+    finally:
+        replica.dispose()
+
+
+def test_a_session_whose_read_only_default_was_turned_off_is_not_handed_out_again(pg_cluster):
+    # the superuser on the primary: only our session's default stands in the way of a write
+    replica = Replica(url=pg_cluster.primary_url, settings=load_settings(), cache=False)
+    try:
+        with replica.engine.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            conn.exec_driver_sql("SET default_transaction_read_only = off")
         with replica.engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+            assert conn.exec_driver_sql("SHOW default_transaction_read_only").scalar() == "on"
+        with pytest.raises(sa.exc.DBAPIError, match="read-only transaction"), replica.engine.connect() as conn:
+            conn.exec_driver_sql("CREATE TABLE intrus (x integer)")
     finally:
         replica.dispose()
 
