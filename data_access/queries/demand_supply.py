@@ -85,10 +85,10 @@ def _statement(reader: Reader, filters: Filters, scope: Scope, dates: dict, leve
              where: list[sa.ColumnElement]) -> sa.Select:
         """One UNION member: ``values`` per commune, the other columns zero. The commune
         reference is joined only when a clause needs it."""
-        key = commune_code
         columns = [values.get(v, sa.literal(0)).label(v) for v in VALUES]
-        source = join_needed(base, [(commune, commune.c.code_insee == commune_code, False)], key, *values.values(), *where)
-        return sa.select(key.label("code"), *columns).select_from(source).where(*where).group_by(key)
+        source = join_needed(base, [(commune, commune.c.code_insee == commune_code, False)], *values.values(), *where)
+        return (sa.select(commune_code.label("code"), *columns).select_from(source).where(*where)
+                .group_by(commune_code))
 
     # demand: the active demandes, each with its priority on ``at``, then their wishes, each
     # weighing 1/n (n: the demande's number of wished communes, a contract column). DuckDB
@@ -142,13 +142,13 @@ def _statement(reader: Reader, filters: Filters, scope: Scope, dates: dict, leve
     # leases (their joins chosen by LeaseJoin)
     lease = LeaseJoin(filters, scope, bail.c.date_signature > window_start, bail.c.date_signature <= at)
     prioritaire = lease.prioritaire()
-    key = logement.c.commune_code
-    parts.append(sa.select(key.label("code"), *[sa.literal(0).label(v) for v in VALUES[:5]],
+    code = logement.c.commune_code
+    parts.append(sa.select(code.label("code"), *[sa.literal(0).label(v) for v in VALUES[:5]],
                            sa.func.count().label("baux_12m"),
                            sa.func.sum(prioritaire).label("relogements_prioritaires_12m"))
-                 .select_from(lease.from_clause(key, prioritaire))
+                 .select_from(lease.from_clause(code, prioritaire))
                  .where(*lease.where)
-                 .group_by(key))
+                 .group_by(code))
 
     union = sa.union_all(*parts).subquery("parts")
     sums = [sa.func.sum(union.c[v]).label(v) for v in VALUES]
