@@ -60,17 +60,30 @@ def filter_change(demo_path: Path, repeat: int = 40) -> list[Measure]:
     changes = []
     for i in range(repeat):
         start = months[(7 * i) % 36]
-        changes.append({"epci": [epci[i % len(epci)]], "start": start, "end": months[(7 * i) % 36 + 11]})
+        changes.append(
+            {"epci": [epci[i % len(epci)]], "start": start, "end": months[(7 * i) % 36 + 11]}
+        )
     out = []
-    for label in ("changement de filtre (requêtes non en cache)", "changement de filtre (résultats en cache)"):
+    for label in (
+        "changement de filtre (requêtes non en cache)",
+        "changement de filtre (résultats en cache)",
+    ):
         times = []
         for change in changes:
             t0 = time.perf_counter()
             state.param.update(**change)
             times.append((time.perf_counter() - t0) * 1000)
         median = statistics.median(times)
-        out.append(Measure(label, median, _p95(times), "ms", f"≤ {TARGETS['filter_ms']} ms",
-                           median <= TARGETS["filter_ms"]))
+        out.append(
+            Measure(
+                label,
+                median,
+                _p95(times),
+                "ms",
+                f"≤ {TARGETS['filter_ms']} ms",
+                median <= TARGETS["filter_ms"],
+            )
+        )
         # the first pass filled the cache: the second measures what a cached view costs
     replica.dispose()
     return out
@@ -89,6 +102,7 @@ RENDERED = """deep => {
 def page_ready(page) -> None:
     """The harness's wait for the rehousing page (:data:`RENDERED`)."""
     from bench.served_app import wait_rendered
+
     wait_rendered(page, RENDERED)
 
 
@@ -127,12 +141,30 @@ def browser_measures(demo_path: Path, renders: int = 10, sessions: int = 20) -> 
         browser.close()
     median = statistics.median(times)
     return [
-        Measure("premier affichage dans Chromium", median, _p95(times), "s",
-                f"≤ {TARGETS['first_render_s']:g} s", median <= TARGETS["first_render_s"]),
-        Measure("premier affichage, vu par le pilote Playwright (informatif)", statistics.median(seen), _p95(seen),
-                "s", "—", None),
-        Measure(f"mémoire par session ({sessions} sessions ouvertes)", per_session, per_session, "Mo",
-                f"≤ {TARGETS['session_mb']} Mo", per_session <= TARGETS["session_mb"]),
+        Measure(
+            "premier affichage dans Chromium",
+            median,
+            _p95(times),
+            "s",
+            f"≤ {TARGETS['first_render_s']:g} s",
+            median <= TARGETS["first_render_s"],
+        ),
+        Measure(
+            "premier affichage, vu par le pilote Playwright (informatif)",
+            statistics.median(seen),
+            _p95(seen),
+            "s",
+            "—",
+            None,
+        ),
+        Measure(
+            f"mémoire par session ({sessions} sessions ouvertes)",
+            per_session,
+            per_session,
+            "Mo",
+            f"≤ {TARGETS['session_mb']} Mo",
+            per_session <= TARGETS["session_mb"],
+        ),
     ]
 
 
@@ -141,8 +173,10 @@ def report(measures: list[Measure], title: str = "page des relogements (départe
     for m in measures:
         fmt = "{:.0f}" if m.unit in ("ms",) else "{:.2f}" if m.unit == "s" else "{:.1f}"
         verdict = "" if m.ok is None else (" ✔" if m.ok else " ✘")
-        lines.append(f"| {m.what} | {fmt.format(m.median)} {m.unit} | {fmt.format(m.p95)} {m.unit} | "
-                     f"{m.target}{verdict} |")
+        lines.append(
+            f"| {m.what} | {fmt.format(m.median)} {m.unit} | {fmt.format(m.p95)} {m.unit} | "
+            f"{m.target}{verdict} |"
+        )
     return "\n".join(lines)
 
 
@@ -156,4 +190,5 @@ def main(demo_path: Path, repeat: int = 40) -> str:
 
 if __name__ == "__main__":  # pragma: no cover
     import sys
+
     print(main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("data/demo-departement.duckdb")))

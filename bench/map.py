@@ -40,16 +40,22 @@ def indicator_change(demo_path: Path, repeat: int = 40) -> Measure:
 
     replica = Replica(url=f"duckdb:///{demo_path}")
     settings = replace(replica.settings, contours_communes=COMMUNES_31)
-    layers = map_layers(settings, replica.reference("commune"), replica.reference("epci"), replica.reference("qpv"))
+    layers = map_layers(
+        settings, replica.reference("commune"), replica.reference("epci"), replica.reference("qpv")
+    )
     page = DemandSupplyPage(DemandSupplyState(replica), layers)
     doc = Document()
     doc.add_root(pn.Column(page.sidebar(), page).get_root(doc))
     changes = []
     demand, supply, typologies = list(DEMAND), list(SUPPLY), ["T1-T2", "T3", "T4", "T5+"]
     for i in range(repeat):
-        changes.append({"demand": demand[(i + 1) % len(demand)]} if i % 3 == 0 else
-                       {"supply": supply[(i + 1) % len(supply)]} if i % 3 == 1 else
-                       {"demand": "desequilibre", "typologie": typologies[i % 4]})
+        changes.append(
+            {"demand": demand[(i + 1) % len(demand)]}
+            if i % 3 == 0
+            else {"supply": supply[(i + 1) % len(supply)]}
+            if i % 3 == 1
+            else {"demand": "desequilibre", "typologie": typologies[i % 4]}
+        )
     times = []
     for change in changes:
         t0 = time.perf_counter()
@@ -57,8 +63,14 @@ def indicator_change(demo_path: Path, repeat: int = 40) -> Measure:
         times.append((time.perf_counter() - t0) * 1000)
     replica.dispose()
     median = statistics.median(times)
-    return Measure("carte : changement d'indicateur (Haute-Garonne, 586 communes)", median, _p95(times), "ms",
-                   f"≤ {TARGETS['indicator_ms']} ms", median <= TARGETS["indicator_ms"])
+    return Measure(
+        "carte : changement d'indicateur (Haute-Garonne, 586 communes)",
+        median,
+        _p95(times),
+        "ms",
+        f"≤ {TARGETS['indicator_ms']} ms",
+        median <= TARGETS["indicator_ms"],
+    )
 
 
 #: Both maps laid out and painted (JavaScript, run in the page).
@@ -72,6 +84,7 @@ RENDERED = f"deep => ({PAINTED})() && Boolean(deep('.relog-legend-offre-body'))"
 def map_ready(page) -> None:
     """The harness's wait for the map page (:data:`RENDERED`)."""
     from bench.served_app import wait_rendered
+
     wait_rendered(page, RENDERED)
 
 
@@ -88,7 +101,7 @@ def occitanie_first_render(demo_path: Path, renders: int = 10) -> list[Measure]:
         browser = launch_chromium(playwright)
         with ServedApp(demo_path, env=env, files=[OCCITANIE_APP]) as app:
             url = f"{app.url}/occitanie_map"
-            warm, _, _ = open_page(browser, url)        # the layer is loaded once per process
+            warm, _, _ = open_page(browser, url)  # the layer is loaded once per process
             times, seen = [], []
             for _ in range(renders):
                 context, seconds, harness = open_page(browser, url)
@@ -98,15 +111,32 @@ def occitanie_first_render(demo_path: Path, renders: int = 10) -> list[Measure]:
             warm.close()
         browser.close()
     median = statistics.median(times)
-    return [Measure("carte : premier affichage, communes d'Occitanie (4 446)", median, _p95(times), "s",
-                    f"≤ {TARGETS['first_render_s']:g} s", median <= TARGETS["first_render_s"]),
-            Measure("carte : le même, vu par le pilote Playwright (informatif)", statistics.median(seen), _p95(seen),
-                    "s", "—", None)]
+    return [
+        Measure(
+            "carte : premier affichage, communes d'Occitanie (4 446)",
+            median,
+            _p95(times),
+            "s",
+            f"≤ {TARGETS['first_render_s']:g} s",
+            median <= TARGETS["first_render_s"],
+        ),
+        Measure(
+            "carte : le même, vu par le pilote Playwright (informatif)",
+            statistics.median(seen),
+            _p95(seen),
+            "s",
+            "—",
+            None,
+        ),
+    ]
 
 
 def main(demo_path: Path) -> list[Measure]:
     if not COMMUNES_OCCITANIE.exists() or not COMMUNES_31.exists():
-        print(f"Carte : mesures sautées, contours de référence absents ({SHARED}, ../shared/geodata).", flush=True)
+        print(
+            f"Carte : mesures sautées, contours de référence absents ({SHARED}, ../shared/geodata).",
+            flush=True,
+        )
         return []
     print("Carte : changement d'indicateur côté serveur…", flush=True)
     measures = [indicator_change(demo_path)]

@@ -21,9 +21,15 @@ pn.extension(loading_indicator=True, sizing_mode="stretch_width")
 
 def _layers() -> MapLayers:
     path = os.environ["RELOG_BENCH_COMMUNES"]
-    attributes = gpd.read_file(path, columns=["code", "nom", "epci_siren", "epci_nom"], ignore_geometry=True)
+    attributes = gpd.read_file(
+        path, columns=["code", "nom", "epci_siren", "epci_nom"], ignore_geometry=True
+    )
     communes = attributes.rename(columns={"nom": "libelle", "epci_siren": "epci"}).set_index("code")
-    epci = attributes.drop_duplicates("epci_siren").rename(columns={"epci_nom": "libelle"}).set_index("epci_siren")
+    epci = (
+        attributes.drop_duplicates("epci_siren")
+        .rename(columns={"epci_nom": "libelle"})
+        .set_index("epci_siren")
+    )
     layer = load_boundaries(path, "commune", communes)
     return MapLayers(commune=layer, epci=epci_from_communes(layer, communes, epci), qpv=None)
 

@@ -226,8 +226,7 @@ class PostgresCluster:
     @staticmethod
     def _url(port: int, user: str, dbname: str) -> str:
         return (
-            f"postgresql+psycopg://{quote(user, safe='')}@127.0.0.1:{port}/"
-            f"{quote(dbname, safe='')}"
+            f"postgresql+psycopg://{quote(user, safe='')}@127.0.0.1:{port}/{quote(dbname, safe='')}"
         )
 
     @property
@@ -247,25 +246,31 @@ class PostgresCluster:
         self._require_started()
         return self._url(self.standby_port, user, dbname or self.dbname)
 
-    def conninfo(self, standby: bool = False, user: str = SUPERUSER,
-                 dbname: str | None = None) -> str:
+    def conninfo(
+        self, standby: bool = False, user: str = SUPERUSER, dbname: str | None = None
+    ) -> str:
         """libpq connection string (for psycopg) of the primary or standby."""
         self._require_started()
         port = self.standby_port if standby else self.primary_port
         return make_conninfo(
-            host="127.0.0.1", port=port, user=user, dbname=dbname or self.dbname,
+            host="127.0.0.1",
+            port=port,
+            user=user,
+            dbname=dbname or self.dbname,
             connect_timeout=10,
         )
 
-    def connect(self, standby: bool = False, user: str = SUPERUSER,
-                dbname: str | None = None) -> psycopg.Connection:
+    def connect(
+        self, standby: bool = False, user: str = SUPERUSER, dbname: str | None = None
+    ) -> psycopg.Connection:
         """An autocommit psycopg connection to the primary or standby."""
         return psycopg.connect(self.conninfo(standby, user, dbname), autocommit=True)
 
     # ------------------------------------------------------- process helpers
 
-    def _run(self, *args: str | os.PathLike, timeout: float = 120,
-             check: bool = True) -> subprocess.CompletedProcess:
+    def _run(
+        self, *args: str | os.PathLike, timeout: float = 120, check: bool = True
+    ) -> subprocess.CompletedProcess:
         """Run a PostgreSQL binary, as the postgres OS user when we are root."""
         cmd = [str(self.bindir / str(args[0])), *map(str, args[1:])]
         kwargs: dict = {}
@@ -278,8 +283,15 @@ class PostgresCluster:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env.update(LC_ALL="C", LANG="C")
         proc = subprocess.run(
-            cmd, cwd=self.base or "/", env=env, capture_output=True, text=True,
-            timeout=timeout, stdin=subprocess.DEVNULL, check=False, **kwargs,
+            cmd,
+            cwd=self.base or "/",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            **kwargs,
         )
         if check and proc.returncode != 0:
             raise RuntimeError(
@@ -333,8 +345,7 @@ class PostgresCluster:
             f.write("\n".join(lines) + "\n")
 
     def _start_server(self, datadir: Path, log: Path) -> None:
-        proc = self._run("pg_ctl", "-D", datadir, "-l", log, "-w", "-t", "60",
-                         "start", check=False)
+        proc = self._run("pg_ctl", "-D", datadir, "-l", log, "-w", "-t", "60", "start", check=False)
         if proc.returncode != 0:
             raise _StartError(
                 f"pg_ctl start of {datadir.name} failed (exit {proc.returncode}):\n"
@@ -346,11 +357,13 @@ class PostgresCluster:
         self._running.append(datadir)
 
     def _stop_server(self, datadir: Path) -> None:
-        proc = self._run("pg_ctl", "-D", datadir, "-m", "fast", "-w", "-t", "30",
-                         "stop", check=False)
+        proc = self._run(
+            "pg_ctl", "-D", datadir, "-m", "fast", "-w", "-t", "30", "stop", check=False
+        )
         if proc.returncode != 0 and (datadir / "postmaster.pid").exists():
-            proc = self._run("pg_ctl", "-D", datadir, "-m", "immediate", "-w",
-                             "-t", "30", "stop", check=False)
+            proc = self._run(
+                "pg_ctl", "-D", datadir, "-m", "immediate", "-w", "-t", "30", "stop", check=False
+            )
         pidfile = datadir / "postmaster.pid"
         if pidfile.exists():  # last resort: our own postmaster, by its pid
             try:
@@ -378,8 +391,9 @@ class PostgresCluster:
                 self._start_once()
                 break
             except BaseException as exc:
-                retry = (isinstance(exc, _StartError) and exc.port_in_use
-                         and attempt < attempts)  # port race: try other ports
+                retry = (
+                    isinstance(exc, _StartError) and exc.port_in_use and attempt < attempts
+                )  # port race: try other ports
                 base = self.base
                 self._cleanup(keep_logs=not retry)
                 self.base = self.primary_port = self.standby_port = None
@@ -388,10 +402,12 @@ class PostgresCluster:
                 if not isinstance(exc, RuntimeError):
                     raise
                 message = str(exc)
-                if not isinstance(exc, _StartError) and self.primary_log is not None \
-                        and self.primary_log.exists():
-                    message += (f"\n--- tail of {self.primary_log} ---\n"
-                                f"{_tail(self.primary_log)}")
+                if (
+                    not isinstance(exc, _StartError)
+                    and self.primary_log is not None
+                    and self.primary_log.exists()
+                ):
+                    message += f"\n--- tail of {self.primary_log} ---\n{_tail(self.primary_log)}"
                 if base is not None and base.exists():
                     message += f"\n(logs kept in {base})"
                 raise RuntimeError(message) from None
@@ -412,29 +428,55 @@ class PostgresCluster:
         self._check_traversable(self.base)
         sock = self.base / ".s.PGSQL.65535"
         if len(str(sock)) > _MAX_SOCKET_PATH:
-            raise RuntimeError(
-                f"unix socket path {sock} is too long; use a shorter base_dir")
+            raise RuntimeError(f"unix socket path {sock} is too long; use a shorter base_dir")
 
         primary, standby = self.base / "primary", self.base / "standby"
         self.primary_port = self.requested_port or _free_port()
         self.standby_port = _free_port(exclude={self.primary_port})
 
         # Primary: initdb, configure, start, create the application database.
-        self._run("initdb", "-D", primary, "-A", "trust", "-U", SUPERUSER,
-                  "-E", "UTF8", "--locale=C", "--no-sync")
+        self._run(
+            "initdb",
+            "-D",
+            primary,
+            "-A",
+            "trust",
+            "-U",
+            SUPERUSER,
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
         self._write_conf(primary, self.primary_port)
         with open(primary / "pg_hba.conf", "a", encoding="utf-8") as f:
-            f.write("local replication all trust\n"
-                    "host replication all 127.0.0.1/32 trust\n")
+            f.write("local replication all trust\nhost replication all 127.0.0.1/32 trust\n")
         self._start_server(primary, self.primary_log)
         with self.connect(dbname="postgres") as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.dbname)))
 
         # Standby: base backup with a replication slot and -R (standby.signal +
         # primary_conninfo over the unix socket), then its own port.
-        self._run("pg_basebackup", "-h", self.base, "-p", self.primary_port,
-                  "-U", SUPERUSER, "-D", standby, "-R", "-X", "stream",
-                  "-C", "-S", SLOT_NAME, "-c", "fast", "--no-sync")
+        self._run(
+            "pg_basebackup",
+            "-h",
+            self.base,
+            "-p",
+            self.primary_port,
+            "-U",
+            SUPERUSER,
+            "-D",
+            standby,
+            "-R",
+            "-X",
+            "stream",
+            "-C",
+            "-S",
+            SLOT_NAME,
+            "-c",
+            "fast",
+            "--no-sync",
+        )
         with open(standby / "postgresql.conf", "a", encoding="utf-8") as f:
             f.write(f"port = {self.standby_port}\n")
         self._start_server(standby, self.standby_log)
@@ -485,8 +527,11 @@ class PostgresCluster:
             return
         if os.environ.get("RELOG_PG_KEEP") == "1":
             return
-        logs = [log for log in (self.primary_log, self.standby_log)
-                if log is not None and log.parent == self.base and log.exists()]
+        logs = [
+            log
+            for log in (self.primary_log, self.standby_log)
+            if log is not None and log.parent == self.base and log.exists()
+        ]
         if keep_logs and logs:
             for sub in ("primary", "standby"):
                 shutil.rmtree(self.base / sub, ignore_errors=True)
@@ -499,7 +544,7 @@ class PostgresCluster:
         """Stop servers still running when the interpreter exits."""
         try:
             self.stop(keep_logs=True)
-        except Exception as exc:  # noqa: BLE001 - best effort at exit
+        except Exception as exc:
             print(f"PostgresCluster: stop at exit failed: {exc}", file=sys.stderr)
 
     def __enter__(self) -> PostgresCluster:
@@ -510,8 +555,9 @@ class PostgresCluster:
 
     # ---------------------------------------------------------- operations
 
-    def create_readonly_role(self, name: str = "relog_lecteur",
-                             statement_timeout: str | int = "2s") -> str:
+    def create_readonly_role(
+        self, name: str = "relog_lecteur", statement_timeout: str | int = "2s"
+    ) -> str:
         """Create (or reset) a read-only LOGIN role; return its standby URL.
 
         Executed on the primary, in ``dbname``: the role gets CONNECT on the
@@ -525,27 +571,33 @@ class PostgresCluster:
             raise ValueError(f"invalid role name {name!r}")
         role, db = sql.Identifier(name), sql.Identifier(self.dbname)
         statements = [
-            sql.SQL("ALTER ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
-                    "NOREPLICATION NOBYPASSRLS"),
+            sql.SQL(
+                "ALTER ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+            ),
             sql.SQL("REVOKE CREATE ON SCHEMA public FROM PUBLIC"),
             sql.SQL("GRANT CONNECT ON DATABASE {db} TO {}"),
             sql.SQL("GRANT USAGE ON SCHEMA public TO {}"),
             sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}"),
-            sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {su} IN SCHEMA public "
-                    "GRANT SELECT ON TABLES TO {}"),
+            sql.SQL(
+                "ALTER DEFAULT PRIVILEGES FOR ROLE {su} IN SCHEMA public "
+                "GRANT SELECT ON TABLES TO {}"
+            ),
             sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on"),
             sql.SQL("ALTER ROLE {} SET statement_timeout = {timeout}"),
         ]
         with self.connect() as conn, conn.transaction():
-            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
-                                  (name,)).fetchone()
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
             if not exists:
                 conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(role))
             for stmt in statements:
-                conn.execute(stmt.format(
-                    role, db=db, su=sql.Identifier(SUPERUSER),
-                    timeout=sql.Literal(str(statement_timeout)),
-                ))
+                conn.execute(
+                    stmt.format(
+                        role,
+                        db=db,
+                        su=sql.Identifier(SUPERUSER),
+                        timeout=sql.Literal(str(statement_timeout)),
+                    )
+                )
         self.wait_for_replay()
         return self.standby_url_for(name)
 
@@ -563,8 +615,8 @@ class PostgresCluster:
         with self.connect(standby=True) as conn:
             while True:
                 replayed, done = conn.execute(
-                    "SELECT pg_last_wal_replay_lsn()::text, "
-                    "pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,)
+                    "SELECT pg_last_wal_replay_lsn()::text, pg_last_wal_replay_lsn() >= %s::pg_lsn",
+                    (target,),
                 ).fetchone()
                 if done:
                     return
@@ -582,9 +634,12 @@ class PostgresCluster:
             return conn.execute("SELECT version()").fetchone()[0]
 
     def __repr__(self) -> str:
-        state = (f"primary=127.0.0.1:{self.primary_port}, "
-                 f"standby=127.0.0.1:{self.standby_port}, dir={self.base}"
-                 if self.base else "stopped")
+        state = (
+            f"primary=127.0.0.1:{self.primary_port}, "
+            f"standby=127.0.0.1:{self.standby_port}, dir={self.base}"
+            if self.base
+            else "stopped"
+        )
         return f"<PostgresCluster {self.bindir} {state}>"
 
 
@@ -592,5 +647,3 @@ class _StartError(RuntimeError):
     def __init__(self, message: str, port_in_use: bool = False) -> None:
         super().__init__(message)
         self.port_in_use = port_in_use
-
-

@@ -14,18 +14,22 @@ import signal
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
 from data_access import Filters, Replica
-from data_access.replica import FRESHNESS_STATEMENTS
 from data_access.demo import build_demo, demo_is_current, load_postgres
+from data_access.replica import FRESHNESS_STATEMENTS
 from data_access.settings import PROJECT_ROOT
 
-TARGETS_MS = {("departement", "duckdb"): 30, ("departement", "postgres"): 100, ("national", "duckdb"): 500}
+TARGETS_MS = {
+    ("departement", "duckdb"): 30,
+    ("departement", "postgres"): 100,
+    ("national", "duckdb"): 500,
+}
 MAX_OVERHEAD = 1.3
 
 
@@ -37,9 +41,11 @@ class RecordingReplica(Replica):
         self.recorded: list = []
         self.recording_freshness = False
 
-    def _fetch(self, stmt, columns, parameters):   # under frame(), arrays(), freshness()
-        if self.recording_freshness or not any(stmt is s for s in FRESHNESS_STATEMENTS):   # not a data-version reread
-            self.recorded.append(stmt.params(parameters) if parameters else stmt)   # with its values
+    def _fetch(self, stmt, columns, parameters):  # under frame(), arrays(), freshness()
+        if self.recording_freshness or not any(
+            stmt is s for s in FRESHNESS_STATEMENTS
+        ):  # not a data-version reread
+            self.recorded.append(stmt.params(parameters) if parameters else stmt)  # with its values
         return super()._fetch(stmt, columns, parameters)
 
 
@@ -48,7 +54,7 @@ def cases(replica: Replica) -> dict[str, Callable[[], object]]:
     f = Filters(start=period.start, end=period.end)
     out = {"monthly_rehousing": lambda: replica.monthly_rehousing(f)}
     for by in ("reservataire", "nature_reservataire", "epci", "commune", "bailleur", "critere"):
-        out[f"monthly_rehousing by={by}"] = (lambda b=by: replica.monthly_rehousing(f, by=b))
+        out[f"monthly_rehousing by={by}"] = lambda b=by: replica.monthly_rehousing(f, by=b)
     out["pipeline"] = lambda: replica.pipeline(f)
     out["demand_supply commune"] = lambda: replica.demand_supply(f, level="commune")
     out["demand_supply epci"] = lambda: replica.demand_supply(f, level="epci")
@@ -96,8 +102,10 @@ def _bare_runner(replica: Replica, statements: list, to_frame: bool = False) -> 
     connections are in autocommit on PostgreSQL, as a hand-written call's would be: each
     statement is its own transaction (one long transaction would keep a warm snapshot no
     application call has: ≈ 5–15 ms of the department's pipeline)."""
-    texts = [str(s.compile(dialect=replica.engine.dialect, compile_kwargs={"literal_binds": True}))
-             for s in statements]
+    texts = [
+        str(s.compile(dialect=replica.engine.dialect, compile_kwargs={"literal_binds": True}))
+        for s in statements
+    ]
     raw = replica.engine.raw_connection()
     if replica.dialect == "postgresql" and not raw.driver_connection.autocommit:
         raise RuntimeError("Le SQL nu doit tourner comme l'API : en autocommit sur PostgreSQL.")
@@ -110,34 +118,46 @@ def _bare_runner(replica: Replica, statements: list, to_frame: bool = False) -> 
             if to_frame:
                 pd.DataFrame(rows, columns=[d[0] for d in cur.description])
         cur.close()
+
     return run
 
 
 def measure(replica: RecordingReplica, scale: str, backend: str, repeat: int) -> list[Row]:
     rows = []
-    replica.reference_date()   # data version and reference tables read once, as in an app
+    replica.reference_date()  # data version and reference tables read once, as in an app
     for name, fn in cases(replica).items():
-        fn()                   # reference tables a query needs are read once per data version
+        fn()  # reference tables a query needs are read once per data version
         replica.recorded = []
         replica.recording_freshness = name == "freshness"
-        fn()                   # warm-up, and the statements it sends
+        fn()  # warm-up, and the statements it sends
         if not replica.recorded:
             raise RuntimeError(f"{name} : aucune requête enregistrée, pas de SQL nu à comparer.")
         bare = _bare_runner(replica, list(replica.recorded))
         bare_frame = _bare_runner(replica, list(replica.recorded), to_frame=True)
         bare()
         api_times, bare_times, frame_times = [], [], []
-        for _ in range(repeat):    # interleaved, so all three see the same machine noise
+        for _ in range(repeat):  # interleaved, so all three see the same machine noise
             api_times += _timed(fn, 1)
             bare_times += _timed(bare, 1)
             frame_times += _timed(bare_frame, 1)
-        row = Row(scale, backend, name, statistics.median(api_times), _p95(api_times),
-                  statistics.median(bare_times), statistics.median(frame_times),
-                  paired_ratio(api_times, bare_times), paired_ratio(api_times, frame_times))
+        row = Row(
+            scale,
+            backend,
+            name,
+            statistics.median(api_times),
+            _p95(api_times),
+            statistics.median(bare_times),
+            statistics.median(frame_times),
+            paired_ratio(api_times, bare_times),
+            paired_ratio(api_times, frame_times),
+        )
         rows.append(row)
-        print(f"  {scale:11s} {backend:8s} {name:34s} médiane {row.median_ms:8.1f} ms  p95 {row.p95_ms:8.1f} ms  "
-              f"SQL nu {row.bare_ms:8.1f} ms ({row.ratio:4.2f}×)  SQL nu → DataFrame {row.bare_frame_ms:8.1f} ms "
-              f"({row.ratio_frame:4.2f}×)", flush=True)
+        print(
+            f"  {scale:11s} {backend:8s} {name:34s} médiane {row.median_ms:8.1f} ms  p95 {row.p95_ms:8.1f} ms  "
+            f"SQL nu {row.bare_ms:8.1f} ms ({row.ratio:4.2f}×)  SQL nu → DataFrame {row.bare_frame_ms:8.1f} ms "
+            f"({row.ratio_frame:4.2f}×)",
+            flush=True,
+        )
     return rows
 
 
@@ -152,18 +172,24 @@ def _demo(scale: str) -> Path:
 
 
 def report(rows: list[Row]) -> str:
-    lines = ["| échelle | base | requête | médiane (ms) | p95 (ms) | SQL nu (ms) | ratio | "
-             "SQL nu → DataFrame (ms) | ratio | cible médiane | cible surcoût |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---|---|"]
+    lines = [
+        "| échelle | base | requête | médiane (ms) | p95 (ms) | SQL nu (ms) | ratio | "
+        "SQL nu → DataFrame (ms) | ratio | cible médiane | cible surcoût |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
     for r in rows:
         target = TARGETS_MS.get((r.scale, r.backend))
         verdict = "" if target is None else f"≤ {target} ms {'✔' if r.median_ms <= target else '✘'}"
         overhead = f"≤ {MAX_OVERHEAD}× {'✔' if r.ratio <= MAX_OVERHEAD else '✘'}"
-        lines.append(f"| {r.scale} | {r.backend} | {r.query} | {r.median_ms:.1f} | {r.p95_ms:.1f} | "
-                     f"{r.bare_ms:.1f} | {r.ratio:.2f} | {r.bare_frame_ms:.1f} | {r.ratio_frame:.2f} | {verdict} | "
-                     f"{overhead} |")
-    lines.append(f"\nRatio : médiane des rapports appariés, chaque appel de l'API rapporté au SQL nu exécuté "
-                 f"juste après lui. Cible de surcoût : ≤ {MAX_OVERHEAD}× le SQL nu.")
+        lines.append(
+            f"| {r.scale} | {r.backend} | {r.query} | {r.median_ms:.1f} | {r.p95_ms:.1f} | "
+            f"{r.bare_ms:.1f} | {r.ratio:.2f} | {r.bare_frame_ms:.1f} | {r.ratio_frame:.2f} | {verdict} | "
+            f"{overhead} |"
+        )
+    lines.append(
+        f"\nRatio : médiane des rapports appariés, chaque appel de l'API rapporté au SQL nu exécuté "
+        f"juste après lui. Cible de surcoût : ≤ {MAX_OVERHEAD}× le SQL nu."
+    )
     return "\n".join(lines)
 
 
@@ -176,10 +202,15 @@ def main(args) -> int:
     reports = []
     if "page" in suites:
         from bench import dashboard
+
         reports.append(dashboard.main(_demo("departement")))
     if "carte" in suites:
-        from bench import dashboard, map as map_bench
-        reports.append(dashboard.report(map_bench.main(_demo("departement")), "carte demande / offre"))
+        from bench import dashboard
+        from bench import map as map_bench
+
+        reports.append(
+            dashboard.report(map_bench.main(_demo("departement")), "carte demande / offre")
+        )
     if "requetes" not in suites:
         for text in reports:
             print()
@@ -198,6 +229,7 @@ def main(args) -> int:
             if "postgres" in backends:
                 if cluster is None:
                     from bench.postgres_cluster import PostgresCluster
+
                     cluster = PostgresCluster()
                     cluster.start()
                 t0 = time.perf_counter()
@@ -205,8 +237,11 @@ def main(args) -> int:
                 cluster.wait_for_replay(timeout=1800)
                 url = cluster.create_readonly_role(statement_timeout="60s")
                 cluster.wait_for_replay(timeout=600)
-                print(f"  {scale} chargée dans PostgreSQL et rejouée sur le secours en "
-                      f"{time.perf_counter() - t0:.0f} s", flush=True)
+                print(
+                    f"  {scale} chargée dans PostgreSQL et rejouée sur le secours en "
+                    f"{time.perf_counter() - t0:.0f} s",
+                    flush=True,
+                )
                 replica = RecordingReplica(url=url, cache=False)
                 rows += measure(replica, scale, "postgres", repeat)
                 replica.dispose()

@@ -14,9 +14,17 @@ from pathlib import Path
 CHROMIUM = os.environ.get("RELOG_CHROMIUM", "/usr/bin/chromium")
 #: Flags the machine notes require: no sandbox as root, no GPU, no background calls home
 #: (the network is closed; Chromium's own requests would be refused or hang).
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def free_port() -> int:
@@ -28,8 +36,13 @@ def free_port() -> int:
 class ServedApp:
     """``relog serve`` on ``demo_path``, on a free loopback port, until :meth:`stop`."""
 
-    def __init__(self, demo_path: Path, log_dir: Path | None = None, env: dict[str, str] | None = None,
-                 files: list[Path] | None = None):
+    def __init__(
+        self,
+        demo_path: Path,
+        log_dir: Path | None = None,
+        env: dict[str, str] | None = None,
+        files: list[Path] | None = None,
+    ):
         """``env``: more environment (``RELOG_CONTOURS_COMMUNES``…); ``files``: serve these
         Panel files with ``panel serve`` instead of ``relog serve``'s routes."""
         self.port = free_port()
@@ -37,10 +50,22 @@ class ServedApp:
         env = {**os.environ, "RELOG_DEMO_PATH": str(demo_path), **(env or {})}
         env.pop("RELOG_DATABASE_URL", None)
         self.log = Path(log_dir or Path(demo_path).parent) / f"serve-{self.port}.log"
-        listen = ["--port", str(self.port), "--address", "127.0.0.1", "--allow-websocket-origin", f"localhost:{self.port}"]
-        command = ([sys.executable, "-m", "panel", "serve", *map(str, files), *listen, "--liveness"] if files else
-                   [sys.executable, "-m", "dashboards.cli", "serve", *listen])
-        self.process = subprocess.Popen(command, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+        listen = [
+            "--port",
+            str(self.port),
+            "--address",
+            "127.0.0.1",
+            "--allow-websocket-origin",
+            f"localhost:{self.port}",
+        ]
+        command = (
+            [sys.executable, "-m", "panel", "serve", *map(str, files), *listen, "--liveness"]
+            if files
+            else [sys.executable, "-m", "dashboards.cli", "serve", *listen]
+        )
+        self.process = subprocess.Popen(
+            command, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -64,7 +89,7 @@ class ServedApp:
         except subprocess.TimeoutExpired:
             self.process.kill()
 
-    def __enter__(self) -> "ServedApp":
+    def __enter__(self) -> ServedApp:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -114,10 +139,14 @@ def wait_rendered(page, condition: str) -> None:
     """Wait, polling on each animation frame, until ``condition`` (a JavaScript function of
     ``deep``) holds in ``page``. Playwright's locator waits poll with a back-off of up to half a
     second, which a render time would include."""
-    page.wait_for_function(f"() => {{ const deep = {DEEP_JS}; return Boolean(({condition})(deep)) }}")
+    page.wait_for_function(
+        f"() => {{ const deep = {DEEP_JS}; return Boolean(({condition})(deep)) }}"
+    )
 
 
-def timed_open(browser, url: str, ready, condition: str | None = None) -> tuple[object, float, float]:
+def timed_open(
+    browser, url: str, ready, condition: str | None = None
+) -> tuple[object, float, float]:
     """Open ``url`` in a fresh context and wait for ``ready(page)``. Returns the context (open,
     for the caller to close), the render time and the time the harness saw it, in seconds.
 
@@ -126,6 +155,7 @@ def timed_open(browser, url: str, ready, condition: str | None = None) -> tuple[
     condition first held, free of the harness's latency. Without it, both times are the
     harness's."""
     import time
+
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(60_000)

@@ -8,8 +8,7 @@ from dashboards.layout import replica, serve_page
 from dashboards.pages.rehousing import TITLE, RehousingPage
 from dashboards.state.rehousing import RehousingState
 
-pn.extension("tabulator", notifications=True, loading_indicator=True,
-             sizing_mode="stretch_width")
+pn.extension("tabulator", notifications=True, loading_indicator=True, sizing_mode="stretch_width")
 
 
 def build():

@@ -14,8 +14,12 @@ pn.extension(loading_indicator=True, sizing_mode="stretch_width")
 
 def build():
     rep = replica()
-    layers = pn.state.as_cached("relog-map-layers", lambda: map_layers(
-        rep.settings, rep.reference("commune"), rep.reference("epci"), rep.reference("qpv")))
+    layers = pn.state.as_cached(
+        "relog-map-layers",
+        lambda: map_layers(
+            rep.settings, rep.reference("commune"), rep.reference("epci"), rep.reference("qpv")
+        ),
+    )
     page = DemandSupplyPage(DemandSupplyState(rep), layers)
     if pn.state.location is not None:
         page.restore(pn.state.location.search or "")

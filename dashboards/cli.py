@@ -26,8 +26,14 @@ def cmd_demo(args) -> int:
     from data_access.demo import build_demo, load_postgres
     from data_access.errors import ReplicaUnavailable
 
-    out = str(args.out or (DEFAULT_DEMO_PATH if args.scale == "departement"
-                           else PROJECT_ROOT / "data" / f"demo-{args.scale}.duckdb"))
+    out = str(
+        args.out
+        or (
+            DEFAULT_DEMO_PATH
+            if args.scale == "departement"
+            else PROJECT_ROOT / "data" / f"demo-{args.scale}.duckdb"
+        )
+    )
     to_postgres = out.startswith("postgresql")
     if args.source:
         duck = Path(args.source)
@@ -36,7 +42,10 @@ def cmd_demo(args) -> int:
     else:
         duck = Path(out) if not to_postgres else PROJECT_ROOT / "data" / f"demo-{args.scale}.duckdb"
         t0 = time.perf_counter()
-        print(f"Génération de la réplique de démonstration ({args.scale}, graine {args.seed})…", flush=True)
+        print(
+            f"Génération de la réplique de démonstration ({args.scale}, graine {args.seed})…",
+            flush=True,
+        )
         build_demo(duck, scale=args.scale, seed=args.seed, as_of=args.as_of)
         print(f"Écrite dans {duck} en {time.perf_counter() - t0:.1f} s.")
     if to_postgres:
@@ -48,8 +57,20 @@ def cmd_demo(args) -> int:
 
 def cmd_serve(args) -> int:
     """Serve the dashboards with ``panel serve`` (replaces this process)."""
-    command = [sys.executable, "-m", "panel", "serve", *map(str, APPS), "--port", str(args.port),
-               "--address", args.address, "--index", "app", "--liveness"]
+    command = [
+        sys.executable,
+        "-m",
+        "panel",
+        "serve",
+        *map(str, APPS),
+        "--port",
+        str(args.port),
+        "--address",
+        args.address,
+        "--index",
+        "app",
+        "--liveness",
+    ]
     # No --num-threads: with a thread pool, two quick changes of one session run at once and
     # the slower, older result may be drawn last. Events stay in order on the event loop;
     # queries are tens of milliseconds and cached across sessions.
@@ -63,12 +84,14 @@ def cmd_serve(args) -> int:
 
 def cmd_bench(args) -> int:
     from bench.queries import main as bench_main
+
     return bench_main(args)
 
 
 def cmd_geodata_fetch(args) -> int:
     """Download the official commune contours of a département into the cache."""
     from geodata.fetch import fetch_communes
+
     path = fetch_communes(args.departement, Path(args.out_dir) if args.out_dir else None)
     print(f"Contours des communes du département {args.departement} enregistrés dans {path}")
     return 0
@@ -76,9 +99,12 @@ def cmd_geodata_fetch(args) -> int:
 
 def cmd_contrat(args) -> int:
     from data_access.contract import contract_markdown, readme_with_contract
+
     if args.readme:
         readme = PROJECT_ROOT / "README.md"
-        readme.write_text(readme_with_contract(readme.read_text(encoding="utf-8")), encoding="utf-8")
+        readme.write_text(
+            readme_with_contract(readme.read_text(encoding="utf-8")), encoding="utf-8"
+        )
         print(f"Section « Brancher votre réplique » de {readme} mise à jour.")
     else:
         print(contract_markdown())
@@ -86,19 +112,34 @@ def cmd_contrat(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="relog", description="Relogement des publics prioritaires")
+    parser = argparse.ArgumentParser(
+        prog="relog", description="Relogement des publics prioritaires"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="crée la réplique de démonstration (données synthétiques)")
-    demo.add_argument("--scale", choices=["departement", "national"], default="departement",
-                      help="departement (Haute-Garonne, par défaut) ou national")
+    demo.add_argument(
+        "--scale",
+        choices=["departement", "national"],
+        default="departement",
+        help="departement (Haute-Garonne, par défaut) ou national",
+    )
     demo.add_argument("--seed", type=int, default=31, help="graine du générateur (défaut : 31)")
-    demo.add_argument("--as-of", type=_date, default=None, help="date de référence (défaut : aujourd'hui)")
-    demo.add_argument("--out", default=None,
-                      help="fichier DuckDB, ou URL postgresql:// où charger la démo "
-                           "(défaut : data/demo-<échelle>.duckdb)")
-    demo.add_argument("--from", dest="source", default=None,
-                      help="charger un fichier DuckDB existant au lieu de générer")
+    demo.add_argument(
+        "--as-of", type=_date, default=None, help="date de référence (défaut : aujourd'hui)"
+    )
+    demo.add_argument(
+        "--out",
+        default=None,
+        help="fichier DuckDB, ou URL postgresql:// où charger la démo "
+        "(défaut : data/demo-<échelle>.duckdb)",
+    )
+    demo.add_argument(
+        "--from",
+        dest="source",
+        default=None,
+        help="charger un fichier DuckDB existant au lieu de générer",
+    )
     demo.set_defaults(func=cmd_demo)
 
     serve = sub.add_parser("serve", help="sert les tableaux de bord")
@@ -109,19 +150,27 @@ def main(argv: list[str] | None = None) -> int:
     serve.set_defaults(func=cmd_serve)
 
     bench = sub.add_parser("bench", help="mesure les requêtes (médianes, p95, ratio au SQL nu)")
-    bench.add_argument("--scales", default="departement,national",
-                       help="échelles à mesurer (la nationale est générée si absente)")
+    bench.add_argument(
+        "--scales",
+        default="departement,national",
+        help="échelles à mesurer (la nationale est générée si absente)",
+    )
     bench.add_argument("--backends", default="duckdb,postgres", help="duckdb, postgres ou les deux")
     bench.add_argument("--repeat", type=int, default=30, help="répétitions par requête (départ.)")
-    bench.add_argument("--suites", default="requetes,page,carte",
-                       help="liste séparée par des virgules : requetes (API et SQL nu), page (page des "
-                            "relogements : filtre, premier affichage dans Chromium, mémoire par session), "
-                            "carte (changement d'indicateur, premier affichage de la couche Occitanie)")
+    bench.add_argument(
+        "--suites",
+        default="requetes,page,carte",
+        help="liste séparée par des virgules : requetes (API et SQL nu), page (page des "
+        "relogements : filtre, premier affichage dans Chromium, mémoire par session), "
+        "carte (changement d'indicateur, premier affichage de la couche Occitanie)",
+    )
     bench.set_defaults(func=cmd_bench)
 
     geodata = sub.add_parser("geodata", help="contours des territoires pour les cartes")
     geodata_sub = geodata.add_subparsers(dest="geodata_command", required=True)
-    fetch = geodata_sub.add_parser("fetch", help="télécharge les contours officiels des communes d'un département")
+    fetch = geodata_sub.add_parser(
+        "fetch", help="télécharge les contours officiels des communes d'un département"
+    )
     fetch.add_argument("--departement", required=True, help="code du département (ex. 31)")
     fetch.add_argument("--out-dir", default=None, help="dossier du cache (défaut : data/geodata)")
     fetch.set_defaults(func=cmd_geodata_fetch)
@@ -135,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args) or 0
     except Exception as err:  # a clear French message rather than a traceback
         from data_access.errors import RelogError
+
         if isinstance(err, RelogError):
             print(f"Erreur : {err}", file=sys.stderr)
             return 2

@@ -33,9 +33,13 @@ class RelogTemplate(pn.template.VanillaTemplate):
 
 
 def navigation(current: str) -> pn.pane.HTML:
-    links = "".join(f'<a href="./{route}" class="{"active" if route == current else ""}">{title}</a>'
-                    for route, title in PAGES.items())
-    return pn.pane.HTML(f"<nav>{links}</nav>", stylesheets=[NAV_CSS], css_classes=["relog-nav"], margin=(0, 20))
+    links = "".join(
+        f'<a href="./{route}" class="{"active" if route == current else ""}">{title}</a>'
+        for route, title in PAGES.items()
+    )
+    return pn.pane.HTML(
+        f"<nav>{links}</nav>", stylesheets=[NAV_CSS], css_classes=["relog-nav"], margin=(0, 20)
+    )
 
 
 def replica():
@@ -43,7 +47,9 @@ def replica():
     return pn.state.as_cached("relog-replica", connect)
 
 
-def serve_page(route: str, title: str, build: Callable[[], tuple[pn.viewable.Viewable, pn.viewable.Viewable]]):
+def serve_page(
+    route: str, title: str, build: Callable[[], tuple[pn.viewable.Viewable, pn.viewable.Viewable]]
+):
     """Serve a template holding ``build()``'s (sidebar, main); a data error shows its French
     message, a bug a French notice (and its traceback in the server's log).
 
@@ -63,10 +69,15 @@ def _template(route: str, title: str, build) -> RelogTemplate:
     except RelogError as err:
         template.main.append(pn.pane.Alert(str(err), alert_type="danger"))
         return template
-    except Exception:   # a bug: logged with its traceback; the user reads French
+    except Exception:  # a bug: logged with its traceback; the user reads French
         log.exception("Erreur à l'ouverture de la page %s", route)
-        template.main.append(pn.pane.Alert("Une erreur inattendue empêche d'ouvrir la page ; elle a été consignée "
-                                           "dans le journal du serveur.", alert_type="danger"))
+        template.main.append(
+            pn.pane.Alert(
+                "Une erreur inattendue empêche d'ouvrir la page ; elle a été consignée "
+                "dans le journal du serveur.",
+                alert_type="danger",
+            )
+        )
         return template
     template.sidebar.append(sidebar)
     template.main.append(main)
@@ -77,6 +88,7 @@ def _no_mathjax() -> None:
     """Panel loads Bokeh's MathJax bundle (1.8 MB of JavaScript to fetch and parse) as soon as
     a page holds an HTML or Markdown pane, in case it contains LaTeX. Ours never do."""
     from panel.io import resources
+
     resources._panel_use_mathjax = lambda roots: False
 
 
@@ -87,6 +99,7 @@ def _no_webgl_bundle() -> None:
     """Bokeh sends its WebGL bundle (190 kB of JavaScript) to every page; no plot of ours
     draws with WebGL (a plot with ``output_backend="webgl"`` would need it back)."""
     from bokeh.resources import Resources
+
     Resources._default_components = [c for c in Resources._default_components if c != "bokeh-gl"]
 
 
@@ -97,6 +110,7 @@ def _no_document_validation() -> None:
     """Bokeh's document validation (integrity warnings for developers) walks every model of
     every new session; ``BOKEH_VALIDATE_DOC=true`` turns it back on."""
     from bokeh.settings import settings
+
     if "BOKEH_VALIDATE_DOC" not in os.environ:
         settings.perform_document_validation.set_value(False)
 

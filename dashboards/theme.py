@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 
-from data_access.formatting import NBSP, int_label, pct_label  # noqa: F401 (NBSP re-exported)
+from data_access.formatting import NBSP, int_label, pct_label
 
-
-fmt_int = int_label      # one definition for the apps, the exports and the notebooks
+fmt_int = int_label  # one definition for the apps, the exports and the notebooks
 fmt_pct = pct_label
 
 
@@ -33,11 +32,21 @@ def fmt_points(delta) -> str:
 
 
 #: Colours of the main criterion groups (colour-blind safe, Okabe–Ito) and of the others.
-GROUP_COLOURS = {"DALO": "#D55E00", "ACD / PDALHPD": "#E69F00", "Autres critères L441-1": "#0072B2",
-                 "Non prioritaires": "#BFC5CC"}
+GROUP_COLOURS = {
+    "DALO": "#D55E00",
+    "ACD / PDALHPD": "#E69F00",
+    "Autres critères L441-1": "#0072B2",
+    "Non prioritaires": "#BFC5CC",
+}
 PRIMARY = "#1D4E89"
 
 #: Tabulator cell formatters: French integers and percentages.
 TABULATOR_INT = {"type": "money", "thousand": NBSP, "decimal": ",", "precision": 0}
-TABULATOR_PCT = {"type": "money", "thousand": NBSP, "decimal": ",", "precision": 1,
-                 "symbol": "\u00a0%", "symbolAfter": True}
+TABULATOR_PCT = {
+    "type": "money",
+    "thousand": NBSP,
+    "decimal": ",",
+    "precision": 1,
+    "symbol": "\u00a0%",
+    "symbolAfter": True,
+}

@@ -11,5 +11,15 @@ from data_access.errors import FilterError, QueryTimeout, RelogError, ReplicaUna
 from data_access.filters import Filters, Period, Scope
 from data_access.replica import Freshness, Replica, connect
 
-__all__ = ["Filters", "FilterError", "Freshness", "Period", "QueryTimeout", "RelogError",
-           "Replica", "ReplicaUnavailable", "Scope", "connect"]
+__all__ = [
+    "FilterError",
+    "Filters",
+    "Freshness",
+    "Period",
+    "QueryTimeout",
+    "RelogError",
+    "Replica",
+    "ReplicaUnavailable",
+    "Scope",
+    "connect",
+]

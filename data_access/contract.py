@@ -16,14 +16,22 @@ def contract_markdown() -> str:
     """One section per view: its purpose, then each column with its type and meaning."""
     lines = []
     for table in TABLES.values():
-        lines += [f"#### `{table.name}` — {table.comment}", "",
-                  "| colonne | type | signification |", "|---|---|---|"]
+        lines += [
+            f"#### `{table.name}` — {table.comment}",
+            "",
+            "| colonne | type | signification |",
+            "|---|---|---|",
+        ]
         for col in table.columns:
             key = " (clé)" if col.primary_key else ""
             lines.append(f"| `{col.name}`{key} | {_type_name(col)} | {col.comment} |")
         lines.append("")
-    lines += ["#### Codes des critères de priorité (`priorite.critere`)", "",
-              "| code | critère | groupe |", "|---|---|---|"]
+    lines += [
+        "#### Codes des critères de priorité (`priorite.critere`)",
+        "",
+        "| code | critère | groupe |",
+        "|---|---|---|",
+    ]
     lines += [f"| `{code}` | {label} | {group} |" for code, (label, group) in CRITERES.items()]
     return "\n".join(lines)
 

@@ -43,8 +43,10 @@ def create_replica_engine(url: str | None, settings: Settings) -> Engine:
                 # plan_cache_mode: psycopg prepares a statement run five times on a connection,
                 # and PostgreSQL then plans it once for any period and filter (a generic plan
                 # blind to how many rows a date range keeps); plan each run for its values.
-                "options": (f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms} -c jit=off "
-                            "-c plan_cache_mode=force_custom_plan"),
+                "options": (
+                    f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms} -c jit=off "
+                    "-c plan_cache_mode=force_custom_plan"
+                ),
             },
             # autocommit: each of our statements is its own implicit transaction, read-only by
             # the session's default; no BEGIN and no ROLLBACK around it (two round trips per
@@ -59,7 +61,8 @@ def create_replica_engine(url: str | None, settings: Settings) -> Engine:
         sa.event.listen(engine, "checkout", _still_read_only)
         return engine
     raise ReplicaUnavailable(
-        f"Type de base non pris en charge : {backend} (attendu : postgresql ou duckdb).")
+        f"Type de base non pris en charge : {backend} (attendu : postgresql ou duckdb)."
+    )
 
 
 def _still_read_only(dbapi_connection, _record, _proxy) -> None:
@@ -94,7 +97,7 @@ class CachingDuckDBDialect(duckdb_engine.Dialect):
     def do_rollback(self, connection) -> None:
         try:
             failed = connection.info.pop(_FAILED, False)
-        except (AttributeError, NotImplementedError):   # a bare connection (the first connect's)
+        except (AttributeError, NotImplementedError):  # a bare connection (the first connect's)
             failed = True
         if failed:
             super().do_rollback(connection)
@@ -111,26 +114,28 @@ def _duckdb_engine(path: Path) -> Engine:
     if not path.is_file():
         raise ReplicaUnavailable(
             f"La réplique de démonstration est introuvable : {path}. "
-            "Créez-la avec « relog demo » (ou « make serve », qui le fait pour vous).")
+            "Créez-la avec « relog demo » (ou « make serve », qui le fait pour vous)."
+        )
     engine = sa.create_engine(
         f"duckdb+relog:///{path}",
-        connect_args={"read_only": True},   # default config: other readers of the file must match it
+        connect_args={"read_only": True},  # default config: other readers of the file must match it
         pool_size=4,
         max_overflow=4,
     )
 
     @sa.event.listens_for(engine, "handle_error")
-    def _mark_failed(context):    # its next rollback is a real one (CachingDuckDBDialect)
+    def _mark_failed(context):  # its next rollback is a real one (CachingDuckDBDialect)
         if context.connection is not None and not context.connection.invalidated:
             context.connection.connection.info[_FAILED] = True
 
     @sa.event.listens_for(engine, "connect")
-    def _quiet(dbapi_connection, _record):   # no progress bar on a server's terminal
+    def _quiet(dbapi_connection, _record):  # no progress bar on a server's terminal
         import duckdb
+
         try:
             dbapi_connection.execute("SET enable_progress_bar = false")
         except duckdb.InvalidInputException:
-            pass    # in Jupyter without ipywidgets DuckDB refuses to touch the setting (and shows no bar)
+            pass  # in Jupyter without ipywidgets DuckDB refuses to touch the setting (and shows no bar)
 
     return engine
 
@@ -146,5 +151,7 @@ def open_duckdb_readonly(path: Path):
 
     config = {}
     if duckdb_engine.supports_user_agent:
-        config["custom_user_agent"] = f"duckdb_engine/{duckdb_engine.__version__}(sqlalchemy/{sqlalchemy_version})"
+        config["custom_user_agent"] = (
+            f"duckdb_engine/{duckdb_engine.__version__}(sqlalchemy/{sqlalchemy_version})"
+        )
     return duckdb.connect(str(path), read_only=True, config=config)

@@ -28,7 +28,8 @@ from data_access.schema import DECISIONS_CAL
 
 try:
     from zoneinfo import ZoneInfo
-    _PARIS = ZoneInfo("Europe/Paris")       # the time written in files is the reader's
+
+    _PARIS = ZoneInfo("Europe/Paris")  # the time written in files is the reader's
 except Exception:  # pragma: no cover - tzdata missing
     _PARIS = None
 
@@ -51,7 +52,10 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "relogements_l441": ("dont autres critères L441-1", "int"),
     "propositions": ("Propositions", "int"),
     "refus_menage": ("Refus du ménage", "int"),
-    **{f"cal_{code}": (f"Décisions CAL : {label.lower()}", "int") for code, label in DECISIONS_CAL.items()},
+    **{
+        f"cal_{code}": (f"Décisions CAL : {label.lower()}", "int")
+        for code, label in DECISIONS_CAL.items()
+    },
     "baux_signes": ("Baux signés", "int"),
     "entrees_dans_les_lieux": ("Entrées dans les lieux", "int"),
     "objectif_part": ("Objectif de part prioritaire", "share"),
@@ -91,14 +95,19 @@ class ExportContext:
     made_at: datetime = field(default_factory=lambda: datetime.now(_PARIS))
 
     def lines(self) -> list[tuple[str, str]]:
-        described = (self.filters.replace(start=None, end=None).describe()
-                     if isinstance(self.filters, Filters) else self.filters)
+        described = (
+            self.filters.replace(start=None, end=None).describe()
+            if isinstance(self.filters, Filters)
+            else self.filters
+        )
         filters = " ; ".join(f"{k} : {v}" for k, v in described) or "aucun"
-        rows = [("Période", _capitalised(str(self.period))),
-                ("Filtres", filters),
-                ("Périmètre", self.scope),
-                ("Fraîcheur", self.freshness),
-                ("Fichier produit le", date_label(self.made_at))]
+        rows = [
+            ("Période", _capitalised(str(self.period))),
+            ("Filtres", filters),
+            ("Périmètre", self.scope),
+            ("Fraîcheur", self.freshness),
+            ("Fichier produit le", date_label(self.made_at)),
+        ]
         rows += [("Définition", text) for text in self.definitions]
         return rows
 
@@ -204,13 +213,22 @@ def to_xlsx(frame: pd.DataFrame, context: ExportContext) -> bytes:
 def filename(title: str, period: Period, extension: str) -> str:
     """« relogements-par-epci_2025-01_2025-12.csv »: ASCII, no spaces."""
     import unicodedata
+
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = "-".join("".join(ch if ch.isalnum() else " " for ch in ascii_title.lower()).split())
     return f"{slug}_{period.start:%Y-%m}_{period.end:%Y-%m}.{extension}"
 
 
-def save(frame: pd.DataFrame, path, *, title: str, replica, filters: Filters | None = None,
-         period: Period | None = None, definitions: tuple[str, ...] = ()) -> Path:
+def save(
+    frame: pd.DataFrame,
+    path,
+    *,
+    title: str,
+    replica,
+    filters: Filters | None = None,
+    period: Period | None = None,
+    definitions: tuple[str, ...] = (),
+) -> Path:
     """Write ``frame`` to ``path`` (``.csv`` or ``.xlsx``) under its context: the period
     (``period``, else ``frame.attrs["periode"]``, else the filters'), the filters, the
     replica's scope and freshness. For notebooks: ``save(table, "relogements.xlsx",
@@ -218,11 +236,20 @@ def save(frame: pd.DataFrame, path, *, title: str, replica, filters: Filters | N
     path = Path(path)
     if path.suffix.lower() not in (".csv", ".xlsx"):
         from data_access.errors import FilterError
-        raise FilterError(f"Format de fichier non pris en charge : « {path.suffix} » (attendu : .csv ou .xlsx).")
+
+        raise FilterError(
+            f"Format de fichier non pris en charge : « {path.suffix} » (attendu : .csv ou .xlsx)."
+        )
     filters = filters or Filters()
     period = period or frame.attrs.get("periode") or replica.period(filters)
-    context = ExportContext(title=title, period=period, filters=replica.describe(filters), freshness=str(replica.freshness_cached()),
-                            scope=replica.default_scope.label, definitions=tuple(definitions))
+    context = ExportContext(
+        title=title,
+        period=period,
+        filters=replica.describe(filters),
+        freshness=str(replica.freshness_cached()),
+        scope=replica.default_scope.label,
+        definitions=tuple(definitions),
+    )
     content = to_csv(frame, context) if path.suffix.lower() == ".csv" else to_xlsx(frame, context)
     path.write_bytes(content)
     return path

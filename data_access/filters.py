@@ -10,9 +10,10 @@ the replica are rejected by the replica itself (it knows its reference tables).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
-from typing import Any, Iterable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -33,7 +34,9 @@ def parse_month(value: Any, what: str = "mois") -> date:
         return date(value.year, value.month, 1)
     match = _MONTH.match(str(value).strip())
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise FilterError(f"{what.capitalize()} invalide : {value!r} (format attendu : AAAA-MM, par exemple 2024-01).")
+        raise FilterError(
+            f"{what.capitalize()} invalide : {value!r} (format attendu : AAAA-MM, par exemple 2024-01)."
+        )
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 
@@ -74,7 +77,7 @@ class Period:
         if self.start == self.end:
             return month_label(self.start)
         first = month_label(self.start)
-        de = "d'" if first[0] in "aeiouyéèê" else "de "     # « d'avril », « d'août », « d'octobre »
+        de = "d'" if first[0] in "aeiouyéèê" else "de "  # « d'avril », « d'août », « d'octobre »
         return f"{de}{first} à {month_label(self.end)}"
 
 
@@ -101,7 +104,9 @@ def _ids(value: Any, what: str) -> tuple[int, ...]:
         try:
             out.append(int(str(v).strip()))
         except ValueError:
-            raise FilterError(f"{what} invalide : {v!r} (un identifiant numérique est attendu).") from None
+            raise FilterError(
+                f"{what} invalide : {v!r} (un identifiant numérique est attendu)."
+            ) from None
     return tuple(sorted(set(out)))
 
 
@@ -140,28 +145,43 @@ def in_list(column: sa.ColumnElement, values: Iterable[Any]) -> sa.ColumnElement
     placeholders stay named, typed as the column). SQLAlchemy's default, one « expanding »
     parameter, rewrites the compiled SQL text with a regular expression at each execution
     (1 ms of a 30 ms query for demand_supply's constant lists)."""
-    return column.in_([sa.bindparam(v.key, type_=column.type) if isinstance(v, sa.BindParameter)
-                       else sa.literal(v, column.type) for v in values])
+    return column.in_(
+        [
+            sa.bindparam(v.key, type_=column.type)
+            if isinstance(v, sa.BindParameter)
+            else sa.literal(v, column.type)
+            for v in values
+        ]
+    )
 
 
 def _placeholders(prefix: str, value: tuple | None) -> tuple | None:
     """One named bound parameter per listed code (``f_epci_0``, ``f_epci_1``, …)."""
-    return None if value is None else tuple(sa.bindparam(f"{prefix}_{i}") for i in range(len(value)))
+    return (
+        None if value is None else tuple(sa.bindparam(f"{prefix}_{i}") for i in range(len(value)))
+    )
 
 
 def _parameters(prefix: str, value: tuple | None) -> dict[str, Any]:
     return {} if value is None else {f"{prefix}_{i}": v for i, v in enumerate(value)}
 
 
-def valid_on(on: sa.ColumnElement | date, criteres: Iterable[str] | None = None) -> list[sa.ColumnElement]:
+def valid_on(
+    on: sa.ColumnElement | date, criteres: Iterable[str] | None = None
+) -> list[sa.ColumnElement]:
     """A ``priorite`` row is held on ``on`` when it started on or before it and has not ended
     before it (bounds included). Only the contract's criterion codes count, so every figure
     shares one definition of « prioritaire »."""
-    return [in_list(priorite.c.critere, criteres or CRITERES), priorite.c.date_debut <= on,
-            sa.or_(priorite.c.date_fin.is_(None), priorite.c.date_fin >= on)]
+    return [
+        in_list(priorite.c.critere, criteres or CRITERES),
+        priorite.c.date_debut <= on,
+        sa.or_(priorite.c.date_fin.is_(None), priorite.c.date_fin >= on),
+    ]
 
 
-def held_on(demande_id: sa.ColumnElement, on: sa.ColumnElement | date, criteres: Iterable[str] | None = None):
+def held_on(
+    demande_id: sa.ColumnElement, on: sa.ColumnElement | date, criteres: Iterable[str] | None = None
+):
     """``EXISTS`` a priority criterion (one of ``criteres``, default any) held on ``on``."""
     return sa.exists().where(priorite.c.demande_id == demande_id, *valid_on(on, criteres))
 
@@ -173,34 +193,54 @@ class Filters:
     >>> Filters(start="2024-01", end="2024-12", epci=["243100518"], criteres=["DALO"])
     """
 
-    start: date | str | None = field(default=None, metadata={"doc": "Premier mois inclus (AAAA-MM)"})
+    start: date | str | None = field(
+        default=None, metadata={"doc": "Premier mois inclus (AAAA-MM)"}
+    )
     end: date | str | None = field(default=None, metadata={"doc": "Dernier mois inclus (AAAA-MM)"})
-    reservataires: tuple[int, ...] = field(default=(), metadata={"doc": "Réservataires (identifiants)"})
-    natures_reservataire: tuple[str, ...] = field(default=(), metadata={"doc": "Natures de réservataire"})
-    epci: tuple[str, ...] = field(default=(), metadata={"doc": "EPCI (SIREN) du logement ou du souhait"})
+    reservataires: tuple[int, ...] = field(
+        default=(), metadata={"doc": "Réservataires (identifiants)"}
+    )
+    natures_reservataire: tuple[str, ...] = field(
+        default=(), metadata={"doc": "Natures de réservataire"}
+    )
+    epci: tuple[str, ...] = field(
+        default=(), metadata={"doc": "EPCI (SIREN) du logement ou du souhait"}
+    )
     communes: tuple[str, ...] = field(default=(), metadata={"doc": "Communes (code INSEE)"})
     bailleurs: tuple[int, ...] = field(default=(), metadata={"doc": "Bailleurs (identifiants)"})
     criteres: tuple[str, ...] = field(default=(), metadata={"doc": "Critères de priorité détenus"})
-    mutation: bool | None = field(default=None, metadata={"doc": "Mutation (oui) ou premier accès (non)"})
-    qpv: bool | None = field(default=None, metadata={"doc": "Logement en QPV (oui) ou hors QPV (non)"})
+    mutation: bool | None = field(
+        default=None, metadata={"doc": "Mutation (oui) ou premier accès (non)"}
+    )
+    qpv: bool | None = field(
+        default=None, metadata={"doc": "Logement en QPV (oui) ou hors QPV (non)"}
+    )
 
     def __post_init__(self):
         set_ = object.__setattr__
         start = parse_month(self.start, "mois de début") if self.start is not None else None
         end = parse_month(self.end, "mois de fin") if self.end is not None else None
         if start and end and start > end:
-            raise FilterError("La période est vide : le mois de début est postérieur au mois de fin.")
+            raise FilterError(
+                "La période est vide : le mois de début est postérieur au mois de fin."
+            )
         set_(self, "start", start)
         set_(self, "end", end)
         set_(self, "reservataires", _ids(self.reservataires, "Réservataire"))
         set_(self, "bailleurs", _ids(self.bailleurs, "Bailleur"))
         set_(self, "epci", _codes(self.epci, "Code EPCI (SIREN à 9 chiffres)", _SIREN))
-        set_(self, "communes", _codes(self.communes, "Code commune (code INSEE à 5 caractères)", _INSEE))
+        set_(
+            self,
+            "communes",
+            _codes(self.communes, "Code commune (code INSEE à 5 caractères)", _INSEE),
+        )
         natures = _codes(self.natures_reservataire, "Nature de réservataire")
         unknown = [n for n in natures if n not in NATURES_RESERVATAIRE]
         if unknown:
-            raise FilterError(f"Nature de réservataire inconnue : {', '.join(unknown)} "
-                              f"(attendu : {', '.join(NATURES_RESERVATAIRE)}).")
+            raise FilterError(
+                f"Nature de réservataire inconnue : {', '.join(unknown)} "
+                f"(attendu : {', '.join(NATURES_RESERVATAIRE)})."
+            )
         set_(self, "natures_reservataire", natures)
         criteres = _codes(self.criteres, "Critère")
         unknown = [c for c in criteres if c not in CRITERES]
@@ -210,7 +250,7 @@ class Filters:
         set_(self, "mutation", _flag(self.mutation, "Filtre mutation"))
         set_(self, "qpv", _flag(self.qpv, "Filtre QPV"))
 
-    def replace(self, **changes) -> "Filters":
+    def replace(self, **changes) -> Filters:
         return replace(self, **changes)
 
     #: The fields that list codes (each code a bound parameter of the SQL).
@@ -221,33 +261,51 @@ class Filters:
         yes/no flags, never the codes (the period is bound by each query)."""
         return (*(len(getattr(self, name)) for name in self.LISTS), self.mutation, self.qpv)
 
-    def placeholders(self) -> "Filters":
+    def placeholders(self) -> Filters:
         """Filters of the same :meth:`shape` whose codes are named bound parameters
         (``f_epci_0``, …): what a statement template is built from, so that it can hold no
         call's values; :meth:`parameters` gives them. Only for building SQL (not validated)."""
         out = object.__new__(Filters)
         for f in fields(self):
             value = getattr(self, f.name)
-            object.__setattr__(out, f.name, _placeholders(f"f_{f.name}", value) if f.name in self.LISTS
-                               else None if f.name in ("start", "end") else value)
+            object.__setattr__(
+                out,
+                f.name,
+                _placeholders(f"f_{f.name}", value)
+                if f.name in self.LISTS
+                else None
+                if f.name in ("start", "end")
+                else value,
+            )
         return out
 
     def parameters(self) -> dict[str, Any]:
         """The values of :meth:`placeholders`' parameters."""
-        return {k: v for name in self.LISTS for k, v in _parameters(f"f_{name}", getattr(self, name)).items()}
+        return {
+            k: v
+            for name in self.LISTS
+            for k, v in _parameters(f"f_{name}", getattr(self, name)).items()
+        }
 
     def clauses(self, subject: Subject) -> list[sa.ColumnElement]:
         """``WHERE`` clauses for the filters that apply to ``subject`` (period excluded: each
         query dates its own event)."""
         out = []
-        pairs = [("reservataires", subject.reservataire), ("natures_reservataire", subject.nature_reservataire),
-                 ("epci", subject.epci), ("communes", subject.commune), ("bailleurs", subject.bailleur)]
+        pairs = [
+            ("reservataires", subject.reservataire),
+            ("natures_reservataire", subject.nature_reservataire),
+            ("epci", subject.epci),
+            ("communes", subject.commune),
+            ("bailleurs", subject.bailleur),
+        ]
         for name, column in pairs:
             values = getattr(self, name)
             if values and column is not None:
                 out.append(in_list(column, values))
         if self.mutation is not None and subject.mutation is not None:
-            out.append(subject.mutation == sa.true() if self.mutation else subject.mutation == sa.false())
+            out.append(
+                subject.mutation == sa.true() if self.mutation else subject.mutation == sa.false()
+            )
         if self.qpv is not None and subject.qpv is not None:
             out.append(subject.qpv.is_not(None) if self.qpv else subject.qpv.is_(None))
         if self.criteres and subject.demande_id is not None:
@@ -288,12 +346,17 @@ class Scope:
     label: str = "Tout le territoire"
 
     def __post_init__(self):
-        for name, conv in (("epci", str), ("communes", str), ("reservataires", int), ("bailleurs", int)):
+        for name, conv in (
+            ("epci", str),
+            ("communes", str),
+            ("reservataires", int),
+            ("bailleurs", int),
+        ):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, tuple(sorted({conv(v) for v in _as_list(value)})))
 
-    def narrowed(self, other: "Scope | None") -> "Scope":
+    def narrowed(self, other: Scope | None) -> Scope:
         """This scope intersected with ``other``, axis by axis: a call may narrow what a
         profile sees, never widen it."""
         if other is None:
@@ -301,7 +364,13 @@ class Scope:
         axes = {}
         for name in ("epci", "communes", "reservataires", "bailleurs"):
             mine, theirs = getattr(self, name), getattr(other, name)
-            axes[name] = theirs if mine is None else mine if theirs is None else tuple(sorted(set(mine) & set(theirs)))
+            axes[name] = (
+                theirs
+                if mine is None
+                else mine
+                if theirs is None
+                else tuple(sorted(set(mine) & set(theirs)))
+            )
         return Scope(**axes, label=other.label if other.label != Scope.label else self.label)
 
     AXES = ("epci", "communes", "reservataires", "bailleurs")
@@ -309,9 +378,11 @@ class Scope:
     def shape(self) -> tuple:
         """What the SQL of this scope depends on: each axis unrestricted (``None``) or how
         many codes it allows."""
-        return tuple(None if getattr(self, name) is None else len(getattr(self, name)) for name in self.AXES)
+        return tuple(
+            None if getattr(self, name) is None else len(getattr(self, name)) for name in self.AXES
+        )
 
-    def placeholders(self) -> "Scope":
+    def placeholders(self) -> Scope:
         """The same :meth:`shape` with named bound parameters (``s_epci_0``, …) for codes
         (see :meth:`Filters.placeholders`)."""
         out = object.__new__(Scope)
@@ -321,17 +392,25 @@ class Scope:
         return out
 
     def parameters(self) -> dict[str, Any]:
-        return {k: v for name in self.AXES for k, v in _parameters(f"s_{name}", getattr(self, name)).items()}
+        return {
+            k: v
+            for name in self.AXES
+            for k, v in _parameters(f"s_{name}", getattr(self, name)).items()
+        }
 
     @classmethod
-    def departement(cls) -> "Scope":
+    def departement(cls) -> Scope:
         """The whole replica: the DDETS's and the Conseil départemental's scope."""
         return cls()
 
     def clauses(self, subject: Subject) -> list[sa.ColumnElement]:
         out = []
-        for name, column in (("epci", subject.epci), ("communes", subject.commune),
-                             ("reservataires", subject.reservataire), ("bailleurs", subject.bailleur)):
+        for name, column in (
+            ("epci", subject.epci),
+            ("communes", subject.commune),
+            ("reservataires", subject.reservataire),
+            ("bailleurs", subject.bailleur),
+        ):
             values = getattr(self, name)
             if values is not None and column is not None:
                 out.append(in_list(column, values) if values else sa.false())

@@ -31,7 +31,8 @@ def _col(name, type_, comment, **kw):
 
 # ---------------------------------------------------------------- territories
 epci = Table(
-    "epci", metadata,
+    "epci",
+    metadata,
     _col("siren", String(9), "SIREN de l'EPCI à fiscalité propre (9 chiffres)", primary_key=True),
     _col("nom", String, "Nom officiel de l'EPCI"),
     _col("nature", String, "Nature juridique : METRO, CU, CA ou CC"),
@@ -39,7 +40,8 @@ epci = Table(
 )
 
 commune = Table(
-    "commune", metadata,
+    "commune",
+    metadata,
     _col("code_insee", String(5), "Code INSEE de la commune (COG en vigueur)", primary_key=True),
     _col("nom", String, "Nom officiel de la commune"),
     _col("epci_siren", String(9), "SIREN de l'EPCI dont la commune est membre"),
@@ -48,8 +50,14 @@ commune = Table(
 )
 
 qpv = Table(
-    "qpv", metadata,
-    _col("code_qpv", String, "Code du quartier prioritaire de la politique de la ville", primary_key=True),
+    "qpv",
+    metadata,
+    _col(
+        "code_qpv",
+        String,
+        "Code du quartier prioritaire de la politique de la ville",
+        primary_key=True,
+    ),
     _col("nom", String, "Nom du quartier"),
     _col("commune_code", String(5), "Code INSEE de la commune principale du quartier"),
     comment="Quartiers prioritaires de la politique de la ville (QPV)",
@@ -57,7 +65,8 @@ qpv = Table(
 
 # ---------------------------------------------------------------- actors
 bailleur = Table(
-    "bailleur", metadata,
+    "bailleur",
+    metadata,
     _col("id", Integer, "Identifiant stable du bailleur dans le fichier partagé", primary_key=True),
     _col("nom", String, "Raison sociale"),
     _col("siren", String(9), "SIREN de l'organisme"),
@@ -66,20 +75,28 @@ bailleur = Table(
 )
 
 reservataire = Table(
-    "reservataire", metadata,
+    "reservataire",
+    metadata,
     _col("id", Integer, "Identifiant stable du réservataire", primary_key=True),
     _col("nom", String, "Libellé du réservataire"),
-    _col("nature", String,
-         "etat_prioritaire, etat_fonctionnaires, action_logement, departement, epci, commune, "
-         "bailleur (logements non réservés) ou autre"),
-    _col("territoire_code", String,
-         "Pour une commune : code INSEE ; pour un EPCI : SIREN ; pour un bailleur : son id ; sinon vide"),
+    _col(
+        "nature",
+        String,
+        "etat_prioritaire, etat_fonctionnaires, action_logement, departement, epci, commune, "
+        "bailleur (logements non réservés) ou autre",
+    ),
+    _col(
+        "territoire_code",
+        String,
+        "Pour une commune : code INSEE ; pour un EPCI : SIREN ; pour un bailleur : son id ; sinon vide",
+    ),
     comment="Titulaires de droits de réservation (contingents, gestion en flux)",
 )
 
 # ---------------------------------------------------------------- supply
 logement = Table(
-    "logement", metadata,
+    "logement",
+    metadata,
     _col("id", BigInteger, "Identifiant stable du logement", primary_key=True),
     _col("rpls_id", String, "Identifiant RPLS du logement"),
     _col("bailleur_id", Integer, "Bailleur propriétaire (bailleur.id)"),
@@ -92,10 +109,13 @@ logement = Table(
 )
 
 offre = Table(
-    "offre", metadata,
+    "offre",
+    metadata,
     _col("id", BigInteger, "Identifiant de l'offre", primary_key=True),
     _col("logement_id", BigInteger, "Logement libéré (logement.id)"),
-    _col("reservataire_id", Integer, "Réservataire à qui le logement est orienté (reservataire.id)"),
+    _col(
+        "reservataire_id", Integer, "Réservataire à qui le logement est orienté (reservataire.id)"
+    ),
     _col("date_liberation", Date, "Date à laquelle le logement a été déclaré libre"),
     _col("mode", String, "flux (gestion en flux) ou stock (ancien régime de réservation)"),
     comment="Logements libérés orientés vers un réservataire",
@@ -103,28 +123,36 @@ offre = Table(
 
 # ---------------------------------------------------------------- demand
 demande = Table(
-    "demande", metadata,
+    "demande",
+    metadata,
     _col("id", BigInteger, "Identifiant de la demande", primary_key=True),
     _col("numero_unique", String, "Numéro unique départemental"),
     _col("date_depot", Date, "Date de dépôt (fixe l'ancienneté, conservée au renouvellement)"),
     _col("date_renouvellement", Date, "Date du dernier renouvellement, vide si jamais renouvelée"),
     _col("date_radiation", Date, "Date de radiation, vide si la demande est active"),
-    _col("motif_radiation", String,
-         "attribution, renonciation, non_renouvellement, irrecevabilite ou injoignable"),
+    _col(
+        "motif_radiation",
+        String,
+        "attribution, renonciation, non_renouvellement, irrecevabilite ou injoignable",
+    ),
     _col("mutation", Boolean, "Vrai si le ménage est déjà locataire du parc social"),
     _col("nb_personnes", SmallInteger, "Nombre de personnes du ménage"),
     _col("typologie_recherchee", String, "Typologie recherchée : T1 à T5"),
     _col("revenu_mensuel", Float, "Revenus mensuels totaux du ménage (euros), champ SNE"),
     _col("unites_consommation", Float, "Unités de consommation du ménage"),
     _col("commune_residence_code", String(5), "Code INSEE de la commune de résidence actuelle"),
-    _col("nb_communes_souhaitees", SmallInteger,
-         "Nombre de communes souhaitées par la demande, égal à son nombre de lignes dans "
-         "demande_commune (le dossier le porte ; sinon, le compter à l'extraction)"),
+    _col(
+        "nb_communes_souhaitees",
+        SmallInteger,
+        "Nombre de communes souhaitées par la demande, égal à son nombre de lignes dans "
+        "demande_commune (le dossier le porte ; sinon, le compter à l'extraction)",
+    ),
     comment="Demandes de logement social",
 )
 
 demande_commune = Table(
-    "demande_commune", metadata,
+    "demande_commune",
+    metadata,
     _col("demande_id", BigInteger, "Demande (demande.id)", primary_key=True),
     _col("rang", SmallInteger, "Rang du souhait (1 = premier choix)", primary_key=True),
     _col("commune_code", String(5), "Code INSEE de la commune souhaitée"),
@@ -132,7 +160,8 @@ demande_commune = Table(
 )
 
 priorite = Table(
-    "priorite", metadata,
+    "priorite",
+    metadata,
     _col("demande_id", BigInteger, "Demande (demande.id)"),
     _col("critere", String, "Code du critère : DALO, ACD ou un critère L441-1 (voir la liste)"),
     _col("source", String, "COMED, SIAO, PDALHPD, SYPLO, IMHOWEB_AUTO ou BAILLEUR"),
@@ -143,7 +172,8 @@ priorite = Table(
 
 # ---------------------------------------------------------------- allocation
 proposition = Table(
-    "proposition", metadata,
+    "proposition",
+    metadata,
     _col("id", BigInteger, "Identifiant de la proposition", primary_key=True),
     _col("demande_id", BigInteger, "Demande candidate (demande.id)"),
     _col("offre_id", BigInteger, "Offre sur laquelle le ménage est positionné (offre.id)"),
@@ -156,20 +186,25 @@ proposition = Table(
 )
 
 decision_cal = Table(
-    "decision_cal", metadata,
+    "decision_cal",
+    metadata,
     _col("id", BigInteger, "Identifiant de la décision", primary_key=True),
     _col("proposition_id", BigInteger, "Proposition examinée (proposition.id)"),
     _col("date_cal", Date, "Date de la CALEOL"),
-    _col("decision", String,
-         "attribution, attribution_rang, attribution_sous_condition, non_attribution, "
-         "irrecevable ou ajournement"),
+    _col(
+        "decision",
+        String,
+        "attribution, attribution_rang, attribution_sous_condition, non_attribution, "
+        "irrecevable ou ajournement",
+    ),
     _col("rang", SmallInteger, "Rang de classement pour une attribution par rang"),
     _col("motif", String, "Motif d'une non-attribution ou d'une irrecevabilité"),
     comment="Décisions des commissions d'attribution (CALEOL)",
 )
 
 bail = Table(
-    "bail", metadata,
+    "bail",
+    metadata,
     _col("id", BigInteger, "Identifiant du bail", primary_key=True),
     _col("demande_id", BigInteger, "Demande satisfaite (demande.id)"),
     _col("logement_id", BigInteger, "Logement attribué (logement.id)"),
@@ -182,7 +217,8 @@ bail = Table(
 
 # ---------------------------------------------------------------- references and objectives
 seuil_q1 = Table(
-    "seuil_q1", metadata,
+    "seuil_q1",
+    metadata,
     _col("epci_siren", String(9), "EPCI (epci.siren)", primary_key=True),
     _col("annee", SmallInteger, "Année d'application", primary_key=True),
     _col("montant", Float, "Seuil de ressources du premier quartile, euros par UC et par an"),
@@ -190,21 +226,30 @@ seuil_q1 = Table(
 )
 
 objectif = Table(
-    "objectif", metadata,
+    "objectif",
+    metadata,
     _col("annee", SmallInteger, "Année de l'objectif"),
     _col("reservataire_id", Integer, "Réservataire concerné, vide si tous"),
     _col("epci_siren", String(9), "Territoire concerné, vide si tout le département"),
     _col("bailleur_id", Integer, "Bailleur concerné, vide si tous"),
-    _col("indicateur", String,
-         "relogements_prioritaires (nombre annuel, accord collectif) ou part_prioritaires (taux)"),
+    _col(
+        "indicateur",
+        String,
+        "relogements_prioritaires (nombre annuel, accord collectif) ou part_prioritaires (taux)",
+    ),
     _col("valeur", Float, "Valeur de l'objectif annuel"),
     comment="Objectifs annuels (accord collectif départemental, obligations légales)",
 )
 
 replica_meta = Table(
-    "replica_meta", metadata,
-    _col("cle", String, "extraction (horodatage ISO de l'extraction), version, source, echelle",
-         primary_key=True),
+    "replica_meta",
+    metadata,
+    _col(
+        "cle",
+        String,
+        "extraction (horodatage ISO de l'extraction), version, source, echelle",
+        primary_key=True,
+    ),
     _col("valeur", String, "Valeur"),
     comment="Métadonnées de la réplique",
 )

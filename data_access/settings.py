@@ -23,13 +23,17 @@ def _env_float(name: str, default: float) -> float:
     try:
         return float(raw.replace(",", "."))
     except ValueError:
-        raise ValueError(f"La variable d'environnement {name} doit être un nombre (reçu : {raw!r}).")
+        raise ValueError(
+            f"La variable d'environnement {name} doit être un nombre (reçu : {raw!r})."
+        )
 
 
 def _env_int(name: str, default: int) -> int:
     value = _env_float(name, default)
     if value != int(value):
-        raise ValueError(f"La variable d'environnement {name} doit être un entier (reçu : {value}).")
+        raise ValueError(
+            f"La variable d'environnement {name} doit être un entier (reçu : {value})."
+        )
     return int(value)
 
 

@@ -34,10 +34,20 @@ LEVELS = ("commune", "epci", "qpv")
 
 #: Attribute names understood for each level: (code, name), most specific first.
 ATTRIBUTES = {
-    "commune": [("INSEE_COM", "NOM"), ("INSEE_COM", "NOM_COM"), ("code_insee", "nom"), ("code", "nom"),
-                ("CODE_INSEE", "NOM_COMMUNE")],
-    "epci": [("CODE_SIREN", "NOM"), ("SIREN_EPCI", "NOM_EPCI"), ("epci_siren", "epci_nom"), ("siren", "nom"),
-             ("code", "nom")],
+    "commune": [
+        ("INSEE_COM", "NOM"),
+        ("INSEE_COM", "NOM_COM"),
+        ("code_insee", "nom"),
+        ("code", "nom"),
+        ("CODE_INSEE", "NOM_COMMUNE"),
+    ],
+    "epci": [
+        ("CODE_SIREN", "NOM"),
+        ("SIREN_EPCI", "NOM_EPCI"),
+        ("epci_siren", "epci_nom"),
+        ("siren", "nom"),
+        ("code", "nom"),
+    ],
     "qpv": [("CODE_QP", "NOM_QP"), ("code_qp", "nom_qp"), ("code_qpv", "nom"), ("code", "nom")],
 }
 WHAT = {"commune": "commune", "epci": "EPCI", "qpv": "QPV"}
@@ -60,10 +70,14 @@ class BoundaryReport:
     def notes(self) -> list[str]:
         out = []
         if self.repaired:
-            out.append(f"{len(self.repaired)} contour(s) invalide(s) réparé(s) : {', '.join(self.repaired[:10])}.")
+            out.append(
+                f"{len(self.repaired)} contour(s) invalide(s) réparé(s) : {', '.join(self.repaired[:10])}."
+            )
         if self.recoded:
             pairs = ", ".join(f"{old} → {new}" for old, new in list(self.recoded.items())[:10])
-            out.append(f"{len(self.recoded)} ancienne(s) commune(s) rattachée(s) à la commune actuelle : {pairs}.")
+            out.append(
+                f"{len(self.recoded)} ancienne(s) commune(s) rattachée(s) à la commune actuelle : {pairs}."
+            )
         if self.outside:
             out.append(f"{len(self.outside)} territoire(s) hors du référentiel ignoré(s).")
         return out
@@ -84,9 +98,11 @@ def _read(path: Path) -> gpd.GeoDataFrame:
         raise BoundaryError(f"Fichier de contours introuvable : {path}.")
     try:
         frame = gpd.read_file(path, engine="pyogrio")
-    except Exception as err:   # pyogrio/GDAL errors: the file is not a readable layer
-        raise BoundaryError(f"Fichier de contours illisible ({path.name}) : ce n'est pas un GeoJSON, "
-                            f"GeoPackage ou Shapefile valide. (Détail : {str(err).splitlines()[0][:160]})") from None
+    except Exception as err:  # pyogrio/GDAL errors: the file is not a readable layer
+        raise BoundaryError(
+            f"Fichier de contours illisible ({path.name}) : ce n'est pas un GeoJSON, "
+            f"GeoPackage ou Shapefile valide. (Détail : {str(err).splitlines()[0][:160]})"
+        ) from None
     if frame.empty:
         raise BoundaryError(f"Le fichier de contours {path.name} ne contient aucun territoire.")
     return frame
@@ -97,8 +113,10 @@ def _columns(frame: gpd.GeoDataFrame, level: str, path: Path) -> tuple[str, str 
         if code in frame.columns:
             return code, name if name in frame.columns else None
     expected = ", ".join(sorted({c for c, _ in ATTRIBUTES[level]}))
-    raise BoundaryError(f"Le fichier {path.name} n'a pas de colonne de code {WHAT[level]} reconnue "
-                        f"(attendu l'une de : {expected} ; trouvé : {', '.join(map(str, frame.columns))}).")
+    raise BoundaryError(
+        f"Le fichier {path.name} n'a pas de colonne de code {WHAT[level]} reconnue "
+        f"(attendu l'une de : {expected} ; trouvé : {', '.join(map(str, frame.columns))})."
+    )
 
 
 def _polygonal(geometries: np.ndarray) -> np.ndarray:
@@ -113,36 +131,49 @@ def _polygonal(geometries: np.ndarray) -> np.ndarray:
     return np.array(out, dtype=object)
 
 
-def build_layer(path: str | Path, level: str, reference: pd.DataFrame, tolerance: float = 100.0) -> BoundaryLayer:
+def build_layer(
+    path: str | Path, level: str, reference: pd.DataFrame, tolerance: float = 100.0
+) -> BoundaryLayer:
     """Load ``path`` as a ``level`` layer checked against ``reference`` (codes in its index,
     ``libelle`` column): see the module docstring. ``tolerance``: simplification in metres
     (0: none)."""
     if level not in LEVELS:
-        raise BoundaryError(f"Niveau de contours inconnu : {level!r} (attendu : commune, epci ou qpv).")
+        raise BoundaryError(
+            f"Niveau de contours inconnu : {level!r} (attendu : commune, epci ou qpv)."
+        )
     path = Path(path)
     raw = _read(path)
     code_col, name_col = _columns(raw, level, path)
     report = BoundaryReport(source=path.name)
     if raw.crs is None:
-        raw = raw.set_crs("EPSG:4326")          # RFC 7946: GeoJSON without a crs is WGS84
-    frame = gpd.GeoDataFrame({"code": raw[code_col].astype(str).str.strip(),
-                              "nom": raw[name_col].astype(str) if name_col else raw[code_col].astype(str)},
-                             geometry=raw.geometry.values, crs=raw.crs)
+        raw = raw.set_crs("EPSG:4326")  # RFC 7946: GeoJSON without a crs is WGS84
+    frame = gpd.GeoDataFrame(
+        {
+            "code": raw[code_col].astype(str).str.strip(),
+            "nom": raw[name_col].astype(str) if name_col else raw[code_col].astype(str),
+        },
+        geometry=raw.geometry.values,
+        crs=raw.crs,
+    )
     if level == "commune":
         frame["code"] = frame["code"].str.zfill(5)
     kinds = set(frame.geometry.geom_type.dropna())
     if not kinds or not kinds <= {"Polygon", "MultiPolygon"}:
-        raise BoundaryError(f"Le fichier {path.name} doit contenir des polygones ; il contient : "
-                            f"{', '.join(sorted(kinds)) or 'aucune géométrie'}.")
+        raise BoundaryError(
+            f"Le fichier {path.name} doit contenir des polygones ; il contient : "
+            f"{', '.join(sorted(kinds)) or 'aucune géométrie'}."
+        )
     empty = frame.loc[frame.geometry.isna() | frame.geometry.is_empty, "code"].tolist()
     if empty:
         raise BoundaryError(f"Contours vides dans {path.name} pour : {', '.join(empty[:20])}.")
     invalid = ~frame.geometry.is_valid
     if invalid.any():
         report.repaired = frame.loc[invalid, "code"].tolist()
-        frame.loc[invalid, "geometry"] = _polygonal(shapely.make_valid(frame.geometry[invalid].values))
+        frame.loc[invalid, "geometry"] = _polygonal(
+            shapely.make_valid(frame.geometry[invalid].values)
+        )
 
-    if level == "commune":                      # merged communes: dissolved into the current one
+    if level == "commune":  # merged communes: dissolved into the current one
         old = old_commune_codes()
         merged = frame["code"].isin(old.index) & ~frame["code"].isin(reference.index)
         report.recoded = {c: old[c] for c in frame.loc[merged, "code"]}
@@ -158,8 +189,10 @@ def build_layer(path: str | Path, level: str, reference: pd.DataFrame, tolerance
         names = reference["libelle"].reindex(missing).fillna("?")
         listed = ", ".join(f"{c} ({n})" for c, n in list(zip(missing, names))[:15])
         more = f" et {len(missing) - 15} autre(s)" if len(missing) > 15 else ""
-        raise BoundaryError(f"Fichier de contours incomplet ({path.name}) : {len(missing)} {WHAT[level]}(s) "
-                            f"du référentiel sans contour : {listed}{more}.")
+        raise BoundaryError(
+            f"Fichier de contours incomplet ({path.name}) : {len(missing)} {WHAT[level]}(s) "
+            f"du référentiel sans contour : {listed}{more}."
+        )
 
     frame = frame.to_crs(CRS)
     if tolerance > 0 and len(frame) > 1 and level != "qpv":
@@ -173,13 +206,20 @@ _CACHE: dict[tuple, BoundaryLayer] = {}
 _LOCK = threading.Lock()
 
 
-def load_boundaries(path: str | Path, level: str, reference: pd.DataFrame, tolerance: float = 100.0) -> BoundaryLayer:
+def load_boundaries(
+    path: str | Path, level: str, reference: pd.DataFrame, tolerance: float = 100.0
+) -> BoundaryLayer:
     """:func:`build_layer`, cached for the process on the file (path, size, time), the level,
     the tolerance and the reference's codes."""
     path = Path(path)
     stat = path.stat() if path.exists() else None
-    key = (str(path.resolve()), stat and (stat.st_size, stat.st_mtime_ns), level, tolerance,
-           hash(tuple(reference.index)))
+    key = (
+        str(path.resolve()),
+        stat and (stat.st_size, stat.st_mtime_ns),
+        level,
+        tolerance,
+        hash(tuple(reference.index)),
+    )
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
@@ -211,5 +251,9 @@ def schematic_communes(reference: pd.DataFrame) -> BoundaryLayer:
         x0 += cols * size + gap
         row_height = max(row_height, rows * size)
     frame = gpd.GeoDataFrame({"code": codes, "nom": names}, geometry=squares, crs=CRS)
-    return BoundaryLayer(level="commune", frame=frame.sort_values("code").reset_index(drop=True),
-                         report=BoundaryReport(source="schéma"), schematic=True)
+    return BoundaryLayer(
+        level="commune",
+        frame=frame.sort_values("code").reset_index(drop=True),
+        report=BoundaryReport(source="schéma"),
+        schematic=True,
+    )

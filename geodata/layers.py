@@ -25,7 +25,13 @@ import shapely
 
 from data_access.formatting import decimal_label
 from data_access.settings import Settings
-from geodata.boundaries import BoundaryError, BoundaryLayer, BoundaryReport, load_boundaries, schematic_communes
+from geodata.boundaries import (
+    BoundaryError,
+    BoundaryLayer,
+    BoundaryReport,
+    load_boundaries,
+    schematic_communes,
+)
 from geodata.fetch import cached_communes
 
 
@@ -59,26 +65,35 @@ def commune_file(settings: Settings, communes: pd.DataFrame) -> Path | None:
     return None
 
 
-def epci_from_communes(layer: BoundaryLayer, communes: pd.DataFrame, epci: pd.DataFrame) -> BoundaryLayer:
+def epci_from_communes(
+    layer: BoundaryLayer, communes: pd.DataFrame, epci: pd.DataFrame
+) -> BoundaryLayer:
     """EPCI shapes as the union of their communes' (shared borders stay shared)."""
     frame = layer.frame.assign(code=communes["epci"].reindex(layer.frame["code"]).to_numpy())
     frame = frame.dissolve(by="code", as_index=False, method="coverage")[["code", "geometry"]]
     names = epci["libelle"].reindex(frame["code"]).to_numpy()
     frame.insert(1, "nom", np.where(pd.isna(names), frame["code"].to_numpy(), names))
-    return BoundaryLayer(level="epci", frame=frame.reset_index(drop=True),
-                         report=BoundaryReport(source=f"union des communes ({layer.report.source})"),
-                         schematic=layer.schematic)
+    return BoundaryLayer(
+        level="epci",
+        frame=frame.reset_index(drop=True),
+        report=BoundaryReport(source=f"union des communes ({layer.report.source})"),
+        schematic=layer.schematic,
+    )
 
 
-def map_layers(settings: Settings, communes: pd.DataFrame, epci: pd.DataFrame, qpv: pd.DataFrame) -> MapLayers:
+def map_layers(
+    settings: Settings, communes: pd.DataFrame, epci: pd.DataFrame, qpv: pd.DataFrame
+) -> MapLayers:
     """The layers for the replica whose references are ``communes`` (index code, ``libelle``,
     ``epci``), ``epci`` and ``qpv`` (index code, ``libelle``)."""
     errors: list[str] = []
     path = commune_file(settings, communes)
     commune_layer = None
     if path is None:
-        commune_layer = _cached(("schematic", tuple(communes.index), tuple(communes["epci"])),
-                                lambda: schematic_communes(communes))
+        commune_layer = _cached(
+            ("schematic", tuple(communes.index), tuple(communes["epci"])),
+            lambda: schematic_communes(communes),
+        )
     else:
         try:
             commune_layer = load_boundaries(path, "commune", communes)
@@ -89,10 +104,14 @@ def map_layers(settings: Settings, communes: pd.DataFrame, epci: pd.DataFrame, q
         try:
             epci_layer = load_boundaries(settings.contours_epci, "epci", epci)
         except BoundaryError as err:
-            fallback = " Les EPCI sont dessinés comme l'union de leurs communes." if commune_layer else ""
+            fallback = (
+                " Les EPCI sont dessinés comme l'union de leurs communes." if commune_layer else ""
+            )
             errors.append(f"Contours des EPCI : {err}{fallback}")
     if epci_layer is None and commune_layer is not None:
-        epci_layer = _cached(("epci", id(commune_layer)), lambda: epci_from_communes(commune_layer, communes, epci))
+        epci_layer = _cached(
+            ("epci", id(commune_layer)), lambda: epci_from_communes(commune_layer, communes, epci)
+        )
     qpv_layer = None
     if settings.contours_qpv is not None:
         try:
@@ -138,8 +157,9 @@ def _arrays(frame: gpd.GeoDataFrame) -> dict[str, list]:
     return {"xs": xs, "ys": ys}
 
 
-def map_frame(replica, figures: pd.DataFrame, level: str = "commune",
-              settings: Settings | None = None) -> gpd.GeoDataFrame:
+def map_frame(
+    replica, figures: pd.DataFrame, level: str = "commune", settings: Settings | None = None
+) -> gpd.GeoDataFrame:
     """``figures`` (a ``data_access`` frame with a ``commune`` or ``epci`` column, e.g.
     ``replica.demand_supply(f, level)``) on the shapes of the deployment's layer, for a map in
     a notebook: one row per territory of the layer (Lambert-93), the figures' columns empty
@@ -148,13 +168,21 @@ def map_frame(replica, figures: pd.DataFrame, level: str = "commune",
     ``settings``: other boundary files than the replica's settings name."""
     if level not in ("commune", "epci") or level not in figures.columns:
         raise BoundaryError(f"Le tableau doit avoir une colonne « {level} » (commune ou epci).")
-    layers = map_layers(settings or replica.settings, replica.reference("commune"), replica.reference("epci"),
-                        replica.reference("qpv"))
+    layers = map_layers(
+        settings or replica.settings,
+        replica.reference("commune"),
+        replica.reference("epci"),
+        replica.reference("qpv"),
+    )
     layer = layers.layer(level)
     if layer is None:
         raise BoundaryError(" ; ".join(layers.errors))
-    out = layer.frame.merge(figures.drop(columns=["libelle"], errors="ignore"), left_on="code", right_on=level,
-                            how="left").drop(columns=level)
+    out = layer.frame.merge(
+        figures.drop(columns=["libelle"], errors="ignore"),
+        left_on="code",
+        right_on=level,
+        how="left",
+    ).drop(columns=level)
     out.attrs["schematique"] = layer.schematic
     return out
 
@@ -172,5 +200,9 @@ def quantile_classes(values: pd.Series, k: int = 5, decimals: int = 1) -> dict:
 
     text = [decimal_label(b, decimals) for b in bins]
     labels = [f"jusqu'à {text[0]}"] + [f"de {lo} à {hi}" for lo, hi in zip(text, text[1:])]
-    return {"scheme": "UserDefined", "classification_kwds": {"bins": bins}, "legend": True,
-            "legend_kwds": {"labels": labels}}
+    return {
+        "scheme": "UserDefined",
+        "classification_kwds": {"bins": bins},
+        "legend": True,
+        "legend_kwds": {"labels": labels},
+    }

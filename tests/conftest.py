@@ -29,9 +29,11 @@ def demo_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def raw_tables(demo_path) -> dict[str, pd.DataFrame]:
     """Every table of the demo, read with DuckDB directly (not through data_access)."""
-    con = open_duckdb_readonly(demo_path)   # same configuration as the replica's engine
+    con = open_duckdb_readonly(demo_path)  # same configuration as the replica's engine
     try:
-        names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        names = [
+            r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        ]
         return {name: con.execute(f'SELECT * FROM "{name}"').df() for name in names}
     finally:
         con.close()
@@ -39,12 +41,15 @@ def raw_tables(demo_path) -> dict[str, pd.DataFrame]:
 
 def _settings(**changes):
     from dataclasses import replace
+
     return replace(load_settings(), **changes)
 
 
 @pytest.fixture(scope="session")
 def duckdb_replica(demo_path) -> Replica:
-    replica = Replica(url=f"duckdb:///{demo_path}", settings=_settings(demo_path=demo_path), cache=False)
+    replica = Replica(
+        url=f"duckdb:///{demo_path}", settings=_settings(demo_path=demo_path), cache=False
+    )
     yield replica
     replica.dispose()
 
@@ -54,6 +59,7 @@ def pg_cluster(demo_path):
     """A PostgreSQL primary and its streaming hot standby on loopback, the demo loaded in the
     primary and replayed on the standby."""
     from bench.postgres_cluster import PostgresCluster
+
     with PostgresCluster() as cluster:
         load_postgres(demo_path, cluster.primary_url)
         cluster.wait_for_replay()
@@ -65,13 +71,19 @@ def pg_cluster(demo_path):
 @pytest.fixture(scope="session")
 def postgres_replica(pg_cluster) -> Replica:
     """The replica as production opens it: the hot standby, through a SELECT-only role."""
-    replica = Replica(url=pg_cluster.readonly_url, settings=_settings(statement_timeout_s=5), cache=False)
+    replica = Replica(
+        url=pg_cluster.readonly_url, settings=_settings(statement_timeout_s=5), cache=False
+    )
     yield replica
     replica.dispose()
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=[pytest.mark.postgres,
-                                                                   pytest.mark.xdist_group("postgres")])])
+@pytest.fixture(
+    params=[
+        "duckdb",
+        pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.xdist_group("postgres")]),
+    ]
+)
 def replica(request) -> Replica:
     """Each cross-checked query runs on both backends, on the same data."""
     return request.getfixturevalue(f"{request.param}_replica")

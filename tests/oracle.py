@@ -43,12 +43,25 @@ REFUSALS = ("refusee", "sans_reponse")
 #: Criterion code → position in precedence order (0 = strongest).
 CRITERION_RANK = {code: i for i, code in enumerate(CRITERES)}
 #: Seniority bands of the backlog: (label, lower bound in months, upper bound or None).
-BANDS = [("moins de 6 mois", 0, 6), ("6 à 12 mois", 6, 12), ("12 à 24 mois", 12, 24),
-         ("24 à 36 mois", 24, 36), ("36 mois et plus", 36, None)]
+BANDS = [
+    ("moins de 6 mois", 0, 6),
+    ("6 à 12 mois", 6, 12),
+    ("12 à 24 mois", 12, 24),
+    ("24 à 36 mois", 24, 36),
+    ("36 mois et plus", 36, None),
+]
 DALO_DEADLINE_MONTHS = 6
 ABNORMAL_DELAY_MONTHS = 36
 
-DIMENSIONS = ("reservataire", "nature_reservataire", "epci", "commune", "bailleur", "critere", "groupe_critere")
+DIMENSIONS = (
+    "reservataire",
+    "nature_reservataire",
+    "epci",
+    "commune",
+    "bailleur",
+    "critere",
+    "groupe_critere",
+)
 #: Criterion groups of the stacked chart: DALO, accord collectif / PDALHPD, the other L441-1 criteria.
 GROUP_LABELS = {"DALO": "DALO", "ACD": "ACD / PDALHPD", "L441-1": "Autres critères L441-1"}
 
@@ -75,12 +88,12 @@ def _months_before(at: pd.Timestamp, n: int) -> pd.Timestamp:
     return at - pd.DateOffset(months=n)
 
 
-def _valid_criteria(raw, demande_id: pd.Series, on: pd.Series | pd.Timestamp,
-                    criteres=None) -> pd.DataFrame:
+def _valid_criteria(
+    raw, demande_id: pd.Series, on: pd.Series | pd.Timestamp, criteres=None
+) -> pd.DataFrame:
     """One row per (row position, criterion held on ``on``): columns ``_row``, ``critere``,
     ``date_debut``. ``demande_id`` and ``on`` are aligned with the rows of the caller."""
-    keys = pd.DataFrame({"_row": np.arange(len(demande_id)),
-                         "demande_id": demande_id.to_numpy()})
+    keys = pd.DataFrame({"_row": np.arange(len(demande_id)), "demande_id": demande_id.to_numpy()})
     keys["_on"] = on.to_numpy() if isinstance(on, pd.Series) else on
     prio = raw["priorite"][["demande_id", "critere", "date_debut", "date_fin"]]
     if criteres:
@@ -131,8 +144,11 @@ def leases(raw) -> pd.DataFrame:
     EPCI and QPV, its réservataire's nature and its demande's mutation flag."""
     bail = raw["bail"]
     dec = raw["decision_cal"]
-    positive = (dec[dec["decision"].isin(POSITIVE_DECISIONS)]
-                .groupby("proposition_id", as_index=False)["date_cal"].min())
+    positive = (
+        dec[dec["decision"].isin(POSITIVE_DECISIONS)]
+        .groupby("proposition_id", as_index=False)["date_cal"]
+        .min()
+    )
     out = bail.merge(positive, on="proposition_id", how="left")
     out["date_cal_bail"] = out["date_cal"].fillna(out["date_signature"])
     out = out.drop(columns="date_cal")
@@ -141,15 +157,32 @@ def leases(raw) -> pd.DataFrame:
     return out.merge(_mutation(raw), on="demande_id", how="left")
 
 
-def _mask(raw, df: pd.DataFrame, filters: Filters, *, reservataire=None, nature=None,
-          epci=None, commune=None, bailleur=None, qpv=None, mutation=None,
-          demande=None, on=None) -> np.ndarray:
+def _mask(
+    raw,
+    df: pd.DataFrame,
+    filters: Filters,
+    *,
+    reservataire=None,
+    nature=None,
+    epci=None,
+    commune=None,
+    bailleur=None,
+    qpv=None,
+    mutation=None,
+    demande=None,
+    on=None,
+) -> np.ndarray:
     """Rows of ``df`` kept by ``filters``; each keyword names the column a filter reads
     (``None``: the filter does not apply). Criteria: ``demande`` holds one of them on ``on``
     (a column name or a date)."""
     keep = np.ones(len(df), dtype=bool)
-    for values, column in ((filters.reservataires, reservataire), (filters.natures_reservataire, nature),
-                           (filters.epci, epci), (filters.communes, commune), (filters.bailleurs, bailleur)):
+    for values, column in (
+        (filters.reservataires, reservataire),
+        (filters.natures_reservataire, nature),
+        (filters.epci, epci),
+        (filters.communes, commune),
+        (filters.bailleurs, bailleur),
+    ):
         if values and column is not None:
             keep &= df[column].isin(list(values)).to_numpy()
     if filters.qpv is not None and qpv is not None:
@@ -165,12 +198,20 @@ def _mask(raw, df: pd.DataFrame, filters: Filters, *, reservataire=None, nature=
 def _lease_mask(raw, df, filters, *, criteria=True, mutation=True, reservataire=True):
     """The filters of a lease: dwelling's territory, bailleur and QPV; réservataire of the
     contingent; criteria on the CAL date; the demande's mutation flag."""
-    return _mask(raw, df, filters, epci="epci_siren", commune="commune_code", bailleur="bailleur_id",
-                 qpv="qpv_code",
-                 reservataire="reservataire_id" if reservataire else None,
-                 nature="nature" if reservataire else None,
-                 mutation="mutation" if mutation else None,
-                 demande="demande_id" if criteria else None, on="date_cal_bail")
+    return _mask(
+        raw,
+        df,
+        filters,
+        epci="epci_siren",
+        commune="commune_code",
+        bailleur="bailleur_id",
+        qpv="qpv_code",
+        reservataire="reservataire_id" if reservataire else None,
+        nature="nature" if reservataire else None,
+        mutation="mutation" if mutation else None,
+        demande="demande_id" if criteria else None,
+        on="date_cal_bail",
+    )
 
 
 def labels(raw, dimension: str) -> pd.Series:
@@ -186,7 +227,9 @@ def labels(raw, dimension: str) -> pd.Series:
     if dimension == "bailleur":
         return raw["bailleur"].set_index("id")["nom"]
     if dimension == "critere":
-        return pd.Series({**{c: label for c, (label, _) in CRITERES.items()}, SANS_CRITERE[0]: SANS_CRITERE[1]})
+        return pd.Series(
+            {**{c: label for c, (label, _) in CRITERES.items()}, SANS_CRITERE[0]: SANS_CRITERE[1]}
+        )
     if dimension == "groupe_critere":
         return pd.Series({**GROUP_LABELS, SANS_CRITERE[0]: SANS_CRITERE[1]})
     raise ValueError(dimension)
@@ -209,16 +252,25 @@ def monthly_rehousing(raw, filters: Filters, by: str | None = None) -> pd.DataFr
     lease = lease[_lease_mask(raw, lease, filters)].copy()
     lease["mois"] = _month(lease["date_signature"])
     lease["prioritaire"] = holds(raw, lease["demande_id"], lease["date_cal_bail"]).astype(int)
-    counts = dict(relogements=("prioritaire", "size"), relogements_prioritaires=("prioritaire", "sum"))
+    counts = dict(
+        relogements=("prioritaire", "size"), relogements_prioritaires=("prioritaire", "sum")
+    )
     if by is None:
         out = lease.groupby("mois").agg(**counts).reindex(months, fill_value=0)
         return out.rename_axis("mois").reset_index()
-    source = {"reservataire": "reservataire_id", "nature_reservataire": "nature", "epci": "epci_siren",
-              "commune": "commune_code", "bailleur": "bailleur_id"}
+    source = {
+        "reservataire": "reservataire_id",
+        "nature_reservataire": "nature",
+        "epci": "epci_siren",
+        "commune": "commune_code",
+        "bailleur": "bailleur_id",
+    }
     if by == "critere":
         lease[by] = main_criterion(raw, lease["demande_id"], lease["date_cal_bail"])
     elif by == "groupe_critere":
-        main = pd.Series(main_criterion(raw, lease["demande_id"], lease["date_cal_bail"]), index=lease.index)
+        main = pd.Series(
+            main_criterion(raw, lease["demande_id"], lease["date_cal_bail"]), index=lease.index
+        )
         # DALO and ACD are groups of their own; every other criterion is an « other L441-1 »
         lease[by] = main.where(main.isin(["DALO", "ACD", "AUCUN"]), "L441-1")
     elif by in source:
@@ -244,28 +296,51 @@ def pipeline(raw, filters: Filters) -> pd.DataFrame:
     """
     start, end_excl, months = _period(filters)
     dwell = _dwellings(raw)
-    prop = (raw["proposition"]
-            .merge(raw["offre"][["id", "logement_id"]].rename(columns={"id": "offre_id"}), on="offre_id", how="left")
-            .merge(dwell, on="logement_id", how="left")
-            .merge(_natures(raw), on="reservataire_id", how="left")
-            .merge(_mutation(raw), on="demande_id", how="left"))
+    prop = (
+        raw["proposition"]
+        .merge(
+            raw["offre"][["id", "logement_id"]].rename(columns={"id": "offre_id"}),
+            on="offre_id",
+            how="left",
+        )
+        .merge(dwell, on="logement_id", how="left")
+        .merge(_natures(raw), on="reservataire_id", how="left")
+        .merge(_mutation(raw), on="demande_id", how="left")
+    )
 
     def prop_mask(df, on):
-        return _mask(raw, df, filters, reservataire="reservataire_id", nature="nature", epci="epci_siren",
-                     commune="commune_code", bailleur="bailleur_id", qpv="qpv_code", mutation="mutation",
-                     demande="demande_id", on=on)
+        return _mask(
+            raw,
+            df,
+            filters,
+            reservataire="reservataire_id",
+            nature="nature",
+            epci="epci_siren",
+            commune="commune_code",
+            bailleur="bailleur_id",
+            qpv="qpv_code",
+            mutation="mutation",
+            demande="demande_id",
+            on=on,
+        )
 
     def per_month(dates: pd.Series) -> pd.Series:
         dates = dates[(dates >= start) & (dates < end_excl)]
         return _month(dates).value_counts().reindex(months, fill_value=0)
 
     columns = {}
-    columns["propositions"] = per_month(prop.loc[prop_mask(prop, "date_proposition"), "date_proposition"])
+    columns["propositions"] = per_month(
+        prop.loc[prop_mask(prop, "date_proposition"), "date_proposition"]
+    )
     refused = prop[prop["reponse"].isin(REFUSALS)]
-    columns["refus_menage"] = per_month(refused.loc[prop_mask(refused, "date_proposition"), "date_reponse"])
+    columns["refus_menage"] = per_month(
+        refused.loc[prop_mask(refused, "date_proposition"), "date_reponse"]
+    )
     dec = raw["decision_cal"][["proposition_id", "date_cal", "decision"]].merge(
         prop.drop(columns=["date_reponse", "reponse"]).rename(columns={"id": "proposition_id"}),
-        on="proposition_id", how="left")
+        on="proposition_id",
+        how="left",
+    )
     dec = dec[prop_mask(dec, "date_cal")]
     for kind in DECISIONS_CAL:
         columns[f"cal_{kind}"] = per_month(dec.loc[dec["decision"] == kind, "date_cal"])
@@ -290,7 +365,9 @@ def _territories(raw, filters: Filters) -> pd.DataFrame:
 def active_demandes(raw, at: pd.Timestamp) -> pd.DataFrame:
     """Demandes active on ``at``: filed on or before it, not radiated on or before it."""
     dem = raw["demande"][["id", "date_depot", "date_radiation", "mutation"]]
-    active = (dem["date_depot"] <= at) & (dem["date_radiation"].isna() | (dem["date_radiation"] > at))
+    active = (dem["date_depot"] <= at) & (
+        dem["date_radiation"].isna() | (dem["date_radiation"] > at)
+    )
     return dem[active].rename(columns={"id": "demande_id"})
 
 
@@ -299,7 +376,9 @@ def _demand_mask(raw, dem: pd.DataFrame, filters: Filters, at) -> np.ndarray:
     return _mask(raw, dem, filters, mutation="mutation", demande="demande_id", on=at)
 
 
-def demand_supply(raw, filters: Filters, level: str = "commune", at: date | str | None = None) -> pd.DataFrame:
+def demand_supply(
+    raw, filters: Filters, level: str = "commune", at: date | str | None = None
+) -> pd.DataFrame:
     """Demand and supply per commune or EPCI on the observation date ``at``.
 
     Demand (territory = wished commune; criteria held on ``at`` and mutation filters):
@@ -325,44 +404,71 @@ def demand_supply(raw, filters: Filters, level: str = "commune", at: date | str 
     dem = dem[_demand_mask(raw, dem, filters, at)]
     dem = dem.assign(prioritaire=holds(raw, dem["demande_id"], at).astype(int))
     wishes = raw["demande_commune"][["demande_id", "rang", "commune_code"]]
-    wishes = wishes.merge(wishes.groupby("demande_id").size().rename("_n").reset_index(), on="demande_id")
+    wishes = wishes.merge(
+        wishes.groupby("demande_id").size().rename("_n").reset_index(), on="demande_id"
+    )
     wishes = wishes.merge(dem[["demande_id", "prioritaire"]], on="demande_id", how="inner")
-    wishes = wishes.merge(terr.rename(columns={"code_insee": "commune_code"}), on="commune_code", how="inner")
+    wishes = wishes.merge(
+        terr.rename(columns={"code_insee": "commune_code"}), on="commune_code", how="inner"
+    )
     first = wishes[wishes["rang"] == 1]
-    demand = pd.DataFrame({
-        "demandes_actives": first.groupby(key).size(),
-        "demandes_actives_ponderees": (1.0 / wishes["_n"]).groupby(wishes[key]).sum(),
-        "demandes_prioritaires_actives": first.groupby(key)["prioritaire"].sum(),
-    })
+    demand = pd.DataFrame(
+        {
+            "demandes_actives": first.groupby(key).size(),
+            "demandes_actives_ponderees": (1.0 / wishes["_n"]).groupby(wishes[key]).sum(),
+            "demandes_prioritaires_actives": first.groupby(key)["prioritaire"].sum(),
+        }
+    )
 
     # supply
     dwell = _dwellings(raw)
     dwell = dwell[dwell["commune_code"].isin(terr["code_insee"])]
     stock = dwell[dwell["date_mise_en_service"] <= at]
     stock = stock[_mask(raw, stock, filters, bailleur="bailleur_id", qpv="qpv_code")]
-    offers = (raw["offre"].merge(dwell, on="logement_id", how="inner")
-              .merge(_natures(raw), on="reservataire_id", how="left"))
+    offers = (
+        raw["offre"]
+        .merge(dwell, on="logement_id", how="inner")
+        .merge(_natures(raw), on="reservataire_id", how="left")
+    )
     offers = offers[(offers["date_liberation"] > window_start) & (offers["date_liberation"] <= at)]
-    offers = offers[_mask(raw, offers, filters, bailleur="bailleur_id", qpv="qpv_code",
-                          reservataire="reservataire_id", nature="nature")]
+    offers = offers[
+        _mask(
+            raw,
+            offers,
+            filters,
+            bailleur="bailleur_id",
+            qpv="qpv_code",
+            reservataire="reservataire_id",
+            nature="nature",
+        )
+    ]
     lease = leases(raw)
-    lease = lease[lease["commune_code"].isin(terr["code_insee"])
-                  & (lease["date_signature"] > window_start) & (lease["date_signature"] <= at)]
+    lease = lease[
+        lease["commune_code"].isin(terr["code_insee"])
+        & (lease["date_signature"] > window_start)
+        & (lease["date_signature"] <= at)
+    ]
     lease = lease[_lease_mask(raw, lease, filters)]
-    lease = lease.assign(prioritaire=holds(raw, lease["demande_id"], lease["date_cal_bail"]).astype(int))
-    supply = pd.DataFrame({
-        "logements": stock.groupby(key).size(),
-        "logements_liberes_12m": offers.groupby(key).size(),
-        "baux_12m": lease.groupby(key).size(),
-        "relogements_prioritaires_12m": lease.groupby(key)["prioritaire"].sum(),
-    })
+    lease = lease.assign(
+        prioritaire=holds(raw, lease["demande_id"], lease["date_cal_bail"]).astype(int)
+    )
+    supply = pd.DataFrame(
+        {
+            "logements": stock.groupby(key).size(),
+            "logements_liberes_12m": offers.groupby(key).size(),
+            "baux_12m": lease.groupby(key).size(),
+            "relogements_prioritaires_12m": lease.groupby(key)["prioritaire"].sum(),
+        }
+    )
 
     if level == "commune":
         out = terr.rename(columns={"code_insee": "commune", "nom": "libelle", "epci_siren": "epci"})
         index = "commune"
     else:
         ref = raw["epci"][["siren", "nom"]]
-        out = ref[ref["siren"].isin(terr["epci_siren"])].rename(columns={"siren": "epci", "nom": "libelle"})
+        out = ref[ref["siren"].isin(terr["epci_siren"])].rename(
+            columns={"siren": "epci", "nom": "libelle"}
+        )
         index = "epci"
     out = out.set_index(index).join(demand).join(supply)
     counts = [c for c in [*demand.columns, *supply.columns] if c != "demandes_actives_ponderees"]
@@ -376,7 +482,9 @@ def demand_supply(raw, filters: Filters, level: str = "commune", at: date | str 
 TYPOLOGIES = ["T1-T2", "T3", "T4", "T5+"]
 
 
-def typology_pressure(raw, filters: Filters, level: str = "commune", at: date | str | None = None) -> pd.DataFrame:
+def typology_pressure(
+    raw, filters: Filters, level: str = "commune", at: date | str | None = None
+) -> pd.DataFrame:
     """Active demandes on their rang-1 commune by target typology (1-2 persons T1-T2, 3 T3,
     4 T4, 5+ T5+; no size: left out) and leases of the 12 months ending on ``at`` by the
     dwelling's typology (T1/T2 → T1-T2, T5 → T5+), per territory and typology, all
@@ -392,22 +500,33 @@ def typology_pressure(raw, filters: Filters, level: str = "commune", at: date | 
     dem = dem[_demand_mask(raw, dem, filters, at)]
     sizes = raw["demande"].set_index("id")["nb_personnes"]
     n = sizes.reindex(dem["demande_id"]).to_numpy()
-    dem = dem.assign(typologie=np.select([n <= 2, n == 3, n == 4, n >= 5], TYPOLOGIES[:4], default=None))
+    dem = dem.assign(
+        typologie=np.select([n <= 2, n == 3, n == 4, n >= 5], TYPOLOGIES[:4], default=None)
+    )
     dem = dem[pd.notna(n)]
     wishes = raw["demande_commune"]
     first = wishes[wishes["rang"] == 1][["demande_id", "commune_code"]]
     dem = dem.merge(first, on="demande_id").merge(
-        terr.rename(columns={"code_insee": "commune_code"}), on="commune_code")
+        terr.rename(columns={"code_insee": "commune_code"}), on="commune_code"
+    )
     demand = dem.groupby([key, "typologie"]).size().rename("demandes_actives")
 
     lease = leases(raw)
-    lease = lease[lease["commune_code"].isin(terr["code_insee"])
-                  & (lease["date_signature"] > at - pd.DateOffset(years=1)) & (lease["date_signature"] <= at)]
+    lease = lease[
+        lease["commune_code"].isin(terr["code_insee"])
+        & (lease["date_signature"] > at - pd.DateOffset(years=1))
+        & (lease["date_signature"] <= at)
+    ]
     lease = lease[_lease_mask(raw, lease, filters)]
     typ = raw["logement"].set_index("id")["typologie"].reindex(lease["logement_id"]).to_numpy()
-    lease = lease.assign(typologie=pd.Series(typ, index=lease.index).map(
-        {"T1": "T1-T2", "T2": "T1-T2", "T3": "T3", "T4": "T4", "T5": "T5+"}))
-    supply = lease.dropna(subset=["typologie"]).groupby([key, "typologie"]).size().rename("baux_12m")
+    lease = lease.assign(
+        typologie=pd.Series(typ, index=lease.index).map(
+            {"T1": "T1-T2", "T2": "T1-T2", "T3": "T3", "T4": "T4", "T5": "T5+"}
+        )
+    )
+    supply = (
+        lease.dropna(subset=["typologie"]).groupby([key, "typologie"]).size().rename("baux_12m")
+    )
 
     if level == "commune":
         codes = terr.set_index("code_insee")["nom"]
@@ -462,16 +581,20 @@ def priority_backlog(raw, filters: Filters, at: date | str | None = None) -> pd.
     for bound in bounds:
         band += (dem["date_depot"] <= bound).to_numpy()
     dem["band"] = band
-    agg = dem.groupby("band").agg(demandes_actives=("demande_id", "size"),
-                                  demandes_prioritaires=("prioritaire", "sum"),
-                                  demandes_dalo=("dalo", "sum"),
-                                  dalo_delai_depasse=("dalo_late", "sum"))
+    agg = dem.groupby("band").agg(
+        demandes_actives=("demande_id", "size"),
+        demandes_prioritaires=("prioritaire", "sum"),
+        demandes_dalo=("dalo", "sum"),
+        dalo_delai_depasse=("dalo_late", "sum"),
+    )
     agg = agg.reindex(range(len(BANDS)), fill_value=0).astype("int64")
-    out = pd.DataFrame({
-        "tranche_anciennete": [label for label, _, _ in BANDS],
-        "mois_min": [lo for _, lo, _ in BANDS],
-        "mois_max": pd.array([hi for _, _, hi in BANDS], dtype="Int64"),
-    })
+    out = pd.DataFrame(
+        {
+            "tranche_anciennete": [label for label, _, _ in BANDS],
+            "mois_min": [lo for _, lo, _ in BANDS],
+            "mois_max": pd.array([hi for _, _, hi in BANDS], dtype="Int64"),
+        }
+    )
     out = pd.concat([out, agg.reset_index(drop=True)], axis=1)
     out["au_dela_delai_anormal"] = out["mois_min"] >= ABNORMAL_DELAY_MONTHS
     return out
@@ -480,17 +603,34 @@ def priority_backlog(raw, filters: Filters, at: date | str | None = None) -> pd.
 # ------------------------------------------------------------------ data quality
 def _propositions(raw) -> pd.DataFrame:
     """Propositions with their dwelling (through the offer), réservataire nature and mutation."""
-    return (raw["proposition"]
-            .merge(raw["offre"][["id", "logement_id"]].rename(columns={"id": "offre_id"}), on="offre_id", how="left")
-            .merge(_dwellings(raw), on="logement_id", how="left")
-            .merge(_natures(raw), on="reservataire_id", how="left")
-            .merge(_mutation(raw), on="demande_id", how="left"))
+    return (
+        raw["proposition"]
+        .merge(
+            raw["offre"][["id", "logement_id"]].rename(columns={"id": "offre_id"}),
+            on="offre_id",
+            how="left",
+        )
+        .merge(_dwellings(raw), on="logement_id", how="left")
+        .merge(_natures(raw), on="reservataire_id", how="left")
+        .merge(_mutation(raw), on="demande_id", how="left")
+    )
 
 
 def _prop_mask(raw, df, filters, on):
-    return _mask(raw, df, filters, reservataire="reservataire_id", nature="nature", epci="epci_siren",
-                 commune="commune_code", bailleur="bailleur_id", qpv="qpv_code", mutation="mutation",
-                 demande="demande_id", on=on)
+    return _mask(
+        raw,
+        df,
+        filters,
+        reservataire="reservataire_id",
+        nature="nature",
+        epci="epci_siren",
+        commune="commune_code",
+        bailleur="bailleur_id",
+        qpv="qpv_code",
+        mutation="mutation",
+        demande="demande_id",
+        on=on,
+    )
 
 
 def pending_propositions(raw, filters: Filters, at, min_days: int) -> pd.DataFrame:
@@ -498,12 +638,17 @@ def pending_propositions(raw, filters: Filters, at, min_days: int) -> pd.DataFra
     (no answer date, or one after ``at``), with their waiting days."""
     at = _ts(at)
     prop = _propositions(raw)
-    keep = (prop["date_proposition"] <= at - pd.Timedelta(days=min_days)) & \
-           (prop["date_reponse"].isna() | (prop["date_reponse"] > at))
+    keep = (prop["date_proposition"] <= at - pd.Timedelta(days=min_days)) & (
+        prop["date_reponse"].isna() | (prop["date_reponse"] > at)
+    )
     prop = prop[keep]
     prop = prop[_prop_mask(raw, prop, filters, at)]
-    return pd.DataFrame({"proposition": prop["id"].to_numpy(),
-                         "jours_en_attente": (at - prop["date_proposition"]).dt.days.to_numpy()})
+    return pd.DataFrame(
+        {
+            "proposition": prop["id"].to_numpy(),
+            "jours_en_attente": (at - prop["date_proposition"]).dt.days.to_numpy(),
+        }
+    )
 
 
 def approved_not_leased(raw, filters: Filters, at) -> pd.DataFrame:
@@ -512,19 +657,26 @@ def approved_not_leased(raw, filters: Filters, at) -> pd.DataFrame:
     (refusee/sans_reponse answered on or before ``at``), no lease on it signed by ``at``."""
     at = _ts(at)
     dec = raw["decision_cal"]
-    firm = dec["decision"].isin(["attribution", "attribution_sous_condition"]) | \
-        ((dec["decision"] == "attribution_rang") & (dec["rang"] == 1))
+    firm = dec["decision"].isin(["attribution", "attribution_sous_condition"]) | (
+        (dec["decision"] == "attribution_rang") & (dec["rang"] == 1)
+    )
     first = dec[firm & (dec["date_cal"] <= at)].groupby("proposition_id")["date_cal"].min()
     prop = _propositions(raw)
-    prop = prop[prop["id"].isin(first.index)].assign(date_cal=lambda f: first.reindex(f["id"]).to_numpy())
+    prop = prop[prop["id"].isin(first.index)].assign(
+        date_cal=lambda f: first.reindex(f["id"]).to_numpy()
+    )
     active = set(active_demandes(raw, at)["demande_id"])
     bail = raw["bail"]
     leased = set(bail.loc[bail["date_signature"] <= at, "proposition_id"])
     refused = prop["reponse"].isin(list(REFUSALS)) & (prop["date_reponse"] <= at)
     prop = prop[prop["demande_id"].isin(active) & ~prop["id"].isin(leased) & ~refused]
     prop = prop[_prop_mask(raw, prop, filters, "date_cal")]
-    return pd.DataFrame({"proposition": prop["id"].to_numpy(),
-                         "jours_depuis_cal": (at - prop["date_cal"]).dt.days.to_numpy()})
+    return pd.DataFrame(
+        {
+            "proposition": prop["id"].to_numpy(),
+            "jours_depuis_cal": (at - prop["date_cal"]).dt.days.to_numpy(),
+        }
+    )
 
 
 def likely_duplicates(raw, filters: Filters, at) -> pd.DataFrame:
@@ -539,8 +691,12 @@ def likely_duplicates(raw, filters: Filters, at) -> pd.DataFrame:
     terr = _territories(raw, filters)
     dem = dem[dem["commune_residence_code"].isin(terr["code_insee"])]
     size = dem.groupby(keys)["numero_unique"].transform("size")
-    return pd.DataFrame({"numero_unique": dem.loc[size > 1, "numero_unique"].to_numpy(),
-                         "taille": size[size > 1].to_numpy()})
+    return pd.DataFrame(
+        {
+            "numero_unique": dem.loc[size > 1, "numero_unique"].to_numpy(),
+            "taille": size[size > 1].to_numpy(),
+        }
+    )
 
 
 def reconciliation(raw, filters: Filters, at) -> pd.DataFrame:
@@ -550,42 +706,63 @@ def reconciliation(raw, filters: Filters, at) -> pd.DataFrame:
     at = _ts(at)
     start, end_excl, months = _period(filters)
     dec = raw["decision_cal"]
-    firm = dec["decision"].isin(["attribution", "attribution_sous_condition"]) | \
-        ((dec["decision"] == "attribution_rang") & (dec["rang"] == 1))
+    firm = dec["decision"].isin(["attribution", "attribution_sous_condition"]) | (
+        (dec["decision"] == "attribution_rang") & (dec["rang"] == 1)
+    )
     first = dec[firm].groupby("proposition_id")["date_cal"].min()
     bail = raw["bail"]
     signed = bail[bail["date_signature"] <= at].groupby("proposition_id")["date_signature"].min()
 
     prop = _propositions(raw)
-    prop = prop[prop["id"].isin(first.index)].assign(date_cal=lambda f: first.reindex(f["id"]).to_numpy())
+    prop = prop[prop["id"].isin(first.index)].assign(
+        date_cal=lambda f: first.reindex(f["id"]).to_numpy()
+    )
     prop = prop[(prop["date_cal"] >= start) & (prop["date_cal"] < end_excl)]
     prop = prop[_prop_mask(raw, prop, filters, "date_cal")]
     lease_date = signed.reindex(prop["id"]).to_numpy()
     cal_m = _month(prop["date_cal"])
     lease_m = _month(pd.Series(lease_date, index=prop.index))
-    kinds = np.where(pd.isna(lease_date), "attributions_sans_bail",
-                     np.where(lease_m == cal_m, "attributions_bail_meme_mois", "attributions_bail_plus_tard"))
+    kinds = np.where(
+        pd.isna(lease_date),
+        "attributions_sans_bail",
+        np.where(lease_m == cal_m, "attributions_bail_meme_mois", "attributions_bail_plus_tard"),
+    )
     cal = pd.crosstab(cal_m, kinds)
 
     lease = leases(raw)
-    lease = lease[(lease["date_signature"] >= start) & (lease["date_signature"] < end_excl)
-                  & (lease["date_signature"] <= at)]
+    lease = lease[
+        (lease["date_signature"] >= start)
+        & (lease["date_signature"] < end_excl)
+        & (lease["date_signature"] <= at)
+    ]
     lease = lease[_lease_mask(raw, lease, filters)]
     cal_of = _month(pd.Series(first.reindex(lease["proposition_id"]).to_numpy(), index=lease.index))
     sig_m = _month(lease["date_signature"])
-    lkinds = np.where(cal_of.isna(), "baux_sans_cal", np.where(cal_of == sig_m, "baux_meme_mois",
-                                                               "baux_cal_mois_anterieur"))
+    lkinds = np.where(
+        cal_of.isna(),
+        "baux_sans_cal",
+        np.where(cal_of == sig_m, "baux_meme_mois", "baux_cal_mois_anterieur"),
+    )
     lea = pd.crosstab(sig_m, lkinds)
     out = pd.DataFrame(index=months)
     for frame in (cal, lea):
         for column in frame.columns:
             out[column] = frame[column].reindex(months, fill_value=0)
-    for column in ("attributions_bail_meme_mois", "attributions_bail_plus_tard", "attributions_sans_bail",
-                   "baux_meme_mois", "baux_cal_mois_anterieur", "baux_sans_cal"):
+    for column in (
+        "attributions_bail_meme_mois",
+        "attributions_bail_plus_tard",
+        "attributions_sans_bail",
+        "baux_meme_mois",
+        "baux_cal_mois_anterieur",
+        "baux_sans_cal",
+    ):
         if column not in out:
             out[column] = 0
     out = out.fillna(0).astype("int64")
-    out["attributions_date_cal"] = out[["attributions_bail_meme_mois", "attributions_bail_plus_tard",
-                                        "attributions_sans_bail"]].sum(axis=1)
-    out["baux_date_signature"] = out[["baux_meme_mois", "baux_cal_mois_anterieur", "baux_sans_cal"]].sum(axis=1)
+    out["attributions_date_cal"] = out[
+        ["attributions_bail_meme_mois", "attributions_bail_plus_tard", "attributions_sans_bail"]
+    ].sum(axis=1)
+    out["baux_date_signature"] = out[
+        ["baux_meme_mois", "baux_cal_mois_anterieur", "baux_sans_cal"]
+    ].sum(axis=1)
     return out.drop(columns="baux_meme_mois").rename_axis("mois").reset_index()

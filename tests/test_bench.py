@@ -21,6 +21,7 @@ def test_bench_measures_every_query_against_its_bare_sql(demo_path, capsys):
 
 def test_bench_measures_the_page_filter_change(demo_path):
     from bench.dashboard import filter_change, report
+
     measures = filter_change(demo_path, repeat=3)
     assert [m.unit for m in measures] == ["ms", "ms"]
     assert all(m.median > 0 for m in measures)
@@ -30,6 +31,7 @@ def test_bench_measures_the_page_filter_change(demo_path):
 def test_bench_measures_the_map_indicator_change(demo_path):
     from bench.dashboard import report
     from bench.map import COMMUNES_31, indicator_change
+
     if not COMMUNES_31.exists():
         pytest.fail(f"../shared/geodata is missing beside the checkout ({COMMUNES_31})")
     measure = indicator_change(demo_path, repeat=4)
@@ -39,6 +41,7 @@ def test_bench_measures_the_map_indicator_change(demo_path):
 
 def test_the_overhead_ratio_pairs_each_call_with_the_bare_sql_run_after_it():
     from bench.queries import paired_ratio
+
     # the machine runs at two speeds and switches between an API call and its bare SQL: one
     # side has one more slow run, and its median flips to the slow speed (22 / 10 = 2.2)
     api = [11, 11, 22, 22, 22]

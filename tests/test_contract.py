@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_contract_column_is_documented():
-    undocumented = [f"{t.name}.{c.name}" for t in TABLES.values() for c in t.columns if not c.comment]
+    undocumented = [
+        f"{t.name}.{c.name}" for t in TABLES.values() for c in t.columns if not c.comment
+    ]
     assert undocumented == [] and all(t.comment for t in TABLES.values())
 
 
@@ -24,4 +26,7 @@ def test_readme_contract_section_is_up_to_date():
 @pytest.mark.parametrize("name", sorted(TABLES))
 def test_contract_tables_compile_for_postgresql(name):
     from sqlalchemy.schema import CreateTable
-    assert f'CREATE TABLE {name}' in str(CreateTable(TABLES[name]).compile(dialect=postgresql.dialect()))
+
+    assert f"CREATE TABLE {name}" in str(
+        CreateTable(TABLES[name]).compile(dialect=postgresql.dialect())
+    )

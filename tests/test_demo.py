@@ -7,9 +7,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from dashboards.cli import main as relog
 from data_access.demo import generate
 from data_access.schema import TABLES
-from dashboards.cli import main as relog
 from tests.conftest import AS_OF
 
 pytestmark = pytest.mark.slow
@@ -30,15 +30,22 @@ def test_demo_uses_the_real_haute_garonne_communes_epci_and_bailleurs(raw_tables
     assert raw_tables["commune"]["population"].sum() == 1_471_468
     assert len(raw_tables["bailleur"]) == 18 and len(raw_tables["qpv"]) == 19
     assert set(raw_tables["reservataire"]["nature"]) == {
-        "etat_prioritaire", "etat_fonctionnaires", "action_logement", "departement", "epci",
-        "commune", "bailleur", "autre"}
+        "etat_prioritaire",
+        "etat_fonctionnaires",
+        "action_logement",
+        "departement",
+        "epci",
+        "commune",
+        "bailleur",
+        "autre",
+    }
 
 
 def test_about_nine_thousand_leases_a_year_since_2019(raw_tables):
     years = _leases_by_year(raw_tables)
-    full = years.loc[2019:AS_OF.year - 1].drop(2020)     # 2020: the lockdown
+    full = years.loc[2019 : AS_OF.year - 1].drop(2020)  # 2020: the lockdown
     assert full.between(8_000, 10_000).all(), full
-    assert years.loc[2020] < full.min()                    # the lockdown shows
+    assert years.loc[2020] < full.min()  # the lockdown shows
     last_month = pd.Timestamp(AS_OF.year, AS_OF.month, 1)
     assert (raw_tables["bail"]["date_signature"] >= last_month).any()  # up to the current month
 
@@ -55,13 +62,18 @@ def test_priority_share_of_leases_between_30_and_38_percent(raw_tables):
     cal = raw["decision_cal"][raw["decision_cal"]["decision"].str.startswith("attribution")]
     leases = raw["bail"].merge(cal[["proposition_id", "date_cal"]], on="proposition_id", how="left")
     held = leases[["id", "demande_id", "date_cal"]].merge(raw["priorite"], on="demande_id")
-    held = held[(held["date_debut"] <= held["date_cal"])
-                & (held["date_fin"].isna() | (held["date_fin"] >= held["date_cal"]))]
+    held = held[
+        (held["date_debut"] <= held["date_cal"])
+        & (held["date_fin"].isna() | (held["date_fin"] >= held["date_cal"]))
+    ]
     share = leases["id"].isin(held["id"]).mean()
     assert 0.30 <= share <= 0.38, share
-    by_nature = (leases.assign(p=leases["id"].isin(held["id"]))
-                 .merge(raw["reservataire"], left_on="reservataire_id", right_on="id")
-                 .groupby("nature")["p"].mean())
+    by_nature = (
+        leases.assign(p=leases["id"].isin(held["id"]))
+        .merge(raw["reservataire"], left_on="reservataire_id", right_on="id")
+        .groupby("nature")["p"]
+        .mean()
+    )
     assert by_nature["etat_prioritaire"] > 0.8 > 0.35 > by_nature["action_logement"]
 
 
@@ -109,8 +121,13 @@ def test_propositions_include_refusals_and_every_cal_decision_kind(raw_tables):
     raw = raw_tables
     assert 0.15 < raw["proposition"]["reponse"].isin(["refusee", "sans_reponse"]).mean() < 0.4
     assert set(raw["decision_cal"]["decision"]) == {
-        "attribution", "attribution_rang", "attribution_sous_condition", "non_attribution",
-        "irrecevable", "ajournement"}
+        "attribution",
+        "attribution_rang",
+        "attribution_sous_condition",
+        "non_attribution",
+        "irrecevable",
+        "ajournement",
+    }
     assert raw["seuil_q1"]["montant"].between(7_000, 12_000).all()
 
 
@@ -126,14 +143,28 @@ def test_generation_is_deterministic_for_a_seed_and_date():
 
 def test_relog_demo_writes_the_duckdb_file(tmp_path, capsys):
     out = tmp_path / "demo.duckdb"
-    assert relog(["demo", "--scale", "departement", "--as-of", "2025-01-15", "--out", str(out)]) == 0
+    assert (
+        relog(["demo", "--scale", "departement", "--as-of", "2025-01-15", "--out", str(out)]) == 0
+    )
     assert out.is_file() and "Écrite dans" in capsys.readouterr().out
 
 
 def test_relog_reports_errors_in_french(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("RELOG_DEMO_PATH", str(tmp_path / "absent.duckdb"))
     from dashboards import cli
-    assert cli.main(["demo", "--from", str(tmp_path / "absent.duckdb"), "--out", "postgresql://x@127.0.0.1:9/y"]) == 2
+
+    assert (
+        cli.main(
+            [
+                "demo",
+                "--from",
+                str(tmp_path / "absent.duckdb"),
+                "--out",
+                "postgresql://x@127.0.0.1:9/y",
+            ]
+        )
+        == 2
+    )
     assert "Erreur" in capsys.readouterr().err
 
 
@@ -141,10 +172,13 @@ def test_an_older_demo_file_is_recognised_and_rebuilt_by_the_bench(demo_path, tm
     import duckdb
 
     from data_access.demo import demo_is_current
+
     assert demo_is_current(demo_path)
     old = tmp_path / "old.duckdb"
     with duckdb.connect(str(old)) as con:
         con.execute("CREATE TABLE replica_meta (cle VARCHAR, valeur VARCHAR)")
-        con.execute("INSERT INTO replica_meta VALUES ('version', 'demo-departement-s31-20261122-g1')")
+        con.execute(
+            "INSERT INTO replica_meta VALUES ('version', 'demo-departement-s31-20261122-g1')"
+        )
     assert not demo_is_current(old)
     assert not demo_is_current(tmp_path / "absent.duckdb")

@@ -24,12 +24,14 @@ from geodata.fetch import fetch_communes
 pytestmark = pytest.mark.slow
 
 SHARED = PROJECT_ROOT.parent / "shared" / "geodata"
-COMMUNES_2018 = SHARED / "france-geojson/departements/31-haute-garonne/communes-31-haute-garonne.geojson"
+COMMUNES_2018 = (
+    SHARED / "france-geojson/departements/31-haute-garonne/communes-31-haute-garonne.geojson"
+)
 COMMUNES_OCCITANIE = SHARED / "derived/communes-occitanie-cog2026-simplifie.geojson"
 EPCI_31 = SHARED / "derived/epci-31-cog2026-derive.geojson"
 QPV_OCCITANIE = SHARED / "qpv-hackaviz2021/qp-occitanie-2015.geojson"
 
-if not SHARED.exists():   # CI clones main with ../shared beside it
+if not SHARED.exists():  # CI clones main with ../shared beside it
     pytest.skip("../shared/geodata absent", allow_module_level=True)
 
 
@@ -74,7 +76,7 @@ def test_epci_and_qpv_layers(duckdb_replica):
     assert sorted(epci.frame["code"]) == sorted(duckdb_replica.reference("epci").index)
     qpv = build_layer(QPV_OCCITANIE, "qpv", duckdb_replica.reference("qpv"))
     assert len(qpv.frame) == 19 and qpv.frame.geometry.is_valid.all()
-    assert any("réparé" in note for note in qpv.report.notes)     # the 2015 file has invalid rings
+    assert any("réparé" in note for note in qpv.report.notes)  # the 2015 file has invalid rings
 
 
 def test_admin_express_attribute_names_are_understood(tmp_path, communes):
@@ -90,20 +92,51 @@ def test_partial_file_names_the_missing_communes(tmp_path, communes):
     partial = frame[~frame["code"].isin(["31555", "31149"])]
     path = tmp_path / "partiel.geojson"
     partial.to_file(path, driver="GeoJSON")
-    with pytest.raises(BoundaryError, match=r"incomplet.*2 commune\(s\).*31149 \(Colomiers\), 31555 \(Toulouse\)"):
+    with pytest.raises(
+        BoundaryError, match=r"incomplet.*2 commune\(s\).*31149 \(Colomiers\), 31555 \(Toulouse\)"
+    ):
         build_layer(path, "commune", communes)
 
 
-@pytest.mark.parametrize("content, message", [
-    ("pas du json", "illisible"),
-    (json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code": "31555"}, "geometry": {"type": "Point", "coordinates": [1.4, 43.6]}}]}),
-     "doit contenir des polygones"),
-    (json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"id": "31555"},
-         "geometry": {"type": "Polygon", "coordinates": [[[1, 43], [1.1, 43], [1.1, 43.1], [1, 43]]]}}]}),
-     "pas de colonne de code commune"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("pas du json", "illisible"),
+        (
+            json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "features": [
+                        {
+                            "type": "Feature",
+                            "properties": {"code": "31555"},
+                            "geometry": {"type": "Point", "coordinates": [1.4, 43.6]},
+                        }
+                    ],
+                }
+            ),
+            "doit contenir des polygones",
+        ),
+        (
+            json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "features": [
+                        {
+                            "type": "Feature",
+                            "properties": {"id": "31555"},
+                            "geometry": {
+                                "type": "Polygon",
+                                "coordinates": [[[1, 43], [1.1, 43], [1.1, 43.1], [1, 43]]],
+                            },
+                        }
+                    ],
+                }
+            ),
+            "pas de colonne de code commune",
+        ),
+    ],
+)
 def test_malformed_file_gives_a_french_error(tmp_path, communes, content, message):
     path = tmp_path / "contours.geojson"
     path.write_text(content)
@@ -144,10 +177,23 @@ def test_fetch_writes_the_contours_to_the_cache(geo_api, tmp_path, communes):
 
 
 def test_fetch_command_and_its_french_errors(geo_api, tmp_path):
-    env_cmd = [sys.executable, "-m", "dashboards.cli", "geodata", "fetch", "--departement", "31",
-               "--out-dir", str(tmp_path / "c")]
-    done = subprocess.run(env_cmd, capture_output=True, text=True, env={**__import__("os").environ,
-                                                                          "RELOG_GEO_API_URL": geo_api})
+    env_cmd = [
+        sys.executable,
+        "-m",
+        "dashboards.cli",
+        "geodata",
+        "fetch",
+        "--departement",
+        "31",
+        "--out-dir",
+        str(tmp_path / "c"),
+    ]
+    done = subprocess.run(
+        env_cmd,
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "RELOG_GEO_API_URL": geo_api},
+    )
     assert done.returncode == 0 and "communes-31.geojson" in done.stdout
     with pytest.raises(BoundaryError, match="a répondu 404"):
         fetch_communes("32", cache_dir=tmp_path, api_url=geo_api)

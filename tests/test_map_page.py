@@ -33,7 +33,9 @@ TOULOUSE_METROPOLE, SICOVAL = "243100518", "243100633"
 
 def _layers(replica, **files):
     settings = replace(replica.settings, **{k: Path(v) for k, v in files.items()})
-    return map_layers(settings, replica.reference("commune"), replica.reference("epci"), replica.reference("qpv"))
+    return map_layers(
+        settings, replica.reference("commune"), replica.reference("epci"), replica.reference("qpv")
+    )
 
 
 @pytest.fixture
@@ -54,20 +56,29 @@ def test_state_module_imports_no_panel():
 
 
 @pytest.mark.parametrize("level", ["commune", "epci"])
-def test_values_are_the_api_figures_and_the_independent_count(state, duckdb_replica, raw_tables, level):
-    state.param.update(level=level, epci=[TOULOUSE_METROPOLE, SICOVAL], criteres=["DALO"], typologie="T3")
+def test_values_are_the_api_figures_and_the_independent_count(
+    state, duckdb_replica, raw_tables, level
+):
+    state.param.update(
+        level=level, epci=[TOULOUSE_METROPOLE, SICOVAL], criteres=["DALO"], typologie="T3"
+    )
     values = state.values()
     at = state.at
     api = duckdb_replica.demand_supply(state.filters(), level=level, at=at).set_index(level)
     independent = oracle.demand_supply(raw_tables, state.filters(), level, at).set_index(level)
     inside = values[values["dans_selection"]]
     for column in (c for c in INDICATORS if c != "desequilibre"):
-        pd.testing.assert_series_equal(inside[column].astype(float), api[column].astype(float), check_names=False)
-        pd.testing.assert_series_equal(inside[column].astype(float), independent[column].astype(float),
-                                       check_names=False)
+        pd.testing.assert_series_equal(
+            inside[column].astype(float), api[column].astype(float), check_names=False
+        )
+        pd.testing.assert_series_equal(
+            inside[column].astype(float), independent[column].astype(float), check_names=False
+        )
     pressure = oracle.typology_pressure(raw_tables, state.filters(), level, at)
     pressure = pressure[pressure["typologie"] == "T3"].set_index(level)
-    pd.testing.assert_series_equal(inside["desequilibre"], pressure["desequilibre"], check_names=False)
+    pd.testing.assert_series_equal(
+        inside["desequilibre"], pressure["desequilibre"], check_names=False
+    )
     # every territory of the reference once; those outside the filters present but empty
     reference = duckdb_replica.reference(level)
     assert sorted(values.index) == sorted(reference.index) and values.index.is_unique
@@ -91,8 +102,11 @@ def test_classes_cover_every_value_with_french_labels(state):
         assert set(classes.colours) <= legend_colours, column
     # whole counts: classes « de a à b » follow each other without overlap (b + 1 starts the next)
     import re
+
     for column in ("demandes_actives", "demandes_prioritaires_actives", "logements", "baux_12m"):
-        labels = [label for _, label in state.classes(values, column).legend if label.startswith("de ")]
+        labels = [
+            label for _, label in state.classes(values, column).legend if label.startswith("de ")
+        ]
         bounds = [[int(re.sub(r"\D", "", n)) for n in label[3:].split(" à ")] for label in labels]
         assert all(nxt[0] == prev[1] + 1 for prev, nxt in zip(bounds, bounds[1:])), (column, labels)
     # counts: zero alone, then classes whose bounds hold every value
@@ -117,10 +131,16 @@ def test_classify_marks_empty_ratios_and_territories_outside_the_selection():
 
 def test_links_open_the_rehousing_page_on_the_territory(state):
     state.param.update(bailleurs=[1], end=pd.Timestamp("2026-03-01").date(), epci=[SICOVAL])
-    link = state.link("31004")          # Ayguesvives, in the Sicoval: the EPCI filter stays
+    link = state.link("31004")  # Ayguesvives, in the Sicoval: the EPCI filter stays
     assert link.startswith("./app?")
     query = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
-    assert query == {"debut": "2025-04", "fin": "2026-03", "communes": "31004", "bailleurs": "1", "epci": SICOVAL}
+    assert query == {
+        "debut": "2025-04",
+        "fin": "2026-03",
+        "communes": "31004",
+        "bailleurs": "1",
+        "epci": SICOVAL,
+    }
     query = {k: v[0] for k, v in parse_qs(urlsplit(state.link("31555")).query).items()}
     assert query == {"debut": "2025-04", "fin": "2026-03", "communes": "31555", "bailleurs": "1"}
     state.level = "epci"
@@ -135,9 +155,21 @@ def test_links_open_the_rehousing_page_on_the_territory(state):
 
 
 def test_url_round_trip_and_wrong_values(state, duckdb_replica):
-    notices = state.apply_query({"niveau": "epci", "demande": "desequilibre", "typologie": "T4",
-                                 "offre": "nimporte", "epci": f"{SICOVAL},999"})
-    assert (state.level, state.demand, state.typologie, state.supply) == ("epci", "desequilibre", "T4", "logements")
+    notices = state.apply_query(
+        {
+            "niveau": "epci",
+            "demande": "desequilibre",
+            "typologie": "T4",
+            "offre": "nimporte",
+            "epci": f"{SICOVAL},999",
+        }
+    )
+    assert (state.level, state.demand, state.typologie, state.supply) == (
+        "epci",
+        "desequilibre",
+        "T4",
+        "logements",
+    )
     assert any("offre" in n.lower() and "nimporte" in n for n in notices)
     assert any("999" in n for n in notices)
     again = DemandSupplyState(duckdb_replica)
@@ -169,7 +201,9 @@ def test_page_draws_every_commune_once_with_the_state_colours(duckdb_replica, re
     expected = page.state.classes(values, page.state.demand).colours
     assert data["couleur_demande"] == expected
     toulouse = data["code"].index("31555")
-    figures = duckdb_replica.demand_supply(page.state.filters(), at=page.state.at).set_index("commune")
+    figures = duckdb_replica.demand_supply(page.state.filters(), at=page.state.at).set_index(
+        "commune"
+    )
     assert data["v_demandes_actives"][toulouse] == figures.loc["31555", "demandes_actives"]
     assert "./app?" in page.maps.links["inside"] and "communes=CODE" in page.maps.links["inside"]
     assert all("Demande au 31/10/2026" in hover.tooltips for hover in page.maps.hovers)
@@ -182,8 +216,10 @@ def test_a_change_of_indicator_or_filter_sends_values_never_shapes(duckdb_replic
     doc.add_root(page.maps.supply)
     events = []
     doc.callbacks.on_change(lambda event: events.append(event))
-    page.state.demand = "tension"          # a change of indicator: one column of colours
-    assert [e.cols for e in events if isinstance(e, ColumnDataChangedEvent)] == [["couleur_demande"]]
+    page.state.demand = "tension"  # a change of indicator: one column of colours
+    assert [e.cols for e in events if isinstance(e, ColumnDataChangedEvent)] == [
+        ["couleur_demande"]
+    ]
     page.state.param.update(epci=[SICOVAL], supply="baux_12m")
     data_events = [e for e in events if isinstance(e, ColumnDataChangedEvent)]
     assert data_events, "no value was sent"
@@ -202,34 +238,54 @@ def test_schematic_map_without_boundary_file_is_labelled(duckdb_replica, tmp_pat
     assert len(page.maps.sources["commune"].data["code"]) == 586
 
 
-def test_partial_boundary_file_names_what_is_missing_and_the_page_still_loads(duckdb_replica, tmp_path):
+def test_partial_boundary_file_names_what_is_missing_and_the_page_still_loads(
+    duckdb_replica, tmp_path
+):
     import geopandas as gpd
+
     frame = gpd.read_file(COMMUNES_31)
     partial = tmp_path / "partiel.geojson"
     frame[~frame["code"].isin(["31555", "31069"])].to_file(partial, driver="GeoJSON")
     layers = _layers(duckdb_replica, contours_communes=partial)
     assert layers.commune is None and len(layers.errors) == 1
-    assert "31555 (Toulouse)" in layers.errors[0] and "31069" in layers.errors[0] and "incomplet" in layers.errors[0]
+    assert (
+        "31555 (Toulouse)" in layers.errors[0]
+        and "31069" in layers.errors[0]
+        and "incomplet" in layers.errors[0]
+    )
     page = _page(duckdb_replica, layers)
     assert page.maps is None
     rendered = page.__panel__()
-    alerts = [o for o in rendered.objects if getattr(o, "alert_type", None) == "danger" and o.visible]
-    assert any("31555 (Toulouse)" in a.object and "ne peut pas être affichée" in a.object for a in alerts)
-    assert "Demandes actives" in page.legends["demande"].object      # the figures' legend still computed
+    alerts = [
+        o for o in rendered.objects if getattr(o, "alert_type", None) == "danger" and o.visible
+    ]
+    assert any(
+        "31555 (Toulouse)" in a.object and "ne peut pas être affichée" in a.object for a in alerts
+    )
+    assert (
+        "Demandes actives" in page.legends["demande"].object
+    )  # the figures' legend still computed
 
 
 def test_malformed_boundary_file_gives_a_french_error(duckdb_replica, tmp_path):
     bad = tmp_path / "contours.geojson"
     bad.write_text('{"type": "FeatureCollection", "features": [ {"type": ')
     layers = _layers(duckdb_replica, contours_communes=bad)
-    assert layers.commune is None and "illisible" in layers.errors[0] and "contours.geojson" in layers.errors[0]
+    assert (
+        layers.commune is None
+        and "illisible" in layers.errors[0]
+        and "contours.geojson" in layers.errors[0]
+    )
     qpv_bad = _layers(duckdb_replica, contours_communes=COMMUNES_31, contours_qpv=bad)
     assert qpv_bad.commune is not None and qpv_bad.qpv is None and "QPV" in qpv_bad.errors[0]
     page = _page(duckdb_replica, qpv_bad)
     assert page.maps is not None and page.qpv.disabled
     # a bad EPCI file: its message, and EPCI drawn as the union of their communes
     epci_bad = _layers(duckdb_replica, contours_communes=COMMUNES_31, contours_epci=bad)
-    assert "Contours des EPCI" in epci_bad.errors[0] and "union de leurs communes" in epci_bad.errors[0]
+    assert (
+        "Contours des EPCI" in epci_bad.errors[0]
+        and "union de leurs communes" in epci_bad.errors[0]
+    )
     page = _page(duckdb_replica, epci_bad)
     page.state.level = "epci"
     assert len(page.maps.sources["epci"].data["code"]) == 18
@@ -249,7 +305,13 @@ def test_epci_level_is_the_union_of_communes(duckdb_replica, real_layers):
     assert sorted(epci["code"]) == sorted(duckdb_replica.reference("epci").index)
     assert all(not r.visible for r in page.maps.renderers["commune"])
     area = real_layers.epci.frame.set_index("code").area
-    communes = real_layers.commune.frame.assign(epci=duckdb_replica.reference("commune")["epci"]
-                                                .reindex(real_layers.commune.frame["code"]).to_numpy())
-    assert np.allclose(area.sort_index(), communes.groupby("epci").apply(lambda f: f.area.sum()).sort_index(),
-                       rtol=1e-6)
+    communes = real_layers.commune.frame.assign(
+        epci=duckdb_replica.reference("commune")["epci"]
+        .reindex(real_layers.commune.frame["code"])
+        .to_numpy()
+    )
+    assert np.allclose(
+        area.sort_index(),
+        communes.groupby("epci").apply(lambda f: f.area.sum()).sort_index(),
+        rtol=1e-6,
+    )

@@ -15,21 +15,35 @@ from data_access.settings import PROJECT_ROOT
 from geodata import BoundaryError
 from geodata.layers import map_frame, quantile_classes
 
-COMMUNES_31 = PROJECT_ROOT.parent / "shared" / "geodata" / "derived" / "communes-31-cog2026-simplifie.geojson"
+COMMUNES_31 = (
+    PROJECT_ROOT.parent / "shared" / "geodata" / "derived" / "communes-31-cog2026-simplifie.geojson"
+)
 
 
 def test_save_writes_the_table_under_its_context(duckdb_replica, tmp_path):
     f = Filters(start="2025-01", end="2025-12", epci=("243100633",))
     table = duckdb_replica.rehousing_summary(f, by="bailleur")
-    xlsx = save(table, tmp_path / "bailleurs.xlsx", title="Relogements par bailleur", replica=duckdb_replica, filters=f)
+    xlsx = save(
+        table,
+        tmp_path / "bailleurs.xlsx",
+        title="Relogements par bailleur",
+        replica=duckdb_replica,
+        filters=f,
+    )
     sheet = load_workbook(xlsx).active
     cells = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
     assert cells[0][0] == "Relogements par bailleur"
     assert ("Période", "De janvier 2025 à décembre 2025") in [tuple(r[:2]) for r in cells]
     assert any(r[0] == "Filtres" and "Sicoval" in str(r[1]) for r in cells)
     header = next(i for i, r in enumerate(cells) if r[0] == "Identifiant du bailleur")
-    assert sum(r[2] for r in cells[header + 1:]) == table["relogements"].sum()
-    csv = save(table, tmp_path / "bailleurs.csv", title="Relogements par bailleur", replica=duckdb_replica, filters=f)
+    assert sum(r[2] for r in cells[header + 1 :]) == table["relogements"].sum()
+    csv = save(
+        table,
+        tmp_path / "bailleurs.csv",
+        title="Relogements par bailleur",
+        replica=duckdb_replica,
+        filters=f,
+    )
     text = csv.read_bytes().decode("utf-8-sig")
     assert text.startswith("Relogements par bailleur") and ";" in text
     with pytest.raises(FilterError, match="Format de fichier non pris en charge"):
@@ -42,7 +56,7 @@ def test_objective_progress_keeps_its_period_in_the_file(duckdb_replica, tmp_pat
     path = save(progress, tmp_path / "objectifs.csv", title="Objectifs", replica=duckdb_replica)
     text = path.read_bytes().decode("utf-8-sig")
     assert "De janvier 2025 à décembre 2025" in text and "Objectif de part prioritaire (%)" in text
-    assert ";25,0;" in text                        # French decimals
+    assert ";25,0;" in text  # French decimals
 
 
 def test_map_frame_puts_every_commune_once_with_its_figures(duckdb_replica):
@@ -54,7 +68,10 @@ def test_map_frame_puts_every_commune_once_with_its_figures(duckdb_replica):
     carte = map_frame(replica, figures, "commune", settings=settings)
     assert len(carte) == 586 and carte["code"].is_unique and not carte.attrs["schematique"]
     toulouse = carte.set_index("code").loc["31555"]
-    assert toulouse["demandes_actives"] == figures.set_index("commune").loc["31555", "demandes_actives"]
+    assert (
+        toulouse["demandes_actives"]
+        == figures.set_index("commune").loc["31555", "demandes_actives"]
+    )
     assert carte.crs.to_epsg() == 2154
     with pytest.raises(BoundaryError, match="colonne « epci »"):
         map_frame(replica, figures.drop(columns="epci"), "epci", settings=settings)
@@ -62,6 +79,7 @@ def test_map_frame_puts_every_commune_once_with_its_figures(duckdb_replica):
 
 def test_quantile_classes_have_french_labels():
     import pandas as pd
+
     kwargs = quantile_classes(pd.Series([0.5, 1.25, 2.0, 3.5, 10.0, 12.5, None, 7.25]), k=4)
     labels = kwargs["legend_kwds"]["labels"]
     assert len(labels) == len(kwargs["classification_kwds"]["bins"]) == 4

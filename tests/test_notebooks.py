@@ -4,7 +4,6 @@ committed without outputs."""
 
 from __future__ import annotations
 
-
 import nbformat
 import pytest
 from nbclient import NotebookClient
@@ -14,12 +13,18 @@ from data_access.settings import PROJECT_ROOT
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("notebooks")]
 
 NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
-COMMUNES_31 = PROJECT_ROOT.parent / "shared" / "geodata" / "derived" / "communes-31-cog2026-simplifie.geojson"
+COMMUNES_31 = (
+    PROJECT_ROOT.parent / "shared" / "geodata" / "derived" / "communes-31-cog2026-simplifie.geojson"
+)
 
 
 def test_the_four_notebooks_exist():
-    assert [p.name for p in NOTEBOOKS] == ["01_prise_en_main.ipynb", "02_demande_et_offre.ipynb",
-                                           "03_objectifs.ipynb", "04_qualite_et_reconciliation.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == [
+        "01_prise_en_main.ipynb",
+        "02_demande_et_offre.ipynb",
+        "03_objectifs.ipynb",
+        "04_qualite_et_reconciliation.ipynb",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -27,7 +32,9 @@ def test_notebook_is_committed_without_outputs(path):
     book = nbformat.read(path, as_version=4)
     for cell in book.cells:
         if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: outputs committed"
+            assert cell.outputs == [] and cell.execution_count is None, (
+                f"{path.name}: outputs committed"
+            )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -39,14 +46,28 @@ def test_notebook_runs_top_to_bottom(path, demo_path, tmp_path, monkeypatch):
     if COMMUNES_31.exists():
         monkeypatch.setenv("RELOG_CONTOURS_COMMUNES", str(COMMUNES_31))
     book = nbformat.read(path, as_version=4)
-    client = NotebookClient(book, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    client.execute()          # raises CellExecutionError, with the cell and its traceback, on any error
-    errors = [o for c in book.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    client = NotebookClient(
+        book, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
+    client.execute()  # raises CellExecutionError, with the cell and its traceback, on any error
+    errors = [
+        o
+        for c in book.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
     assert not errors
-    if path.stem == "02_demande_et_offre":      # the geopandas map was drawn
-        assert any("image/png" in o.get("data", {}) for c in book.cells if c.cell_type == "code" for o in c.outputs)
+    if path.stem == "02_demande_et_offre":  # the geopandas map was drawn
+        assert any(
+            "image/png" in o.get("data", {})
+            for c in book.cells
+            if c.cell_type == "code"
+            for o in c.outputs
+        )
     written = sorted(p.name for p in (tmp_path / "sorties").glob("*"))
-    expected = {"01_prise_en_main": ["relogements_par_reservataire_2025.xlsx"],
-                "03_objectifs": ["objectifs_epci.csv", "objectifs_reservataires.xlsx"]}.get(path.stem, [])
+    expected = {
+        "01_prise_en_main": ["relogements_par_reservataire_2025.xlsx"],
+        "03_objectifs": ["objectifs_epci.csv", "objectifs_reservataires.xlsx"],
+    }.get(path.stem, [])
     assert written == expected

@@ -27,14 +27,16 @@ def page(duckdb_replica):
 
 def test_views_show_loading_until_the_next_tick_computes_them(page, monkeypatch):
     scheduled = []
-    monkeypatch.setattr(pn.state, "execute", lambda callback, schedule="auto": scheduled.append(callback))
+    monkeypatch.setattr(
+        pn.state, "execute", lambda callback, schedule="auto": scheduled.append(callback)
+    )
     kpi = page._busy[0]
     before = kpi.object
     page.state.epci = [SICOVAL]
-    page.state.start = page.state.period.end           # two changes, one refresh
+    page.state.start = page.state.period.end  # two changes, one refresh
     assert len(scheduled) == 1
     assert all(view.loading for view in page._busy)
-    assert kpi.object == before                         # nothing computed yet: the spinner shows
+    assert kpi.object == before  # nothing computed yet: the spinner shows
     scheduled.pop()()
     assert not any(view.loading for view in page._busy)
     assert kpi.object != before
@@ -48,7 +50,10 @@ def test_chart_and_table_follow_the_filters(page):
     series = page.state.series()
     assert chart.data["relogements_dalo"] == series["relogements_dalo"].tolist()
     table = page._tables["reservataire"]
-    assert table.value["relogements"].iloc[0] == page.state.table("reservataire")["relogements"].iloc[-1]
+    assert (
+        table.value["relogements"].iloc[0]
+        == page.state.table("reservataire")["relogements"].iloc[-1]
+    )
 
 
 def test_pipeline_tab_is_built_once_and_refreshed_when_shown_again(page):
@@ -56,10 +61,13 @@ def test_pipeline_tab_is_built_once_and_refreshed_when_shown_again(page):
     tabs.active = 1
     table = page._pipeline_holder.objects[0]
     tabs.active = 0
-    page.state.epci = [SICOVAL]                         # changed while the tab is hidden
+    page.state.epci = [SICOVAL]  # changed while the tab is hidden
     tabs.active = 1
     assert page._pipeline_holder.objects[0] is table
-    assert table.value["propositions"].iloc[-1] == page.state.table("pipeline")["propositions"].iloc[-1]
+    assert (
+        table.value["propositions"].iloc[-1]
+        == page.state.table("pipeline")["propositions"].iloc[-1]
+    )
 
 
 def test_served_pages_skip_the_webgl_bundle_and_bokeh_validation_unless_asked(monkeypatch):
@@ -69,6 +77,7 @@ def test_served_pages_skip_the_webgl_bundle_and_bokeh_validation_unless_asked(mo
     from bokeh.settings import settings
 
     import dashboards.layout as layout
+
     assert "bokeh-gl" not in Resources._default_components
     assert "bokeh-widgets" in Resources._default_components
     monkeypatch.delenv("BOKEH_VALIDATE_DOC", raising=False)
@@ -80,4 +89,4 @@ def test_served_pages_skip_the_webgl_bundle_and_bokeh_validation_unless_asked(mo
     importlib.reload(layout)
     assert settings.perform_document_validation() is True
     monkeypatch.delenv("BOKEH_VALIDATE_DOC")
-    importlib.reload(layout)            # as the rest of the suite found it
+    importlib.reload(layout)  # as the rest of the suite found it

@@ -47,8 +47,10 @@ def primary_engine(cluster):
 
 
 def test_urls_use_psycopg3_on_loopback(cluster):
-    for url, port in ((cluster.primary_url, cluster.primary_port),
-                      (cluster.standby_url, cluster.standby_port)):
+    for url, port in (
+        (cluster.primary_url, cluster.primary_port),
+        (cluster.standby_url, cluster.standby_port),
+    ):
         assert url == f"postgresql+psycopg://postgres@127.0.0.1:{port}/relog"
     assert cluster.primary_port != cluster.standby_port
     assert cluster.primary_log.exists() and cluster.standby_log.exists()
@@ -92,8 +94,7 @@ def test_readonly_role_on_standby(cluster, primary_engine):
         conn.execute(text("CREATE TABLE IF NOT EXISTS avant_role (x int)"))
         conn.execute(text("INSERT INTO avant_role VALUES (42)"))
     url = cluster.create_readonly_role(statement_timeout="1s")
-    assert url == (f"postgresql+psycopg://relog_lecteur@127.0.0.1:"
-                   f"{cluster.standby_port}/relog")
+    assert url == (f"postgresql+psycopg://relog_lecteur@127.0.0.1:{cluster.standby_port}/relog")
     # A table created after the role: covered by the default privileges.
     with primary_engine.begin() as conn:
         conn.execute(text("CREATE TABLE apres_role (x int)"))
@@ -152,8 +153,9 @@ def test_stop_removes_everything():
     c = PostgresCluster()
     c.start()
     base = c.base
-    pids = [int((base / d / "postmaster.pid").read_text().split()[0])
-            for d in ("primary", "standby")]
+    pids = [
+        int((base / d / "postmaster.pid").read_text().split()[0]) for d in ("primary", "standby")
+    ]
     c.stop()
     c.stop()  # idempotent
     assert not base.exists()

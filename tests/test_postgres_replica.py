@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -24,17 +24,25 @@ def test_a_write_through_our_engine_is_refused_even_as_superuser(pg_cluster):
     # the superuser on the primary: only our engine's read-only session settings stand in the way
     replica = Replica(url=pg_cluster.primary_url, settings=load_settings(), cache=False)
     try:
-        with pytest.raises(sa.exc.DBAPIError, match="read-only transaction"), replica.engine.connect() as conn:
+        with (
+            pytest.raises(sa.exc.DBAPIError, match="read-only transaction"),
+            replica.engine.connect() as conn,
+        ):
             conn.exec_driver_sql("CREATE TABLE intrus (x integer)")
-        with pytest.raises(sa.exc.DBAPIError, match="read-only transaction"), replica.engine.begin() as conn:
+        with (
+            pytest.raises(sa.exc.DBAPIError, match="read-only transaction"),
+            replica.engine.begin() as conn,
+        ):
             conn.exec_driver_sql("UPDATE bail SET date_signature = date_signature")
     finally:
         replica.dispose()
 
 
 def test_a_write_on_the_standby_is_refused(postgres_replica):
-    with pytest.raises(sa.exc.DBAPIError, match="read-only transaction"), \
-            postgres_replica.engine.connect() as conn:
+    with (
+        pytest.raises(sa.exc.DBAPIError, match="read-only transaction"),
+        postgres_replica.engine.connect() as conn,
+    ):
         conn.exec_driver_sql("DELETE FROM bail")
 
 
@@ -58,16 +66,18 @@ def test_freshness_reads_the_standby_replay_time(pg_cluster, postgres_replica):
     pg_cluster.wait_for_replay()
     fresh = postgres_replica.freshness()
     assert fresh.replay is not None
-    assert abs(datetime.now(timezone.utc) - fresh.replay) < timedelta(minutes=1)
+    assert abs(datetime.now(UTC) - fresh.replay) < timedelta(minutes=1)
     # the demo was extracted before it was loaded: the standby holds nothing newer than that
     assert fresh.extraction is not None and fresh.extraction < fresh.replay
     assert fresh.as_of == fresh.extraction and str(fresh).startswith("Données extraites le")
-    assert fresh.replay.isoformat() in fresh.version     # a replay is a new data version
+    assert fresh.replay.isoformat() in fresh.version  # a replay is a new data version
 
 
 def test_statements_run_in_autocommit_each_in_a_read_only_transaction(postgres_replica):
     with postgres_replica.engine.connect() as conn:
-        assert conn.connection.driver_connection.autocommit is True     # no BEGIN / ROLLBACK round trips
+        assert (
+            conn.connection.driver_connection.autocommit is True
+        )  # no BEGIN / ROLLBACK round trips
         assert conn.exec_driver_sql("SHOW transaction_read_only").scalar() == "on"
 
 
@@ -79,20 +89,28 @@ def test_connections_the_server_closed_are_replaced_without_an_error(pg_cluster,
     settings = replace(load_settings(), statement_timeout_s=5, version_ttl_s=0)
     replica = Replica(url=pg_cluster.readonly_url, settings=settings, cache=read == "cached query")
     filters = Filters(start="2025-01", end="2025-03")
-    run = {"query": lambda: replica.monthly_rehousing(filters),
-           "cached query": lambda: replica.monthly_rehousing(filters),   # rereads the data version first
-           "freshness": replica.freshness}[read]
+    run = {
+        "query": lambda: replica.monthly_rehousing(filters),
+        "cached query": lambda: replica.monthly_rehousing(
+            filters
+        ),  # rereads the data version first
+        "freshness": replica.freshness,
+    }[read]
     try:
         first = run()
-        held = [replica.engine.connect() for _ in range(3)]          # three sessions in the pool
+        held = [replica.engine.connect() for _ in range(3)]  # three sessions in the pool
         pids = [c.exec_driver_sql("SELECT pg_backend_pid()").scalar() for c in held]
         for c in held:
             c.close()
-        with pg_cluster.connect(standby=True) as admin:              # the server ends them all
+        with pg_cluster.connect(standby=True) as admin:  # the server ends them all
             for pid in pids:
-                assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0] is True
+                assert (
+                    admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0] is True
+                )
             for _ in range(100):
-                if not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)).fetchone():
+                if not admin.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)
+                ).fetchone():
                     break
                 time.sleep(0.05)
         again = run()
@@ -116,7 +134,10 @@ def test_a_session_whose_read_only_default_was_turned_off_is_not_handed_out_agai
         with replica.engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
             assert conn.exec_driver_sql("SHOW default_transaction_read_only").scalar() == "on"
-        with pytest.raises(sa.exc.DBAPIError, match="read-only transaction"), replica.engine.connect() as conn:
+        with (
+            pytest.raises(sa.exc.DBAPIError, match="read-only transaction"),
+            replica.engine.connect() as conn,
+        ):
             conn.exec_driver_sql("CREATE TABLE intrus (x integer)")
     finally:
         replica.dispose()
@@ -128,7 +149,8 @@ def test_the_demo_loader_leaves_tables_vacuumed_like_a_production_database(postg
     with postgres_replica.engine.connect() as conn:
         rows = conn.exec_driver_sql(
             "SELECT relname, relpages, relallvisible FROM pg_class "
-            "WHERE relname IN ('demande', 'demande_commune', 'bail', 'logement') AND relkind = 'r'").all()
+            "WHERE relname IN ('demande', 'demande_commune', 'bail', 'logement') AND relkind = 'r'"
+        ).all()
     assert len(rows) == 4
     for name, pages, all_visible in rows:
         assert pages > 0 and all_visible == pages, name
@@ -144,6 +166,7 @@ def test_a_database_that_is_down_gives_a_french_message():
 def test_the_demo_loader_never_overwrites_a_real_database(pg_cluster, demo_path):
     from data_access.demo import load_postgres
     from data_access.errors import RelogError
+
     url = pg_cluster.primary_url.rsplit("/", 1)[0] + "/postgres"
     with sa.create_engine(url).begin() as conn:
         conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS bail (id bigint)")
@@ -165,12 +188,16 @@ def test_sessions_run_read_only_without_jit_and_plan_each_run(postgres_replica):
 def test_months_do_not_move_with_the_server_time_zone(pg_cluster, postgres_replica, zone):
     """A date truncated to its month must stay that month whatever the session's TimeZone
     (PostgreSQL turns a date into a timestamptz at midnight in that zone)."""
-    replica = Replica(url=pg_cluster.readonly_url, settings=replace(load_settings(), statement_timeout_s=5),
-                      cache=False)
+    replica = Replica(
+        url=pg_cluster.readonly_url,
+        settings=replace(load_settings(), statement_timeout_s=5),
+        cache=False,
+    )
 
     def set_zone(dbapi, _record):
         dbapi.execute(f"SET TIME ZONE '{zone}'")
-        dbapi.commit()          # kept for the session, not rolled back with a first transaction
+        dbapi.commit()  # kept for the session, not rolled back with a first transaction
+
     sa.event.listen(replica.engine, "connect", set_zone)
     try:
         filters = Filters(start="2025-01", end="2025-12")

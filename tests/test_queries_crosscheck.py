@@ -23,13 +23,18 @@ pytestmark = pytest.mark.slow
 #: partial month of the data, several years, an old half-year).
 FILTERS = {
     "periode_seule": Filters(start="2025-01", end="2025-12"),
-    "epci_toulouse_metropole_dalo": Filters(start="2024-07", end="2025-06", epci=("243100518",),
-                                            criteres=("DALO",)),
-    "etat_prioritaire_en_qpv": Filters(start="2023-01", end="2026-10", natures_reservataire=("etat_prioritaire",),
-                                       qpv=True),
-    "premier_acces_deux_bailleurs": Filters(start="2026-01", end="2026-11", mutation=False, bailleurs=(1, 2)),
-    "toulouse_acd_ou_violences": Filters(start="2022-03", end="2022-08", communes=("31555",),
-                                         criteres=("ACD", "f_VIOLENCES")),
+    "epci_toulouse_metropole_dalo": Filters(
+        start="2024-07", end="2025-06", epci=("243100518",), criteres=("DALO",)
+    ),
+    "etat_prioritaire_en_qpv": Filters(
+        start="2023-01", end="2026-10", natures_reservataire=("etat_prioritaire",), qpv=True
+    ),
+    "premier_acces_deux_bailleurs": Filters(
+        start="2026-01", end="2026-11", mutation=False, bailleurs=(1, 2)
+    ),
+    "toulouse_acd_ou_violences": Filters(
+        start="2022-03", end="2022-08", communes=("31555",), criteres=("ACD", "f_VIOLENCES")
+    ),
 }
 BY = [None, *oracle.DIMENSIONS]
 #: Observation dates: the last day of data (AS_OF - 1 day); a day on which several criteria
@@ -82,12 +87,15 @@ def assert_same(api: pd.DataFrame, oracle_frame: pd.DataFrame, keys: list[str]) 
     got, want = _normalise(api, columns, keys), _normalise(oracle_frame, columns, keys)
     assert len(got) == len(want), (
         f"{len(got)} rows from the API, {len(want)} expected; keys only in the API: "
-        f"{_only(got, want, keys)}, only expected: {_only(want, got, keys)}")
+        f"{_only(got, want, keys)}, only expected: {_only(want, got, keys)}"
+    )
     exact = [c for c in columns if c not in ROUNDED]
     pd.testing.assert_frame_equal(got[exact], want[exact], check_exact=True)
     rounded = [c for c in columns if c in ROUNDED]
     if rounded:
-        pd.testing.assert_frame_equal(got[rounded], want[rounded], check_exact=False, rtol=0, atol=0.0101)
+        pd.testing.assert_frame_equal(
+            got[rounded], want[rounded], check_exact=False, rtol=0, atol=0.0101
+        )
 
 
 def _only(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> list:
@@ -128,7 +136,9 @@ def test_demand_supply_matches_independent_count(replica, raw_tables, name, leve
 def test_typology_pressure_matches_independent_count(replica, raw_tables, name, level):
     filters, at = FILTERS[name], DEMAND_SUPPLY_DATES[0]
     api = replica.typology_pressure(filters, level=level, at=at)
-    assert_same(api, expected(raw_tables, "typology_pressure", filters, level, at), [level, "typologie"])
+    assert_same(
+        api, expected(raw_tables, "typology_pressure", filters, level, at), [level, "typologie"]
+    )
 
 
 # ------------------------------------------------------------------ priority_backlog
@@ -141,9 +151,17 @@ def test_priority_backlog_matches_independent_count(replica, raw_tables, name, a
 
 
 # ------------------------------------------------------------------ scope
-SCOPED_QUERIES = ["monthly_rehousing", "monthly_rehousing_by_epci", "monthly_rehousing_by_commune",
-                  "monthly_rehousing_by_reservataire", "monthly_rehousing_by_critere", "pipeline",
-                  "demand_supply_commune", "demand_supply_epci", "priority_backlog"]
+SCOPED_QUERIES = [
+    "monthly_rehousing",
+    "monthly_rehousing_by_epci",
+    "monthly_rehousing_by_commune",
+    "monthly_rehousing_by_reservataire",
+    "monthly_rehousing_by_critere",
+    "pipeline",
+    "demand_supply_commune",
+    "demand_supply_epci",
+    "priority_backlog",
+]
 
 
 @pytest.mark.parametrize("query", SCOPED_QUERIES)
@@ -154,9 +172,16 @@ def test_scope_of_one_epci_returns_that_epci_figures_and_nothing_else(replica, r
     if query.startswith("monthly_rehousing"):
         by = query.removeprefix("monthly_rehousing").removeprefix("_by_") or None
         api = replica.monthly_rehousing(filters, by=by, scope=SICOVAL)
-        want, keys = expected(raw_tables, "monthly_rehousing", as_filter, by), ["mois"] + ([by] if by else [])
+        want, keys = (
+            expected(raw_tables, "monthly_rehousing", as_filter, by),
+            ["mois"] + ([by] if by else []),
+        )
     elif query == "pipeline":
-        api, want, keys = replica.pipeline(filters, scope=SICOVAL), expected(raw_tables, "pipeline", as_filter), ["mois"]
+        api, want, keys = (
+            replica.pipeline(filters, scope=SICOVAL),
+            expected(raw_tables, "pipeline", as_filter),
+            ["mois"],
+        )
     elif query.startswith("demand_supply"):
         level = query.removeprefix("demand_supply_")
         api = replica.demand_supply(filters, level=level, at=at, scope=SICOVAL)
@@ -169,7 +194,9 @@ def test_scope_of_one_epci_returns_that_epci_figures_and_nothing_else(replica, r
     if "epci" in api.columns:
         assert set(api["epci"].astype(str)) <= set(SICOVAL.epci), "a row of another EPCI"
     if "commune" in api.columns:
-        outside = sorted(set(api["commune"].astype(str)) - set(epci_of[epci_of.isin(SICOVAL.epci)].index))
+        outside = sorted(
+            set(api["commune"].astype(str)) - set(epci_of[epci_of.isin(SICOVAL.epci)].index)
+        )
         assert not outside, f"communes outside Sicoval: {outside[:10]}"
     assert_same(api, want, keys)
 
@@ -180,7 +207,9 @@ def test_each_filter_combination_selects_some_but_not_all_rehousings(raw_tables,
     """Guards the cross-checks above against comparing empty (or unfiltered) frames."""
     filters = FILTERS[name]
     got = expected(raw_tables, "monthly_rehousing", filters, None)
-    everything = expected(raw_tables, "monthly_rehousing", Filters(start=filters.start, end=filters.end), None)
+    everything = expected(
+        raw_tables, "monthly_rehousing", Filters(start=filters.start, end=filters.end), None
+    )
     assert got["relogements"].sum() > 0 and got["relogements_prioritaires"].sum() > 0
     if name != "periode_seule":
         assert got["relogements"].sum() < everything["relogements"].sum()
@@ -203,9 +232,10 @@ def test_pending_propositions_match_independent_list(replica, raw_tables, name):
     at = DATES[0]
     api = replica.pending_propositions(FILTERS[name], at=at, min_days=7)
     want = expected(raw_tables, "pending_propositions", FILTERS[name], at, 7)
-    assert sorted(zip(api["proposition"], api["jours_en_attente"])) == \
-        sorted(zip(want["proposition"], want["jours_en_attente"]))
-    assert api["jours_en_attente"].is_monotonic_decreasing       # oldest first
+    assert sorted(zip(api["proposition"], api["jours_en_attente"])) == sorted(
+        zip(want["proposition"], want["jours_en_attente"])
+    )
+    assert api["jours_en_attente"].is_monotonic_decreasing  # oldest first
 
 
 @pytest.mark.parametrize("at", [DATES[0], DATES[1]], ids=str)
@@ -213,8 +243,9 @@ def test_pending_propositions_match_independent_list(replica, raw_tables, name):
 def test_approved_not_leased_match_independent_list(replica, raw_tables, name, at):
     api = replica.approved_not_leased(FILTERS[name], at=at)
     want = expected(raw_tables, "approved_not_leased", FILTERS[name], at)
-    assert sorted(zip(api["proposition"], api["jours_depuis_cal"])) == \
-        sorted(zip(want["proposition"], want["jours_depuis_cal"]))
+    assert sorted(zip(api["proposition"], api["jours_depuis_cal"])) == sorted(
+        zip(want["proposition"], want["jours_depuis_cal"])
+    )
 
 
 @pytest.mark.parametrize("name", ["periode_seule", "epci_toulouse_metropole_dalo"])
@@ -233,52 +264,81 @@ def test_reconciliation_matches_independent_count(replica, raw_tables, name):
     want = expected(raw_tables, "reconciliation", filters, replica.reference_date())
     assert_same(api, want, ["mois"])
     gap = api["baux_date_signature"] - api["attributions_date_cal"]
-    explained = (api["baux_cal_mois_anterieur"] + api["baux_sans_cal"] - api["attributions_bail_plus_tard"]
-                 - api["attributions_sans_bail"])
+    explained = (
+        api["baux_cal_mois_anterieur"]
+        + api["baux_sans_cal"]
+        - api["attributions_bail_plus_tard"]
+        - api["attributions_sans_bail"]
+    )
     assert (gap == explained).all()
 
 
 # ------------------------------------------------------------------ objectives
 @pytest.mark.parametrize("year", [2025, 2026])
 def test_objective_progress_matches_independent_count(replica, raw_tables, year):
-    months = 12 if year == 2025 else 10          # the test demo's last complete month: October 2026
+    months = 12 if year == 2025 else 10  # the test demo's last complete month: October 2026
     filters = Filters(start=f"{year}-01", end=f"{year}-{months:02d}")
     objectif = raw_tables["objectif"]
     objectif = objectif[objectif["annee"] == year]
 
     by_res = replica.objective_progress("reservataire", year=year).set_index("reservataire")
-    counted = oracle.monthly_rehousing(raw_tables, filters, "reservataire").groupby("reservataire")[
-        ["relogements", "relogements_prioritaires"]].sum()
+    counted = (
+        oracle.monthly_rehousing(raw_tables, filters, "reservataire")
+        .groupby("reservataire")[["relogements", "relogements_prioritaires"]]
+        .sum()
+    )
     counted = counted[counted["relogements"] > 0]
     assert sorted(by_res.index) == sorted(counted.index)
-    assert (by_res.loc[counted.index, "relogements_prioritaires"] == counted["relogements_prioritaires"]).all()
-    targets = objectif[objectif["indicateur"] == "part_prioritaires"].set_index("reservataire_id")["valeur"]
+    assert (
+        by_res.loc[counted.index, "relogements_prioritaires"] == counted["relogements_prioritaires"]
+    ).all()
+    targets = objectif[objectif["indicateur"] == "part_prioritaires"].set_index("reservataire_id")[
+        "valeur"
+    ]
     assert (by_res["objectif_part"] == targets.reindex(by_res.index).fillna(0.25)).all()
     share = counted["relogements_prioritaires"] / counted["relogements"]
     assert (by_res.loc[counted.index, "objectif_atteint"] == (share >= 0.25)).all()
 
     by_epci = replica.objective_progress("epci", year=year).set_index("epci")
     assert by_epci.attrs["mois"] == months
-    annual = objectif[objectif["indicateur"] == "relogements_prioritaires"].groupby("epci_siren")["valeur"].sum()
-    prio = oracle.monthly_rehousing(raw_tables, filters, "epci").groupby("epci")["relogements_prioritaires"].sum()
+    annual = (
+        objectif[objectif["indicateur"] == "relogements_prioritaires"]
+        .groupby("epci_siren")["valeur"]
+        .sum()
+    )
+    prio = (
+        oracle.monthly_rehousing(raw_tables, filters, "epci")
+        .groupby("epci")["relogements_prioritaires"]
+        .sum()
+    )
     for code, target in annual.items():
         assert by_epci.loc[code, "objectif_annuel"] == target
         assert by_epci.loc[code, "relogements_prioritaires"] == prio.get(code, 0)
-        assert by_epci.loc[code, "taux_atteinte"] == pytest.approx(prio.get(code, 0) / round(target * months / 12, 1),
-                                                                   abs=1e-3)
+        assert by_epci.loc[code, "taux_atteinte"] == pytest.approx(
+            prio.get(code, 0) / round(target * months / 12, 1), abs=1e-3
+        )
 
 
 def test_objective_progress_refuses_a_year_outside_the_data(duckdb_replica):
     from data_access import FilterError
+
     with pytest.raises(FilterError, match="Année hors des données"):
         duckdb_replica.objective_progress("epci", year=2040)
 
 
-def test_objective_progress_lists_targeted_reservataires_without_rehousing(duckdb_replica, raw_tables):
-    out = duckdb_replica.objective_progress("reservataire", year=2025, filters=Filters(bailleurs=(1,)))
+def test_objective_progress_lists_targeted_reservataires_without_rehousing(
+    duckdb_replica, raw_tables
+):
+    out = duckdb_replica.objective_progress(
+        "reservataire", year=2025, filters=Filters(bailleurs=(1,))
+    )
     objectif = raw_tables["objectif"]
-    targeted = set(objectif.loc[(objectif["annee"] == 2025) & (objectif["indicateur"] == "part_prioritaires"),
-                                "reservataire_id"].astype(int))
+    targeted = set(
+        objectif.loc[
+            (objectif["annee"] == 2025) & (objectif["indicateur"] == "part_prioritaires"),
+            "reservataire_id",
+        ].astype(int)
+    )
     assert targeted <= set(out["reservataire"])
     idle = out[out["relogements"] == 0]
     assert len(idle) and idle["objectif_atteint"].isna().all() and idle["libelle"].notna().all()
@@ -293,11 +353,13 @@ def test_objective_progress_first_year_starts_with_the_data(duckdb_replica):
 
 def test_objective_progress_by_epci_refuses_a_commune_filter(duckdb_replica):
     from data_access import FilterError
+
     with pytest.raises(FilterError, match="fixés par EPCI"):
         duckdb_replica.objective_progress("epci", filters=Filters(communes=("31555",)))
 
 
 def test_likely_duplicates_are_refused_to_a_reservataire_profile(duckdb_replica):
     from data_access import FilterError
+
     with pytest.raises(FilterError, match="réservée aux profils"):
         duckdb_replica.likely_duplicates(scope=Scope(reservataires=(4,), label="Action Logement"))

@@ -38,19 +38,36 @@ def test_default_view_is_twelve_last_complete_months(state, duckdb_replica):
 
 
 def test_changing_filters_gives_the_api_figures(state, duckdb_replica, raw_tables):
-    state.param.update(epci=[TOULOUSE_METROPOLE], start=date(2025, 1, 1), end=date(2025, 12, 1),
-                       criteres=["DALO", "ACD"], qpv="non")
-    filters = Filters(start="2025-01", end="2025-12", epci=[TOULOUSE_METROPOLE], criteres=["DALO", "ACD"], qpv=False)
+    state.param.update(
+        epci=[TOULOUSE_METROPOLE],
+        start=date(2025, 1, 1),
+        end=date(2025, 12, 1),
+        criteres=["DALO", "ACD"],
+        qpv="non",
+    )
+    filters = Filters(
+        start="2025-01",
+        end="2025-12",
+        epci=[TOULOUSE_METROPOLE],
+        criteres=["DALO", "ACD"],
+        qpv=False,
+    )
     assert state.filters() == filters
-    pd.testing.assert_frame_equal(state.key_figures(), duckdb_replica.rehousing_key_figures(filters))
+    pd.testing.assert_frame_equal(
+        state.key_figures(), duckdb_replica.rehousing_key_figures(filters)
+    )
     pd.testing.assert_frame_equal(state.pipeline(), duckdb_replica.pipeline(filters))
     # and against the independent computation
     monthly = oracle.monthly_rehousing(raw_tables, filters)
     series = state.series()
     assert series["relogements"].tolist() == monthly["relogements"].tolist()
-    assert series["relogements_prioritaires"].tolist() == monthly["relogements_prioritaires"].tolist()
+    assert (
+        series["relogements_prioritaires"].tolist() == monthly["relogements_prioritaires"].tolist()
+    )
     assert (series[list(GROUPS.values())].sum(axis=1) == series["relogements_prioritaires"]).all()
-    by_epci = oracle.monthly_rehousing(raw_tables, filters, "epci").groupby("epci")["relogements"].sum()
+    by_epci = (
+        oracle.monthly_rehousing(raw_tables, filters, "epci").groupby("epci")["relogements"].sum()
+    )
     table = state.breakdown_table("epci").set_index("epci")
     assert table["relogements"].to_dict() == by_epci[by_epci > 0].to_dict()
 
@@ -58,13 +75,18 @@ def test_changing_filters_gives_the_api_figures(state, duckdb_replica, raw_table
 def test_key_figures_compare_with_a_year_earlier(state, raw_tables):
     state.param.update(start=date(2025, 3, 1), end=date(2025, 8, 1), bailleurs=[1])
     figures = state.key_figures().set_index("fenetre")
-    now = oracle.monthly_rehousing(raw_tables, Filters(start="2025-03", end="2025-08", bailleurs=[1]))
-    before = oracle.monthly_rehousing(raw_tables, Filters(start="2024-03", end="2024-08", bailleurs=[1]))
+    now = oracle.monthly_rehousing(
+        raw_tables, Filters(start="2025-03", end="2025-08", bailleurs=[1])
+    )
+    before = oracle.monthly_rehousing(
+        raw_tables, Filters(start="2024-03", end="2024-08", bailleurs=[1])
+    )
     period = figures.loc["periode"]
     assert period["relogements"] == now["relogements"].sum()
     assert period["relogements_an_dernier"] == before["relogements"].sum()
     assert period["evolution_prioritaires"] == pytest.approx(
-        now["relogements_prioritaires"].sum() / before["relogements_prioritaires"].sum() - 1)
+        now["relogements_prioritaires"].sum() / before["relogements_prioritaires"].sum() - 1
+    )
     last = figures.loc["dernier_mois"]
     assert last["relogements"] == now["relogements"].iloc[-1]
     assert last["relogements_an_dernier"] == before["relogements"].iloc[-1]
@@ -80,17 +102,19 @@ def test_no_comparison_before_the_first_month_of_data(state):
 def test_commune_list_follows_the_epci(state, duckdb_replica):
     communes = duckdb_replica.reference("commune")
     assert len(state.param.communes.objects) == len(communes)
-    state.communes = ["31555", "31003"]            # Toulouse and Aigrefeuille (Toulouse Métropole)
+    state.communes = ["31555", "31003"]  # Toulouse and Aigrefeuille (Toulouse Métropole)
     state.epci = [SICOVAL]
     sicoval = set(communes.index[communes["epci"] == SICOVAL])
     assert set(state.param.communes.objects.values()) == sicoval
-    assert state.communes == []                      # Toulouse is not in the Sicoval: dropped
+    assert state.communes == []  # Toulouse is not in the Sicoval: dropped
 
 
 def test_reservataire_list_follows_the_nature(state, duckdb_replica):
     natures = duckdb_replica.reference("reservataire")["nature"]
     state.natures_reservataire = ["action_logement"]
-    assert set(state.param.reservataires.objects.values()) == set(natures.index[natures == "action_logement"])
+    assert set(state.param.reservataires.objects.values()) == set(
+        natures.index[natures == "action_logement"]
+    )
 
 
 def test_scope_limits_the_lists(duckdb_replica):
@@ -101,25 +125,53 @@ def test_scope_limits_the_lists(duckdb_replica):
 
 
 def test_url_round_trip_restores_the_view(state, duckdb_replica):
-    state.param.update(start=date(2024, 7, 1), end=date(2025, 6, 1), epci=[TOULOUSE_METROPOLE],
-                       communes=["31555"], bailleurs=[2, 1], criteres=["DALO"], mutation="non", qpv="oui",
-                       natures_reservataire=["etat_prioritaire"], breakdown="commune")
+    state.param.update(
+        start=date(2024, 7, 1),
+        end=date(2025, 6, 1),
+        epci=[TOULOUSE_METROPOLE],
+        communes=["31555"],
+        bailleurs=[2, 1],
+        criteres=["DALO"],
+        mutation="non",
+        qpv="oui",
+        natures_reservataire=["etat_prioritaire"],
+        breakdown="commune",
+    )
     query = state.to_query()
-    assert query == {"debut": "2024-07", "fin": "2025-06", "natures": "etat_prioritaire", "epci": TOULOUSE_METROPOLE,
-                     "communes": "31555", "bailleurs": "2,1", "criteres": "DALO", "mutation": "non", "qpv": "oui",
-                     "onglet": "commune"}
+    assert query == {
+        "debut": "2024-07",
+        "fin": "2025-06",
+        "natures": "etat_prioritaire",
+        "epci": TOULOUSE_METROPOLE,
+        "communes": "31555",
+        "bailleurs": "2,1",
+        "criteres": "DALO",
+        "mutation": "non",
+        "qpv": "oui",
+        "onglet": "commune",
+    }
     other = RehousingState(duckdb_replica)
     assert other.apply_query(query) == []
-    for name in ("start", "end", "natures_reservataire", "epci", "communes", "bailleurs", "criteres",
-                 "mutation", "qpv", "breakdown"):
-        assert getattr(other, name) == getattr(state, name), name      # same values, same types
+    for name in (
+        "start",
+        "end",
+        "natures_reservataire",
+        "epci",
+        "communes",
+        "bailleurs",
+        "criteres",
+        "mutation",
+        "qpv",
+        "breakdown",
+    ):
+        assert getattr(other, name) == getattr(state, name), name  # same values, same types
     assert other.filters() == state.filters()
 
 
 def test_link_with_reservataires_restores_them_as_ids(state, duckdb_replica):
     natures = duckdb_replica.reference("reservataire")["nature"]
     al = int(natures.index[natures == "action_logement"][0])
-    state.natures_reservataire = ["epci"]                        # another nature on screen
+    state.natures_reservataire = ["epci"]  # another nature on screen
     assert state.apply_query({"natures": "action_logement", "reservataires": str(al)}) == []
     assert state.reservataires == [al] and state.natures_reservataire == ["action_logement"]
     assert state.apply_query({"reservataires": f"{al},{al}"}) == [] and state.reservataires == [al]
@@ -132,24 +184,27 @@ def test_link_with_only_an_end_month_shows_the_twelve_months_ending_then(state):
     assert (state.period.start, state.period.end) == (date(2023, 7, 1), date(2024, 6, 1))
 
 
-@pytest.mark.parametrize("query, notice", [
-    ({"epci": "123456789"}, "EPCI ignoré"),
-    ({"communes": "99999"}, "Commune ignorée"),
-    ({"debut": "2025-13"}, "Mois invalide"),
-    ({"debut": "2001-01"}, "Mois hors des données"),
-    ({"debut": "2026-01", "fin": "2025-01"}, "début après la fin"),
-    ({"mutation": "peut-etre"}, "valeur inconnue"),
-    ({"bailleurs": "abc"}, "Bailleur ignoré"),
-    ({"onglet": "secret"}, "valeur inconnue"),
-    ({"pays": "fr"}, "Paramètre d'adresse inconnu"),
-    ({"epci": SICOVAL, "communes": "31555"}, "hors des EPCI"),
-])
+@pytest.mark.parametrize(
+    "query, notice",
+    [
+        ({"epci": "123456789"}, "EPCI ignoré"),
+        ({"communes": "99999"}, "Commune ignorée"),
+        ({"debut": "2025-13"}, "Mois invalide"),
+        ({"debut": "2001-01"}, "Mois hors des données"),
+        ({"debut": "2026-01", "fin": "2025-01"}, "début après la fin"),
+        ({"mutation": "peut-etre"}, "valeur inconnue"),
+        ({"bailleurs": "abc"}, "Bailleur ignoré"),
+        ({"onglet": "secret"}, "valeur inconnue"),
+        ({"pays": "fr"}, "Paramètre d'adresse inconnu"),
+        ({"epci": SICOVAL, "communes": "31555"}, "hors des EPCI"),
+    ],
+)
 def test_wrong_url_value_is_ignored_with_a_french_notice(state, query, notice):
     notices = state.apply_query({**query, "criteres": "DALO"})
     assert len(notices) == 1 and notice in notices[0], notices
     assert state.notices == notices
-    assert state.criteres == ["DALO"]                        # the rest of the link still applies
-    state.filters()                                          # and the view is valid
+    assert state.criteres == ["DALO"]  # the rest of the link still applies
+    state.filters()  # and the view is valid
 
 
 def test_focus_on_a_reservataire_row_keeps_a_valid_nature(state, duckdb_replica):
@@ -167,7 +222,7 @@ def test_focus_filters_on_a_breakdown_member(state):
     state.focus("commune", "31555")
     assert state.communes == ["31555"]
     state.epci = [SICOVAL]
-    state.focus("commune", "31557")                          # Tournefeuille: its EPCI follows
+    state.focus("commune", "31557")  # Tournefeuille: its EPCI follows
     assert state.epci == [TOULOUSE_METROPOLE] and state.communes == ["31557"]
     state.focus("bailleur", "INCONNU")
     assert state.bailleurs == [] and "non renseignées" in state.notices[-1]
@@ -190,13 +245,20 @@ def test_csv_export_opens_in_french_excel(state):
     assert "Période;De janvier 2025 à décembre 2025" in lines
     assert "Filtres;EPCI : Toulouse Métropole" in lines
     assert any(line.startswith("Fraîcheur;Données extraites le ") for line in lines)
-    header = lines.index("Identifiant du bailleur;Libellé;Relogements (baux signés);dont ménages prioritaires;"
-                         "Part des ménages prioritaires (%)")
-    table = pd.read_csv(io.StringIO("\r\n".join(lines[header:])), sep=";", decimal=",", dtype={0: str})
+    header = lines.index(
+        "Identifiant du bailleur;Libellé;Relogements (baux signés);dont ménages prioritaires;"
+        "Part des ménages prioritaires (%)"
+    )
+    table = pd.read_csv(
+        io.StringIO("\r\n".join(lines[header:])), sep=";", decimal=",", dtype={0: str}
+    )
     expected = state.table("bailleur")
     assert table.iloc[:, 2].tolist() == expected["relogements"].tolist()
     assert table.iloc[-1, 1] == "Total"
-    assert table.iloc[:, 4].round(1).tolist() == (expected["part_prioritaires"] * 100).round(1).tolist()
+    assert (
+        table.iloc[:, 4].round(1).tolist()
+        == (expected["part_prioritaires"] * 100).round(1).tolist()
+    )
 
 
 def test_xlsx_export_has_real_numbers_and_context(state):
@@ -207,7 +269,7 @@ def test_xlsx_export_has_real_numbers_and_context(state):
     assert rows[0][0] == "Relogements mensuels par groupe de critère"
     assert ("Période", "De novembre 2025 à octobre 2026") in [r[:2] for r in rows]
     header = next(i for i, r in enumerate(rows) if r[0] == "Mois")
-    body = rows[header + 1:]
+    body = rows[header + 1 :]
     series = state.series()
     assert [r[1] for r in body[:-1]] == series["relogements"].tolist()
     assert body[-1][0] == "Total" and body[-1][1] == series["relogements"].sum()
@@ -216,18 +278,24 @@ def test_xlsx_export_has_real_numbers_and_context(state):
 
 
 def test_going_back_to_another_territory_restores_it_in_one_step(state):
-    assert state.apply_query({"epci": SICOVAL, "communes": "31004"}) == []      # Ayguesvives, Sicoval
+    assert state.apply_query({"epci": SICOVAL, "communes": "31004"}) == []  # Ayguesvives, Sicoval
     events = []
     state.param.watch(lambda *e: events.append(len(e)), ["epci", "communes", "start"])
-    assert state.apply_query({"epci": TOULOUSE_METROPOLE, "communes": "31555", "debut": "2025-01"}) == []
+    assert (
+        state.apply_query({"epci": TOULOUSE_METROPOLE, "communes": "31555", "debut": "2025-01"})
+        == []
+    )
     assert (state.epci, state.communes) == ([TOULOUSE_METROPOLE], ["31555"])
-    assert events == [3]                                       # one batch of changes, one refresh
+    assert events == [3]  # one batch of changes, one refresh
 
 
 def test_notices_quoting_a_link_are_shown_as_text(state):
     """A shared link is anyone's text: what it held is escaped, never rendered as HTML."""
     from dashboards.components.feedback import notices
-    messages = state.apply_query({"x<img src=x onerror=alert(1)>": "1", "epci": "<svg onload=alert(1)>"})
+
+    messages = state.apply_query(
+        {"x<img src=x onerror=alert(1)>": "1", "epci": "<svg onload=alert(1)>"}
+    )
     html = notices(messages).object
     assert "<img" not in html and "<svg" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;svg onload=alert(1)&gt;" in html

@@ -57,7 +57,8 @@ def load_package(package_dir: Path) -> tuple[dict, list[dict], list[dict]]:
     meta = json.loads((package_dir / "package.json").read_text(encoding="utf-8"))
     if meta.get("name") != "@etalab/decoupage-administratif":
         raise ReferenceError(
-            f"{package_dir} is not @etalab/decoupage-administratif: {meta.get('name')!r}")
+            f"{package_dir} is not @etalab/decoupage-administratif: {meta.get('name')!r}"
+        )
     communes = json.loads((package_dir / "data" / "communes.json").read_text(encoding="utf-8"))
     epci = json.loads((package_dir / "data" / "epci.json").read_text(encoding="utf-8"))
     return meta, communes, epci
@@ -68,8 +69,9 @@ def build_communes(
 ) -> tuple[list[dict], list[dict]]:
     """Commune rows and EPCI rows of département ``dep``."""
     current = {c["code"]: c for c in communes if c["type"] == "commune-actuelle"}
-    in_dep = sorted((c for c in current.values() if c.get("departement") == dep),
-                    key=lambda c: c["code"])
+    in_dep = sorted(
+        (c for c in current.values() if c.get("departement") == dep), key=lambda c: c["code"]
+    )
     if not in_dep:
         raise ReferenceError(f"no commune-actuelle with departement == {dep!r}")
 
@@ -78,14 +80,21 @@ def build_communes(
         for m in e["membres"]:
             epci_of[m["code"]].append(e["code"])
 
-    bad = {c["code"]: epci_of.get(c["code"], [])
-           for c in in_dep if len(epci_of.get(c["code"], [])) != 1}
+    bad = {
+        c["code"]: epci_of.get(c["code"], [])
+        for c in in_dep
+        if len(epci_of.get(c["code"], [])) != 1
+    }
     if bad:
         raise ReferenceError(f"communes without exactly one EPCI (code: EPCI list): {bad}")
 
     commune_rows = [
-        {"code_insee": c["code"], "nom": c["nom"], "epci_siren": epci_of[c["code"]][0],
-         "population": _population(c)}
+        {
+            "code_insee": c["code"],
+            "nom": c["nom"],
+            "epci_siren": epci_of[c["code"]][0],
+            "population": _population(c),
+        }
         for c in in_dep
     ]
 
@@ -99,12 +108,17 @@ def build_communes(
         missing = [m["code"] for m in e["membres"] if m["code"] not in current]
         if missing:
             raise ReferenceError(
-                f"EPCI {e['code']} has members that are not current communes: {missing}")
-        epci_rows.append({
-            "siren": e["code"], "nom": e["nom"], "nature": e["type"],
-            "population": sum(_population(current[m["code"]]) for m in e["membres"]),
-            "n_communes_departement": count_in_dep[e["code"]],
-        })
+                f"EPCI {e['code']} has members that are not current communes: {missing}"
+            )
+        epci_rows.append(
+            {
+                "siren": e["code"],
+                "nom": e["nom"],
+                "nature": e["type"],
+                "population": sum(_population(current[m["code"]]) for m in e["membres"]),
+                "n_communes_departement": count_in_dep[e["code"]],
+            }
+        )
     return commune_rows, epci_rows
 
 
@@ -134,8 +148,14 @@ def build_qpv(geojson_path: Path, commune_codes: set[str]) -> list[dict]:
     """QPV attribute rows (no geometry) of a GeoJSON; every QPV must lie in a listed commune."""
     features = json.loads(geojson_path.read_text(encoding="utf-8"))["features"]
     rows = sorted(
-        ({"code_qpv": f["properties"]["code_qp"], "nom": f["properties"]["nom_qp"],
-          "commune_code": f["properties"]["code_commune"]} for f in features),
+        (
+            {
+                "code_qpv": f["properties"]["code_qp"],
+                "nom": f["properties"]["nom_qp"],
+                "commune_code": f["properties"]["code_commune"],
+            }
+            for f in features
+        ),
         key=lambda r: r["code_qpv"],
     )
     codes = [r["code_qpv"] for r in rows]
@@ -144,7 +164,8 @@ def build_qpv(geojson_path: Path, commune_codes: set[str]) -> list[dict]:
     unknown = sorted({r["commune_code"] for r in rows} - commune_codes)
     if unknown:
         raise ReferenceError(
-            f"QPV commune codes that are not current communes of the département: {unknown}")
+            f"QPV commune codes that are not current communes of the département: {unknown}"
+        )
     return rows
 
 
@@ -163,14 +184,24 @@ def write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--package-dir", type=Path, required=True,
-                        help="extracted @etalab/decoupage-administratif package "
-                             "(the folder holding package.json)")
+    parser.add_argument(
+        "--package-dir",
+        type=Path,
+        required=True,
+        help="extracted @etalab/decoupage-administratif package (the folder holding package.json)",
+    )
     parser.add_argument("--departement", required=True, help="département code, e.g. 31")
-    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR,
-                        help=f"output folder (default: {DEFAULT_OUT_DIR})")
-    parser.add_argument("--qpv-geojson", type=Path,
-                        help="QPV GeoJSON with code_qp, nom_qp, code_commune properties (optional)")
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=DEFAULT_OUT_DIR,
+        help=f"output folder (default: {DEFAULT_OUT_DIR})",
+    )
+    parser.add_argument(
+        "--qpv-geojson",
+        type=Path,
+        help="QPV GeoJSON with code_qp, nom_qp, code_commune properties (optional)",
+    )
     args = parser.parse_args(argv)
     dep = args.departement
 
@@ -178,25 +209,34 @@ def main(argv: list[str] | None = None) -> int:
         meta, communes, epci = load_package(args.package_dir)
         commune_rows, epci_rows = build_communes(communes, epci, dep)
         anciens_rows = build_anciens_codes(communes, dep)
-        qpv_rows = (build_qpv(args.qpv_geojson, {r["code_insee"] for r in commune_rows})
-                    if args.qpv_geojson else None)
+        qpv_rows = (
+            build_qpv(args.qpv_geojson, {r["code_insee"] for r in commune_rows})
+            if args.qpv_geojson
+            else None
+        )
     except ReferenceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
     out = args.out_dir
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(out / f"communes_{dep}.csv", commune_rows,
-              ["code_insee", "nom", "epci_siren", "population"])
-    write_csv(out / f"epci_{dep}.csv", epci_rows,
-              ["siren", "nom", "nature", "population", "n_communes_departement"])
+    write_csv(
+        out / f"communes_{dep}.csv", commune_rows, ["code_insee", "nom", "epci_siren", "population"]
+    )
+    write_csv(
+        out / f"epci_{dep}.csv",
+        epci_rows,
+        ["siren", "nom", "nature", "population", "n_communes_departement"],
+    )
     write_csv(out / f"anciens_codes_{dep}.csv", anciens_rows, ["ancien_code", "code_insee"])
     if qpv_rows is not None:
         write_csv(out / f"qpv_{dep}.csv", qpv_rows, ["code_qpv", "nom", "commune_code"])
 
     print(f"{meta['name']} {meta['version']}, département {dep} → {out}")
-    print(f"  communes_{dep}.csv       {len(commune_rows)} rows, "
-          f"population {sum(r['population'] for r in commune_rows)}")
+    print(
+        f"  communes_{dep}.csv       {len(commune_rows)} rows, "
+        f"population {sum(r['population'] for r in commune_rows)}"
+    )
     print(f"  epci_{dep}.csv           {len(epci_rows)} rows")
     print(f"  anciens_codes_{dep}.csv  {len(anciens_rows)} rows")
     if qpv_rows is not None:

@@ -15,8 +15,12 @@ from data_access.formatting import month_label
 FRENCH_TICKS = "return tick.toLocaleString('fr-FR')"
 
 #: Stack order, bottom first: legend label → series column.
-STACK = {"DALO": "relogements_dalo", "ACD / PDALHPD": "relogements_acd",
-         "Autres critères L441-1": "relogements_l441", "Non prioritaires": "non_prioritaires"}
+STACK = {
+    "DALO": "relogements_dalo",
+    "ACD / PDALHPD": "relogements_acd",
+    "Autres critères L441-1": "relogements_l441",
+    "Non prioritaires": "non_prioritaires",
+}
 
 
 def stacked_data(series: pd.DataFrame) -> dict[str, list]:
@@ -24,8 +28,10 @@ def stacked_data(series: pd.DataFrame) -> dict[str, list]:
     level, and French texts for the hover."""
     months = [month_label(m.date(), short=True) for m in pd.to_datetime(series["mois"])]
     data: dict[str, list] = {"mois": months}
-    columns = {**{c: series[c] for c in list(STACK.values())[:-1]},
-               "non_prioritaires": series["relogements"] - series["relogements_prioritaires"]}
+    columns = {
+        **{c: series[c] for c in list(STACK.values())[:-1]},
+        "non_prioritaires": series["relogements"] - series["relogements_prioritaires"],
+    }
     for column, values in columns.items():
         data[column] = [int(v) for v in values]
         data[f"{column}_texte"] = [fmt_int(v) for v in values]
@@ -40,15 +46,36 @@ class StackedMonthlyChart:
     def __init__(self, series: pd.DataFrame, height: int = 340):
         data = stacked_data(series)
         self.source = ColumnDataSource(data)
-        self.figure = figure(x_range=FactorRange(*data["mois"]), height=height, sizing_mode="stretch_width",
-                             toolbar_location=None, tools="", y_axis_label="Relogements (baux signés)")
-        renderers = self.figure.vbar_stack(list(STACK.values()), x="mois", width=0.8, source=self.source,
-                                           color=[GROUP_COLOURS[k] for k in STACK], line_color=None,
-                                           legend_label=list(STACK))
+        self.figure = figure(
+            x_range=FactorRange(*data["mois"]),
+            height=height,
+            sizing_mode="stretch_width",
+            toolbar_location=None,
+            tools="",
+            y_axis_label="Relogements (baux signés)",
+        )
+        renderers = self.figure.vbar_stack(
+            list(STACK.values()),
+            x="mois",
+            width=0.8,
+            source=self.source,
+            color=[GROUP_COLOURS[k] for k in STACK],
+            line_color=None,
+            legend_label=list(STACK),
+        )
         for renderer, (label, column) in zip(renderers, STACK.items()):
-            self.figure.add_tools(HoverTool(renderers=[renderer], tooltips=[
-                ("Mois", "@mois"), ("Ménages", label), ("Relogements", f"@{column}_texte"),
-                ("dont prioritaires (mois)", "@prioritaires_texte"), ("Total du mois", "@total_texte")]))
+            self.figure.add_tools(
+                HoverTool(
+                    renderers=[renderer],
+                    tooltips=[
+                        ("Mois", "@mois"),
+                        ("Ménages", label),
+                        ("Relogements", f"@{column}_texte"),
+                        ("dont prioritaires (mois)", "@prioritaires_texte"),
+                        ("Total du mois", "@total_texte"),
+                    ],
+                )
+            )
         fig = self.figure
         fig.yaxis.formatter = CustomJSTickFormatter(code=FRENCH_TICKS)
         fig.y_range.start = 0

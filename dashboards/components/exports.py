@@ -12,6 +12,7 @@ from data_access import RelogError
 
 def export_buttons(state, key: str) -> pn.Row:
     """« CSV » and « Excel » download buttons for ``state.export(key, fmt)``."""
+
     def button(fmt: str, label: str) -> pn.widgets.FileDownload:
         def build():
             try:
@@ -24,10 +25,17 @@ def export_buttons(state, key: str) -> pn.Row:
             return io.BytesIO(content)
 
         download = pn.widgets.FileDownload(
-            callback=build, filename=f"export.{fmt}", label=label, color="default",
-            variant="outline", width=120, height=34, margin=(5, 5),
+            callback=build,
+            filename=f"export.{fmt}",
+            label=label,
+            color="default",
+            variant="outline",
+            width=120,
+            height=34,
+            margin=(5, 5),
             css_classes=[f"relog-export-{key}-{fmt}"],
-            description=f"Télécharger ce tableau ({label}) avec la période, les filtres et la date des données")
+            description=f"Télécharger ce tableau ({label}) avec la période, les filtres et la date des données",
+        )
         return download
 
     return pn.Row(button("csv", "CSV"), button("xlsx", "Excel"), margin=0)

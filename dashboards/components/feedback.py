@@ -20,5 +20,9 @@ def notices(messages: list[str]) -> pn.viewable.Viewable:
     if not messages:
         return pn.Spacer(height=0)
     items = "".join(f"<li>{escape(m)}</li>" for m in messages)
-    return pn.pane.HTML(f'<div class="relog-notice-box" role="status"><strong>À noter</strong><ul>{items}</ul></div>',
-                        sizing_mode="stretch_width", css_classes=["relog-notices"], stylesheets=[NOTICE_CSS])
+    return pn.pane.HTML(
+        f'<div class="relog-notice-box" role="status"><strong>À noter</strong><ul>{items}</ul></div>',
+        sizing_mode="stretch_width",
+        css_classes=["relog-notices"],
+        stylesheets=[NOTICE_CSS],
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import panel as pn
 
-
 #: Choices.js (the MultiChoice widget) writes its messages in English and has no option
 #: for them in Bokeh: French texts replace them here.
 CHOICES_FRENCH = """
@@ -20,10 +19,17 @@ CHOICES_FRENCH = """
 def _multi(state, name: str, label: str, placeholder: str) -> pn.widgets.MultiChoice:
     # long lists (586 communes) show their first 60 options; typing searches them all
     return pn.widgets.MultiChoice.from_param(
-        state.param[name], label=label, placeholder=placeholder, search_option_limit=60,
-        option_limit=60, solid=False, sizing_mode="stretch_width", css_classes=[f"relog-filter-{name}"],
+        state.param[name],
+        label=label,
+        placeholder=placeholder,
+        search_option_limit=60,
+        option_limit=60,
+        solid=False,
+        sizing_mode="stretch_width",
+        css_classes=[f"relog-filter-{name}"],
         stylesheets=[CHOICES_FRENCH],
-        description=state.param[name].doc)
+        description=state.param[name].doc,
+    )
 
 
 def _heading(text: str) -> pn.pane.Markdown:
@@ -34,17 +40,41 @@ def filter_bar(state, single_month: bool = False, extra: list | None = None) -> 
     """Widgets bound both ways to ``state`` (a :class:`FilterState`). ``single_month``: one
     observation month (the map) instead of a period; ``extra``: widgets shown after the
     period (a page's own choices)."""
-    period = pn.widgets.Select.from_param(
-        state.param.end, label="Mois d'observation", sizing_mode="stretch_width", css_classes=["relog-filter-end"],
-        description="La demande est observée le dernier jour de ce mois ; l'offre et les baux sur les 12 mois qui "
-                    "s'achèvent ce jour-là") if single_month else pn.Row(
-        pn.widgets.Select.from_param(state.param.start, label="Du mois", sizing_mode="stretch_width", css_classes=["relog-filter-start"],
-                                     description=state.param.start.doc),
-        pn.widgets.Select.from_param(state.param.end, label="au mois", sizing_mode="stretch_width", css_classes=["relog-filter-end"],
-                                     description=state.param.end.doc),
-        sizing_mode="stretch_width")
-    reset = pn.widgets.Button(label="Réinitialiser les filtres", color="light",
-                              sizing_mode="stretch_width", css_classes=["relog-reset"], description="Revenir aux 12 derniers mois complets, sans filtre")
+    period = (
+        pn.widgets.Select.from_param(
+            state.param.end,
+            label="Mois d'observation",
+            sizing_mode="stretch_width",
+            css_classes=["relog-filter-end"],
+            description="La demande est observée le dernier jour de ce mois ; l'offre et les baux sur les 12 mois qui "
+            "s'achèvent ce jour-là",
+        )
+        if single_month
+        else pn.Row(
+            pn.widgets.Select.from_param(
+                state.param.start,
+                label="Du mois",
+                sizing_mode="stretch_width",
+                css_classes=["relog-filter-start"],
+                description=state.param.start.doc,
+            ),
+            pn.widgets.Select.from_param(
+                state.param.end,
+                label="au mois",
+                sizing_mode="stretch_width",
+                css_classes=["relog-filter-end"],
+                description=state.param.end.doc,
+            ),
+            sizing_mode="stretch_width",
+        )
+    )
+    reset = pn.widgets.Button(
+        label="Réinitialiser les filtres",
+        color="light",
+        sizing_mode="stretch_width",
+        css_classes=["relog-reset"],
+        description="Revenir aux 12 derniers mois complets, sans filtre",
+    )
     reset.on_click(lambda event: state.reset())
     return pn.Column(
         _heading("Date d'observation" if single_month else "Période"),
@@ -57,13 +87,23 @@ def filter_bar(state, single_month: bool = False, extra: list | None = None) -> 
         _multi(state, "epci", "EPCI", "Tous les EPCI"),
         _multi(state, "communes", "Commune", "Toutes les communes"),
         _multi(state, "bailleurs", "Bailleur", "Tous les bailleurs"),
-        pn.widgets.RadioButtonGroup.from_param(state.param.qpv, label="QPV", color="default",
-                                               variant="outline", sizing_mode="stretch_width"),
+        pn.widgets.RadioButtonGroup.from_param(
+            state.param.qpv,
+            label="QPV",
+            color="default",
+            variant="outline",
+            sizing_mode="stretch_width",
+        ),
         _heading("Ménages"),
         _multi(state, "criteres", "Critères de priorité", "Tous les ménages"),
-        pn.widgets.RadioButtonGroup.from_param(state.param.mutation, label="Demande", color="default",
-                                               variant="outline", sizing_mode="stretch_width",
-                                               orientation="vertical"),
+        pn.widgets.RadioButtonGroup.from_param(
+            state.param.mutation,
+            label="Demande",
+            color="default",
+            variant="outline",
+            sizing_mode="stretch_width",
+            orientation="vertical",
+        ),
         reset,
         sizing_mode="stretch_width",
     )

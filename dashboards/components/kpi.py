@@ -27,12 +27,16 @@ CSS = """
 """
 
 
-def _card(key: str, title: str, value: str, lines: list[str], definition: str, alert: bool = False) -> str:
+def _card(
+    key: str, title: str, value: str, lines: list[str], definition: str, alert: bool = False
+) -> str:
     body = "".join(f'<div class="ligne">{line}</div>' for line in lines)
     css = "relog-kpi alerte" if alert else "relog-kpi"
-    return (f'<div class="{css}" data-kpi="{key}" title="{escape(definition)}" tabindex="0" '
-            f'aria-description="{escape(definition)}"><h3>{escape(title)}</h3>'
-            f'<div class="valeur" data-valeur="{key}">{value}</div>{body}</div>')
+    return (
+        f'<div class="{css}" data-kpi="{key}" title="{escape(definition)}" tabindex="0" '
+        f'aria-description="{escape(definition)}"><h3>{escape(title)}</h3>'
+        f'<div class="valeur" data-valeur="{key}">{value}</div>{body}</div>'
+    )
 
 
 def _evolution(change: float, what: str = "sur un an") -> str:
@@ -47,24 +51,43 @@ def key_figure_html(figures: pd.DataFrame, target: float, definitions: dict[str,
     last_month = month_label(last["fin"])
     evolution = definitions["evolution"]
     cards = [
-        _card("relogements_prioritaires", "Relogements de ménages prioritaires",
-              fmt_int(period["relogements_prioritaires"]),
-              [_evolution(period["evolution_prioritaires"]),
-               f"{last_month} : <b>{fmt_int(last['relogements_prioritaires'])}</b> "
-               f"({_evolution(last['evolution_prioritaires'])})"],
-              f"{definitions['prioritaires']} {definitions['relogements']} {evolution}"),
-        _card("relogements", "Relogements (tous ménages)", fmt_int(period["relogements"]),
-              [_evolution(period["evolution_relogements"]),
-               f"{last_month} : <b>{fmt_int(last['relogements'])}</b> "
-               f"({_evolution(last['evolution_relogements'])})"],
-              f"{definitions['relogements']} {evolution}"),
-        _card("part_prioritaires", f"Part des ménages prioritaires (objectif {fmt_pct(target, 0)})",
-              fmt_pct(period["part_prioritaires"]),
-              [f"<span class=\"evol\">{fmt_points(period['ecart_part'])}</span> sur un an"
-               if pd.notna(period["ecart_part"]) else "évolution sur un an non disponible",
-               f"{last_month} : <b>{fmt_pct(last['part_prioritaires'])}</b>"],
-              f"{definitions['part']} Objectif : au moins {fmt_pct(target, 0)} des attributions "
-              "(article L441-1 du CCH, contingents des réservataires).",
-              alert=bool(pd.notna(period["part_prioritaires"]) and period["part_prioritaires"] < target)),
+        _card(
+            "relogements_prioritaires",
+            "Relogements de ménages prioritaires",
+            fmt_int(period["relogements_prioritaires"]),
+            [
+                _evolution(period["evolution_prioritaires"]),
+                f"{last_month} : <b>{fmt_int(last['relogements_prioritaires'])}</b> "
+                f"({_evolution(last['evolution_prioritaires'])})",
+            ],
+            f"{definitions['prioritaires']} {definitions['relogements']} {evolution}",
+        ),
+        _card(
+            "relogements",
+            "Relogements (tous ménages)",
+            fmt_int(period["relogements"]),
+            [
+                _evolution(period["evolution_relogements"]),
+                f"{last_month} : <b>{fmt_int(last['relogements'])}</b> "
+                f"({_evolution(last['evolution_relogements'])})",
+            ],
+            f"{definitions['relogements']} {evolution}",
+        ),
+        _card(
+            "part_prioritaires",
+            f"Part des ménages prioritaires (objectif {fmt_pct(target, 0)})",
+            fmt_pct(period["part_prioritaires"]),
+            [
+                f'<span class="evol">{fmt_points(period["ecart_part"])}</span> sur un an'
+                if pd.notna(period["ecart_part"])
+                else "évolution sur un an non disponible",
+                f"{last_month} : <b>{fmt_pct(last['part_prioritaires'])}</b>",
+            ],
+            f"{definitions['part']} Objectif : au moins {fmt_pct(target, 0)} des attributions "
+            "(article L441-1 du CCH, contingents des réservataires).",
+            alert=bool(
+                pd.notna(period["part_prioritaires"]) and period["part_prioritaires"] < target
+            ),
+        ),
     ]
     return f'<div class="relog-kpis">{"".join(cards)}</div>'

@@ -13,7 +13,15 @@ from html import escape
 import numpy as np
 import pandas as pd
 from bokeh.core.serialization import Serializable, Serializer
-from bokeh.models import ColumnDataSource, CustomJS, CustomJSHover, HoverTool, Label, TapTool, WheelZoomTool
+from bokeh.models import (
+    ColumnDataSource,
+    CustomJS,
+    CustomJSHover,
+    HoverTool,
+    Label,
+    TapTool,
+    WheelZoomTool,
+)
 from bokeh.plotting import figure
 
 from geodata.boundaries import BoundaryLayer
@@ -37,8 +45,10 @@ TOOLTIP = (
     '<div class="relog-map-tip" style="font-size:12px;max-width:300px">'
     '<div style="font-weight:bold;font-size:13px">@nom <span style="color:#666">(@code)</span></div>'
     '<div style="color:#666;margin-bottom:4px">__PERIODE__</div>'
-    + "".join(f'<div><span style="color:#444">{escape(label)} :</span> <b>@v_{col}{{fr{decimals}}}</b></div>'
-              for label, col, decimals in HOVER_ROWS)
+    + "".join(
+        f'<div><span style="color:#444">{escape(label)} :</span> <b>@v_{col}{{fr{decimals}}}</b></div>'
+        for label, col, decimals in HOVER_ROWS
+    )
     + "</div>"
 )
 
@@ -97,7 +107,10 @@ def _shapes(layer: BoundaryLayer) -> dict[str, Shapes]:
     cached = _SHAPES.get(id(layer))
     if cached is None or cached[0] is not layer:
         arrays = polygon_arrays(layer)
-        cached = _SHAPES[id(layer)] = (layer, {name: Shapes(values) for name, values in arrays.items()})
+        cached = _SHAPES[id(layer)] = (
+            layer,
+            {name: Shapes(values) for name, values in arrays.items()},
+        )
     return cached[1]
 
 
@@ -109,7 +122,9 @@ class ChoroplethPair:
         self.sources: dict[str, ColumnDataSource] = {}
         self.renderers: dict[str, list] = {}
         self.demand = self._figure(height, "relog-map-demande")
-        self.supply = self._figure(height, "relog-map-offre", x_range=self.demand.x_range, y_range=self.demand.y_range)
+        self.supply = self._figure(
+            height, "relog-map-offre", x_range=self.demand.x_range, y_range=self.demand.y_range
+        )
         self.qpv_renderers: list = []
         self.hovers: list[HoverTool] = []
         self.links: dict = {"inside": "", "outside": "", "by_code": {}}
@@ -118,8 +133,17 @@ class ChoroplethPair:
 
     @staticmethod
     def _figure(height: int, name: str, **ranges):
-        fig = figure(height=height, name=name, sizing_mode="stretch_width", match_aspect=True, x_axis_type=None,
-                     y_axis_type=None, tools="pan,reset", toolbar_location="above", **ranges)
+        fig = figure(
+            height=height,
+            name=name,
+            sizing_mode="stretch_width",
+            match_aspect=True,
+            x_axis_type=None,
+            y_axis_type=None,
+            tools="pan,reset",
+            toolbar_location="above",
+            **ranges,
+        )
         wheel = WheelZoomTool()
         fig.add_tools(wheel)
         fig.toolbar.active_scroll = wheel
@@ -132,41 +156,80 @@ class ChoroplethPair:
     def add_level(self, level: str, layer: BoundaryLayer, columns: dict[str, list]) -> None:
         """Draw ``layer`` on both maps (its shapes are sent with this first data)."""
         frame = layer.frame
-        data = {"code": frame["code"].tolist(), "nom": frame["nom"].tolist(), **_shapes(layer), **columns}
+        data = {
+            "code": frame["code"].tolist(),
+            "nom": frame["nom"].tolist(),
+            **_shapes(layer),
+            **columns,
+        }
         source = ColumnDataSource(data, name=f"relog-{level}")
         tap = CustomJS(args=dict(source=source, links=dict(self.links)), code=TAP_JS)
         source.selected.js_on_change("indices", tap)
         self._tap.append(tap)
-        formatters = {f"@v_{col}": CustomJSHover(args=dict(source=source, digits=decimals), code=FRENCH_JS)
-                      for _, col, decimals in HOVER_ROWS}
+        formatters = {
+            f"@v_{col}": CustomJSHover(args=dict(source=source, digits=decimals), code=FRENCH_JS)
+            for _, col, decimals in HOVER_ROWS
+        }
         self.sources[level] = source
         self.renderers[level] = []
         for fig, side in ((self.demand, "demande"), (self.supply, "offre")):
-            renderer = fig.multi_polygons(xs="xs", ys="ys", source=source, fill_color=f"couleur_{side}",
-                                          line_color="#ffffff" if level == "commune" else "#555555",
-                                          line_width=0.4 if level == "commune" else 1.0,
-                                          hover_line_color="#222222", hover_line_width=2,
-                                          selection_fill_alpha=1.0, nonselection_fill_alpha=1.0)
+            renderer = fig.multi_polygons(
+                xs="xs",
+                ys="ys",
+                source=source,
+                fill_color=f"couleur_{side}",
+                line_color="#ffffff" if level == "commune" else "#555555",
+                line_width=0.4 if level == "commune" else 1.0,
+                hover_line_color="#222222",
+                hover_line_width=2,
+                selection_fill_alpha=1.0,
+                nonselection_fill_alpha=1.0,
+            )
             self.renderers[level].append(renderer)
-            hover = HoverTool(renderers=[renderer], tooltips=self._tooltip, attachment="right",
-                              formatters=formatters)
+            hover = HoverTool(
+                renderers=[renderer],
+                tooltips=self._tooltip,
+                attachment="right",
+                formatters=formatters,
+            )
             self.hovers.append(hover)
             fig.add_tools(hover, TapTool(renderers=[renderer]))
 
     def add_qpv(self, layer: BoundaryLayer) -> None:
         """QPV outlines, hidden until asked for."""
-        data = {"code": layer.frame["code"].tolist(), "nom": layer.frame["nom"].tolist(), **_shapes(layer)}
+        data = {
+            "code": layer.frame["code"].tolist(),
+            "nom": layer.frame["nom"].tolist(),
+            **_shapes(layer),
+        }
         source = ColumnDataSource(data, name="relog-qpv")
         for fig in (self.demand, self.supply):
-            self.qpv_renderers.append(fig.multi_polygons(xs="xs", ys="ys", source=source, fill_color=None,
-                                                         line_color="#6a1b9a", line_width=1.6, visible=False))
+            self.qpv_renderers.append(
+                fig.multi_polygons(
+                    xs="xs",
+                    ys="ys",
+                    source=source,
+                    fill_color=None,
+                    line_color="#6a1b9a",
+                    line_width=1.6,
+                    visible=False,
+                )
+            )
 
     def label_schematic(self) -> None:
         """Say on each map that it is a diagram, not a map."""
         for fig in (self.demand, self.supply):
-            label = Label(x=8, y=8, x_units="screen", y_units="screen", text_font_size="11px",
-                          text="Schéma : un carré par commune, groupées par EPCI (aucun fichier de contours)",
-                          background_fill_color="#fff8e1", background_fill_alpha=0.9, text_color="#5d4037")
+            label = Label(
+                x=8,
+                y=8,
+                x_units="screen",
+                y_units="screen",
+                text_font_size="11px",
+                text="Schéma : un carré par commune, groupées par EPCI (aucun fichier de contours)",
+                background_fill_color="#fff8e1",
+                background_fill_alpha=0.9,
+                text_color="#5d4037",
+            )
             fig.add_layout(label)
             self.schematic_labels.append(label)
 
@@ -200,6 +263,10 @@ class ChoroplethPair:
         """New values for ``level``: only the columns that changed go to the browser (a change
         of indicator sends one column of colours)."""
         data = self.sources[level].data
-        changed = {name: values for name, values in columns.items() if name not in data or not _same(data[name], values)}
+        changed = {
+            name: values
+            for name, values in columns.items()
+            if name not in data or not _same(data[name], values)
+        }
         if changed:
             data.update(changed)

@@ -22,7 +22,7 @@ class NextTickRefresh:
             view.loading = True
         if not self._pending:
             self._pending = True
-            pn.state.execute(self._run, schedule=True)   # runs at once outside a server
+            pn.state.execute(self._run, schedule=True)  # runs at once outside a server
 
     def _run(self) -> None:
         self._pending = False

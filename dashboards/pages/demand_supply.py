@@ -40,10 +40,14 @@ CAPTION_CSS = ":host { color: #4a5563; font-size: 0.9rem; } p { margin: 0; }"
 
 
 def legend_html(title: str, definition: str, legend: list[tuple[str, str]], css_class: str) -> str:
-    items = "".join(f'<span class="item"><span class="sw" style="background:{colour}"></span>{escape(label)}</span>'
-                    for colour, label in legend)
-    return (f'<div class="{css_class}"><h4>{escape(title)}</h4><div class="relog-legend">{items}</div>'
-            f'<div class="relog-def">{escape(definition)}</div></div>')
+    items = "".join(
+        f'<span class="item"><span class="sw" style="background:{colour}"></span>{escape(label)}</span>'
+        for colour, label in legend
+    )
+    return (
+        f'<div class="{css_class}"><h4>{escape(title)}</h4><div class="relog-legend">{items}</div>'
+        f'<div class="relog-def">{escape(definition)}</div></div>'
+    )
 
 
 class DemandSupplyPage(pn.viewable.Viewer):
@@ -56,16 +60,36 @@ class DemandSupplyPage(pn.viewable.Viewer):
         self.layers = layers
         self.history = follow_state(state, [*FILTER_PARAMS, *VIEW_PARAMS])
         self.maps = ChoroplethPair() if layers.commune is not None else None
-        self.legends = {side: pn.pane.HTML("", stylesheets=[LEGEND_CSS], sizing_mode="stretch_width",
-                                           css_classes=[f"relog-legend-{side}"]) for side in ("demande", "offre")}
-        self.caption = pn.pane.Markdown("", css_classes=["relog-caption"], margin=(0, 10), stylesheets=[CAPTION_CSS])
+        self.legends = {
+            side: pn.pane.HTML(
+                "",
+                stylesheets=[LEGEND_CSS],
+                sizing_mode="stretch_width",
+                css_classes=[f"relog-legend-{side}"],
+            )
+            for side in ("demande", "offre")
+        }
+        self.caption = pn.pane.Markdown(
+            "", css_classes=["relog-caption"], margin=(0, 10), stylesheets=[CAPTION_CSS]
+        )
         self.rehousing_link = pn.pane.HTML("", css_classes=["relog-link-rehousing"], margin=(0, 10))
-        self.error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["relog-error"],
-                                   sizing_mode="stretch_width")
-        self.qpv = pn.widgets.Checkbox(label="Contours des QPV", value=False, css_classes=["relog-qpv"],
-                                       disabled=layers.qpv is None)
+        self.error = pn.pane.Alert(
+            "",
+            alert_type="danger",
+            visible=False,
+            css_classes=["relog-error"],
+            sizing_mode="stretch_width",
+        )
+        self.qpv = pn.widgets.Checkbox(
+            label="Contours des QPV",
+            value=False,
+            css_classes=["relog-qpv"],
+            disabled=layers.qpv is None,
+        )
         self._main = pn.Column(sizing_mode="stretch_width")
-        state.param.watch(NextTickRefresh(self._update, [self._main]), [*FILTER_PARAMS, *VIEW_PARAMS])
+        state.param.watch(
+            NextTickRefresh(self._update, [self._main]), [*FILTER_PARAMS, *VIEW_PARAMS]
+        )
         if self.maps is not None:
             if layers.qpv is not None:
                 self.maps.add_qpv(layers.qpv)
@@ -87,24 +111,33 @@ class DemandSupplyPage(pn.viewable.Viewer):
         self.error.visible = False
         self.caption.object = caption
         query = encode({k: v for k, v in state.to_query().items() if k not in MAP_QUERY})
-        self.rehousing_link.object = (f'<a href="./app{escape(query)}">Voir les relogements mensuels sur la même '
-                                      f'sélection</a>')
-        if self.maps is not None:         # the layer's order; territories outside the scope stay blank
+        self.rehousing_link.object = (
+            f'<a href="./app{escape(query)}">Voir les relogements mensuels sur la même '
+            f"sélection</a>"
+        )
+        if self.maps is not None:  # the layer's order; territories outside the scope stay blank
             values = values.reindex(self.layers.layer(state.level).frame["code"])
             values["dans_selection"] = values["dans_selection"].fillna(False).astype(bool)
-        classes = {"demande": state.classes(values, state.demand), "offre": state.classes(values, state.supply)}
+        classes = {
+            "demande": state.classes(values, state.demand),
+            "offre": state.classes(values, state.supply),
+        }
         for side, column in (("demande", state.demand), ("offre", state.supply)):
             title = self._title(column)
-            self.legends[side].object = legend_html(title, INDICATORS[column][1], classes[side].legend,
-                                                    f"relog-legend-{side}-body")
+            self.legends[side].object = legend_html(
+                title, INDICATORS[column][1], classes[side].legend, f"relog-legend-{side}-body"
+            )
         if self.maps is None:
             return
         level = state.level
         layer = self.layers.layer(level)
         self.maps.set_period(state.observation_text())
         columns = value_columns(values, {side: c.colours for side, c in classes.items()})
-        self.maps.set_links(state.link_template(level, inside=True), state.link_template(level, inside=False),
-                            state.links_by_code(level))
+        self.maps.set_links(
+            state.link_template(level, inside=True),
+            state.link_template(level, inside=False),
+            state.links_by_code(level),
+        )
         if level in self.maps.sources:
             self.maps.update(level, columns)
         else:
@@ -127,40 +160,84 @@ class DemandSupplyPage(pn.viewable.Viewer):
         s = self.state
         choices = [
             pn.pane.Markdown("**Carte**", margin=(12, 10, 0, 10)),
-            pn.widgets.RadioButtonGroup.from_param(s.param.level, color="default", variant="outline",
-                                                   sizing_mode="stretch_width", css_classes=["relog-level"]),
-            pn.widgets.Select.from_param(s.param.demand, label="Demande (carte de gauche)", css_classes=["relog-demand"],
-                                         sizing_mode="stretch_width", description=s.param.demand.doc),
-            pn.widgets.Select.from_param(s.param.typologie, label="Typologie (pression typologique)",
-                                         css_classes=["relog-typologie"], sizing_mode="stretch_width",
-                                         description=s.param.typologie.doc),
-            pn.widgets.Select.from_param(s.param.supply, label="Offre (carte de droite)", css_classes=["relog-supply"],
-                                         sizing_mode="stretch_width", description=s.param.supply.doc),
+            pn.widgets.RadioButtonGroup.from_param(
+                s.param.level,
+                color="default",
+                variant="outline",
+                sizing_mode="stretch_width",
+                css_classes=["relog-level"],
+            ),
+            pn.widgets.Select.from_param(
+                s.param.demand,
+                label="Demande (carte de gauche)",
+                css_classes=["relog-demand"],
+                sizing_mode="stretch_width",
+                description=s.param.demand.doc,
+            ),
+            pn.widgets.Select.from_param(
+                s.param.typologie,
+                label="Typologie (pression typologique)",
+                css_classes=["relog-typologie"],
+                sizing_mode="stretch_width",
+                description=s.param.typologie.doc,
+            ),
+            pn.widgets.Select.from_param(
+                s.param.supply,
+                label="Offre (carte de droite)",
+                css_classes=["relog-supply"],
+                sizing_mode="stretch_width",
+                description=s.param.supply.doc,
+            ),
             self.qpv,
         ]
         if self.layers.qpv is None:
-            choices.append(pn.pane.Markdown("Aucun fichier de contours QPV configuré (RELOG_CONTOURS_QPV).",
-                                            styles={"font-size": "0.8rem", "color": "#666"}))
+            choices.append(
+                pn.pane.Markdown(
+                    "Aucun fichier de contours QPV configuré (RELOG_CONTOURS_QPV).",
+                    styles={"font-size": "0.8rem", "color": "#666"},
+                )
+            )
         return filter_bar(self.state, single_month=True, extra=choices)
 
     def __panel__(self) -> pn.viewable.Viewable:
-        problems = [pn.pane.Alert(f"**La carte ne peut pas être affichée.** {escape(message)}"
-                                  if self.maps is None or "communes" in message else escape(message),
-                                  alert_type="danger" if self.maps is None else "warning",
-                                  sizing_mode="stretch_width", css_classes=["relog-boundary-error"])
-                    for message in self.layers.errors]
+        problems = [
+            pn.pane.Alert(
+                f"**La carte ne peut pas être affichée.** {escape(message)}"
+                if self.maps is None or "communes" in message
+                else escape(message),
+                alert_type="danger" if self.maps is None else "warning",
+                sizing_mode="stretch_width",
+                css_classes=["relog-boundary-error"],
+            )
+            for message in self.layers.errors
+        ]
         if self.maps is not None:
             body = pn.Row(
-                pn.Column(pn.pane.Bokeh(self.maps.demand, sizing_mode="stretch_width"), self.legends["demande"],
-                          sizing_mode="stretch_width", css_classes=["relog-map-demande"]),
-                pn.Column(pn.pane.Bokeh(self.maps.supply, sizing_mode="stretch_width"), self.legends["offre"],
-                          sizing_mode="stretch_width", css_classes=["relog-map-offre"]),
-                sizing_mode="stretch_width")
-            hint = pn.pane.Markdown("Survolez un territoire pour lire ses chiffres ; cliquez dessus pour ouvrir ses "
-                                    "relogements mensuels. Les deux cartes zooment ensemble (molette, glisser).",
-                                    styles={"font-size": "0.85rem", "color": "#4a5563"}, margin=(0, 10))
+                pn.Column(
+                    pn.pane.Bokeh(self.maps.demand, sizing_mode="stretch_width"),
+                    self.legends["demande"],
+                    sizing_mode="stretch_width",
+                    css_classes=["relog-map-demande"],
+                ),
+                pn.Column(
+                    pn.pane.Bokeh(self.maps.supply, sizing_mode="stretch_width"),
+                    self.legends["offre"],
+                    sizing_mode="stretch_width",
+                    css_classes=["relog-map-offre"],
+                ),
+                sizing_mode="stretch_width",
+            )
+            hint = pn.pane.Markdown(
+                "Survolez un territoire pour lire ses chiffres ; cliquez dessus pour ouvrir ses "
+                "relogements mensuels. Les deux cartes zooment ensemble (molette, glisser).",
+                styles={"font-size": "0.85rem", "color": "#4a5563"},
+                margin=(0, 10),
+            )
         else:
-            body, hint = pn.Row(self.legends["demande"], self.legends["offre"], sizing_mode="stretch_width"), None
+            body, hint = (
+                pn.Row(self.legends["demande"], self.legends["offre"], sizing_mode="stretch_width"),
+                None,
+            )
         self._main.objects = [body]
         return pn.Column(
             self.history,
@@ -174,4 +251,3 @@ class DemandSupplyPage(pn.viewable.Viewer):
             self.rehousing_link,
             sizing_mode="stretch_width",
         )
-

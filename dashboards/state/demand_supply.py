@@ -31,25 +31,41 @@ LEVELS = {"Communes": "commune", "EPCI": "epci"}
 
 #: Indicators: column → (label, short definition). Demand on the left map, supply on the right.
 DEMAND = {
-    "demandes_actives": ("Demandes actives", "Demandes actives à la date d'observation, sur leur commune de premier choix."),
-    "demandes_actives_ponderees": ("Demandes actives pondérées",
-                                   "Chaque demande active compte 1/n sur chacune de ses n communes souhaitées."),
-    "demandes_prioritaires_actives": ("Demandes prioritaires actives",
-                                      "Demandes actives dont le ménage détient un critère de priorité à la date d'observation."),
+    "demandes_actives": (
+        "Demandes actives",
+        "Demandes actives à la date d'observation, sur leur commune de premier choix.",
+    ),
+    "demandes_actives_ponderees": (
+        "Demandes actives pondérées",
+        "Chaque demande active compte 1/n sur chacune de ses n communes souhaitées.",
+    ),
+    "demandes_prioritaires_actives": (
+        "Demandes prioritaires actives",
+        "Demandes actives dont le ménage détient un critère de priorité à la date d'observation.",
+    ),
     "tension": ("Tension", "Demandes actives ÷ baux signés sur les 12 derniers mois."),
-    "desequilibre": ("Pression typologique",
-                     "Pression de la typologie choisie (demandes ÷ baux de cette typologie) rapportée à la "
-                     "pression toutes typologies du territoire : au-dessus de 1, cette typologie est plus "
-                     "difficile à obtenir que la moyenne (méthode DRIHL)."),
+    "desequilibre": (
+        "Pression typologique",
+        "Pression de la typologie choisie (demandes ÷ baux de cette typologie) rapportée à la "
+        "pression toutes typologies du territoire : au-dessus de 1, cette typologie est plus "
+        "difficile à obtenir que la moyenne (méthode DRIHL).",
+    ),
 }
 SUPPLY = {
-    "logements": ("Logements sociaux", "Logements sociaux en service à la date d'observation (RPLS)."),
-    "logements_liberes_12m": ("Logements libérés (12 mois)",
-                              "Logements libérés et orientés vers un réservataire sur les 12 derniers mois."),
+    "logements": (
+        "Logements sociaux",
+        "Logements sociaux en service à la date d'observation (RPLS).",
+    ),
+    "logements_liberes_12m": (
+        "Logements libérés (12 mois)",
+        "Logements libérés et orientés vers un réservataire sur les 12 derniers mois.",
+    ),
     "baux_12m": ("Baux signés (12 mois)", "Baux signés sur les 12 derniers mois."),
-    "relogements_prioritaires_12m": ("Relogements prioritaires (12 mois)",
-                                     "Baux signés sur les 12 derniers mois par des ménages prioritaires "
-                                     "(critère détenu à la date de la CAL)."),
+    "relogements_prioritaires_12m": (
+        "Relogements prioritaires (12 mois)",
+        "Baux signés sur les 12 derniers mois par des ménages prioritaires "
+        "(critère détenu à la date de la CAL).",
+    ),
 }
 INDICATORS = {**DEMAND, **SUPPLY}
 #: Ratio indicators (two decimals, fixed classes); the others are counts.
@@ -58,13 +74,18 @@ RATIOS = ("tension", "desequilibre")
 #: Fixed class bounds of the ratios (upper bounds, inclusive), so that colours mean the same
 #: everywhere and every month: tension in demandes per lease, imbalance around 1.
 RATIO_BINS = {"tension": [2.0, 4.0, 6.0, 10.0], "desequilibre": [0.8, 0.95, 1.05, 1.25]}
-PALETTES = {"demande": list(reversed(Oranges5)), "offre": list(reversed(Blues5)),
-            "desequilibre": list(RdBu5)}      # blue: easier than average, red: harder
-NO_VALUE = "#d9d9d9"      # a ratio without divisor (no lease)
+PALETTES = {
+    "demande": list(reversed(Oranges5)),
+    "offre": list(reversed(Blues5)),
+    "desequilibre": list(RdBu5),
+}  # blue: easier than average, red: harder
+NO_VALUE = "#d9d9d9"  # a ratio without divisor (no lease)
 #: What an empty ratio means, in the legend.
-EMPTY_LABELS = {"tension": "sans objet (aucun bail)",
-                "desequilibre": "sans objet (aucun bail de cette typologie, ou aucune demande)"}
-OUTSIDE = "#f4f4f4"       # outside the chosen filters
+EMPTY_LABELS = {
+    "tension": "sans objet (aucun bail)",
+    "desequilibre": "sans objet (aucun bail de cette typologie, ou aucune demande)",
+}
+OUTSIDE = "#f4f4f4"  # outside the chosen filters
 
 #: Placeholder of the territory code in :meth:`DemandSupplyState.link_template`.
 CODE = "CODE"
@@ -124,19 +145,33 @@ def classify(values: pd.Series, inside: pd.Series, column: str, side: str) -> Cl
     legend, lower = [], None
     for i, upper in enumerate(bins):
         if ratio:
-            label = (f"jusqu'à {decimal_label(upper)}" if lower is None else
-                     f"plus de {decimal_label(lower)}" if np.isinf(upper) else
-                     f"de {decimal_label(lower + 0.01)} à {decimal_label(upper)}")
+            label = (
+                f"jusqu'à {decimal_label(upper)}"
+                if lower is None
+                else f"plus de {decimal_label(lower)}"
+                if np.isinf(upper)
+                else f"de {decimal_label(lower + 0.01)} à {decimal_label(upper)}"
+            )
         elif lower is None:
-            label = "0" if upper == 0 else f"jusqu'à {int_label(upper) if whole else decimal_label(upper)}"
+            label = (
+                "0"
+                if upper == 0
+                else f"jusqu'à {int_label(upper) if whole else decimal_label(upper)}"
+            )
         elif whole:
             first = int(np.floor(lower)) + 1
-            label = int_label(first) if first >= upper else f"de {int_label(first)} à {int_label(upper)}"
+            label = (
+                int_label(first)
+                if first >= upper
+                else f"de {int_label(first)} à {int_label(upper)}"
+            )
         else:
             label = f"plus de {_short(lower)} jusqu'à {_short(upper)}"
         legend.append((palette[i], label))
         lower = upper
-    index = np.searchsorted(np.asarray(bins, dtype="float64"), np.nan_to_num(data, nan=0.0), side="left")
+    index = np.searchsorted(
+        np.asarray(bins, dtype="float64"), np.nan_to_num(data, nan=0.0), side="left"
+    )
     index = np.minimum(index, len(bins) - 1)
     colours = np.asarray(palette, dtype=object)[index]
     colours[np.isnan(data)] = NO_VALUE
@@ -159,14 +194,25 @@ class DemandSupplyState(FilterState):
 
     VIEW_QUERY = MAP_QUERY
 
-    level = param.Selector(default="commune", objects=LEVELS, doc="Territoires dessinés : communes ou EPCI")
-    demand = param.Selector(default="demandes_actives", objects={v[0]: k for k, v in DEMAND.items()},
-                            doc="Indicateur de la carte de gauche (demande)")
-    supply = param.Selector(default="logements", objects={v[0]: k for k, v in SUPPLY.items()},
-                            doc="Indicateur de la carte de droite (offre)")
-    typologie = param.Selector(default="T1-T2", objects=list(TYPOLOGIES),
-                               doc="Typologie de la vue « pression typologique » (T1-T2 pour 1 ou 2 personnes, "
-                                   "T3 pour 3, T4 pour 4, T5+ au-delà)")
+    level = param.Selector(
+        default="commune", objects=LEVELS, doc="Territoires dessinés : communes ou EPCI"
+    )
+    demand = param.Selector(
+        default="demandes_actives",
+        objects={v[0]: k for k, v in DEMAND.items()},
+        doc="Indicateur de la carte de gauche (demande)",
+    )
+    supply = param.Selector(
+        default="logements",
+        objects={v[0]: k for k, v in SUPPLY.items()},
+        doc="Indicateur de la carte de droite (offre)",
+    )
+    typologie = param.Selector(
+        default="T1-T2",
+        objects=list(TYPOLOGIES),
+        doc="Typologie de la vue « pression typologique » (T1-T2 pour 1 ou 2 personnes, "
+        "T3 pour 3, T4 pour 4, T5+ au-delà)",
+    )
 
     @property
     def period(self) -> Period:
@@ -193,8 +239,10 @@ class DemandSupplyState(FilterState):
         (depuis le 01/11/2025) »: the period of every figure of the map."""
         at = self.at
         since = months_before(at, 12) + timedelta(days=1)
-        return (f"Demande au {date_label(at)} ; logements libérés et baux des 12 mois jusqu'au {date_label(at)} "
-                f"(depuis le {date_label(since)})")
+        return (
+            f"Demande au {date_label(at)} ; logements libérés et baux des 12 mois jusqu'au {date_label(at)} "
+            f"(depuis le {date_label(since)})"
+        )
 
     def caption(self) -> str:
         """:meth:`observation_text` · « Données extraites le … »."""
@@ -204,8 +252,20 @@ class DemandSupplyState(FilterState):
         """Every territory of the user's scope at ``level`` (index code, ``libelle``), whatever the filters."""
         return self.replica.territories(level or self.level, Filters(), self.scope)
 
-    @param.depends("level", "typologie", "start", "end", "natures_reservataire", "reservataires", "epci",
-                   "communes", "bailleurs", "criteres", "mutation", "qpv")
+    @param.depends(
+        "level",
+        "typologie",
+        "start",
+        "end",
+        "natures_reservataire",
+        "reservataires",
+        "epci",
+        "communes",
+        "bailleurs",
+        "criteres",
+        "mutation",
+        "qpv",
+    )
     def values(self, level: str | None = None) -> pd.DataFrame:
         """One row per territory of the scope (index: code): ``libelle``, every indicator of
         :data:`INDICATORS` (:meth:`Replica.demand_supply`, and :meth:`Replica.typology_pressure`
@@ -213,7 +273,9 @@ class DemandSupplyState(FilterState):
         ``baux_typologie``), and ``dans_selection`` (False: outside the filters, figures empty)."""
         level = level or self.level
         filters = self.filters()
-        figures = self.replica.demand_supply(filters, level=level, scope=self.scope).set_index(level)
+        figures = self.replica.demand_supply(filters, level=level, scope=self.scope).set_index(
+            level
+        )
         pressure = self.replica.typology_pressure(filters, level=level, scope=self.scope)
         pressure = pressure[pressure["typologie"] == self.typologie].set_index(level)
         figures["desequilibre"] = pressure["desequilibre"]
@@ -239,8 +301,11 @@ class DemandSupplyState(FilterState):
         level = level or self.level
         query = {k: v for k, v in self.to_query().items() if k not in MAP_QUERY}
         at = self.at
-        end = min(date(at.year, at.month, 1), self.coverage.end)    # complete months only
-        query["debut"], query["fin"] = f"{max(add_months(end, -11), self.coverage.start):%Y-%m}", f"{end:%Y-%m}"
+        end = min(date(at.year, at.month, 1), self.coverage.end)  # complete months only
+        query["debut"], query["fin"] = (
+            f"{max(add_months(end, -11), self.coverage.start):%Y-%m}",
+            f"{end:%Y-%m}",
+        )
         query.pop("communes", None)
         if level == "epci" or not inside:
             query.pop("epci", None)

@@ -14,26 +14,49 @@ import unicodedata
 import pandas as pd
 import param
 
-from data_access import Filters, FilterError, Period, Replica, Scope
+from data_access import FilterError, Filters, Period, Replica, Scope
 from data_access.filters import add_months, parse_month
 from data_access.formatting import month_label
 from data_access.schema import CRITERES, NATURES_RESERVATAIRE
 
-MUTATION = {"Toutes les demandes": "tous", "Mutations (déjà locataires HLM)": "oui", "Premiers accès": "non"}
+MUTATION = {
+    "Toutes les demandes": "tous",
+    "Mutations (déjà locataires HLM)": "oui",
+    "Premiers accès": "non",
+}
 QPV = {"Tous les logements": "tous", "En QPV": "oui", "Hors QPV": "non"}
 
 #: URL query name → parameter. Lists are comma-separated codes.
-QUERY = {"debut": "start", "fin": "end", "natures": "natures_reservataire", "reservataires": "reservataires",
-         "epci": "epci", "communes": "communes", "bailleurs": "bailleurs", "criteres": "criteres",
-         "mutation": "mutation", "qpv": "qpv"}
+QUERY = {
+    "debut": "start",
+    "fin": "end",
+    "natures": "natures_reservataire",
+    "reservataires": "reservataires",
+    "epci": "epci",
+    "communes": "communes",
+    "bailleurs": "bailleurs",
+    "criteres": "criteres",
+    "mutation": "mutation",
+    "qpv": "qpv",
+}
 LISTS = ("natures_reservataire", "reservataires", "epci", "communes", "bailleurs", "criteres")
 FILTER_PARAMS = ["start", "end", *LISTS, "mutation", "qpv"]
 
-_WHAT = {"natures_reservataire": "Nature de réservataire", "reservataires": "Réservataire", "epci": "EPCI",
-         "communes": "Commune", "bailleurs": "Bailleur", "criteres": "Critère de priorité",
-         "mutation": "Filtre mutation", "qpv": "Filtre QPV", "breakdown": "Onglet",
-         "level": "Niveau", "demand": "Indicateur de demande", "supply": "Indicateur d'offre",
-         "typologie": "Typologie"}
+_WHAT = {
+    "natures_reservataire": "Nature de réservataire",
+    "reservataires": "Réservataire",
+    "epci": "EPCI",
+    "communes": "Commune",
+    "bailleurs": "Bailleur",
+    "criteres": "Critère de priorité",
+    "mutation": "Filtre mutation",
+    "qpv": "Filtre QPV",
+    "breakdown": "Onglet",
+    "level": "Niveau",
+    "demand": "Indicateur de demande",
+    "supply": "Indicateur d'offre",
+    "typologie": "Typologie",
+}
 
 
 _FEMININE = ("natures_reservataire", "communes")
@@ -70,15 +93,43 @@ class FilterState(param.Parameterized):
 
     start = param.Selector(default=None, objects=[], doc="Premier mois inclus")
     end = param.Selector(default=None, objects=[], doc="Dernier mois inclus")
-    natures_reservataire = param.ListSelector(default=[], objects=[], doc="Natures de réservataire retenues (aucune : toutes)")
-    reservataires = param.ListSelector(default=[], objects=[], doc="Réservataires retenus (aucun : tous) ; la liste suit les natures choisies")
+    natures_reservataire = param.ListSelector(
+        default=[], objects=[], doc="Natures de réservataire retenues (aucune : toutes)"
+    )
+    reservataires = param.ListSelector(
+        default=[],
+        objects=[],
+        doc="Réservataires retenus (aucun : tous) ; la liste suit les natures choisies",
+    )
     epci = param.ListSelector(default=[], objects=[], doc="EPCI du logement (aucun : tous)")
-    communes = param.ListSelector(default=[], objects=[], doc="Communes du logement (aucune : toutes) ; la liste suit les EPCI choisis")
-    bailleurs = param.ListSelector(default=[], objects=[], doc="Bailleurs du logement (aucun : tous)")
-    criteres = param.ListSelector(default=[], objects=[], doc="Ne compter que les ménages détenant l'un de ces critères à la date de la CAL")
-    mutation = param.Selector(default="tous", objects=MUTATION, doc="Demandes de mutation ou premiers accès au parc social")
-    qpv = param.Selector(default="tous", objects=QPV, doc="Logement situé dans un quartier prioritaire de la politique de la ville, ou hors QPV")
-    notices = param.List(default=[], item_type=str, doc="Avis à montrer à l'utilisateur (valeurs d'adresse ignorées…)")
+    communes = param.ListSelector(
+        default=[],
+        objects=[],
+        doc="Communes du logement (aucune : toutes) ; la liste suit les EPCI choisis",
+    )
+    bailleurs = param.ListSelector(
+        default=[], objects=[], doc="Bailleurs du logement (aucun : tous)"
+    )
+    criteres = param.ListSelector(
+        default=[],
+        objects=[],
+        doc="Ne compter que les ménages détenant l'un de ces critères à la date de la CAL",
+    )
+    mutation = param.Selector(
+        default="tous",
+        objects=MUTATION,
+        doc="Demandes de mutation ou premiers accès au parc social",
+    )
+    qpv = param.Selector(
+        default="tous",
+        objects=QPV,
+        doc="Logement situé dans un quartier prioritaire de la politique de la ville, ou hors QPV",
+    )
+    notices = param.List(
+        default=[],
+        item_type=str,
+        doc="Avis à montrer à l'utilisateur (valeurs d'adresse ignorées…)",
+    )
 
     def __init__(self, replica: Replica, scope: Scope | None = None, **params):
         self.replica = replica
@@ -94,11 +145,15 @@ class FilterState(param.Parameterized):
         months = {month_label(m): m for m in reversed(self.coverage.months())}
         self.param.start.objects = months
         self.param.end.objects = months
-        self.param.natures_reservataire.objects = {label: code for code, label in NATURES_RESERVATAIRE.items()}
+        self.param.natures_reservataire.objects = {
+            label: code for code, label in NATURES_RESERVATAIRE.items()
+        }
         self.param.criteres.objects = {label: code for code, (label, _) in CRITERES.items()}
         self._reservataires = replica.reference("reservataire")
         if scope.reservataires is not None:
-            self._reservataires = self._reservataires[self._reservataires.index.isin(scope.reservataires)]
+            self._reservataires = self._reservataires[
+                self._reservataires.index.isin(scope.reservataires)
+            ]
         self._communes = replica.territories("commune", Filters(), scope)
         self.param.epci.objects = _options(replica.territories("epci", Filters(), scope)["libelle"])
         bailleurs = replica.reference("bailleur")["libelle"]
@@ -137,8 +192,14 @@ class FilterState(param.Parameterized):
 
     def reset(self) -> None:
         """Back to the default view: the 12 last complete months, no filter."""
-        self.param.update(start=self.default_period.start, end=self.default_period.end,
-                          **{name: [] for name in LISTS}, mutation="tous", qpv="tous", notices=[])
+        self.param.update(
+            start=self.default_period.start,
+            end=self.default_period.end,
+            **{name: [] for name in LISTS},
+            mutation="tous",
+            qpv="tous",
+            notices=[],
+        )
 
     # ------------------------------------------------------------------ what the user asked
     @property
@@ -148,10 +209,18 @@ class FilterState(param.Parameterized):
     def filters(self) -> Filters:
         """The chosen filters as the data-access API takes them."""
         flag = {"tous": None, "oui": True, "non": False}
-        return Filters(start=self.period.start, end=self.period.end,
-                       reservataires=self.reservataires, natures_reservataire=self.natures_reservataire,
-                       epci=self.epci, communes=self.communes, bailleurs=self.bailleurs,
-                       criteres=self.criteres, mutation=flag[self.mutation], qpv=flag[self.qpv])
+        return Filters(
+            start=self.period.start,
+            end=self.period.end,
+            reservataires=self.reservataires,
+            natures_reservataire=self.natures_reservataire,
+            epci=self.epci,
+            communes=self.communes,
+            bailleurs=self.bailleurs,
+            criteres=self.criteres,
+            mutation=flag[self.mutation],
+            qpv=flag[self.qpv],
+        )
 
     def caption(self) -> str:
         """« De janvier 2025 à décembre 2025 · Données extraites le 14/11/2026 »."""
@@ -168,7 +237,9 @@ class FilterState(param.Parameterized):
                 out.append((_WHAT[name], ", ".join(str(names.get(v, v)) for v in values)))
         for name, options in (("mutation", MUTATION), ("qpv", QPV)):
             if getattr(self, name) != "tous":
-                out.append((_WHAT[name], next(k for k, v in options.items() if v == getattr(self, name))))
+                out.append(
+                    (_WHAT[name], next(k for k, v in options.items() if v == getattr(self, name)))
+                )
         return out
 
     # ------------------------------------------------------------------ URL
@@ -192,8 +263,13 @@ class FilterState(param.Parameterized):
         """Set the view from URL query values. Every value is checked: a wrong one is left
         out and described in the returned French notices (also added to ``notices``)."""
         notices, updates = [], {name: self.param[name].default for name in LISTS}
-        updates.update(start=self.default_period.start, end=self.default_period.end, mutation="tous", qpv="tous",
-                       **{name: self.param[name].default for name in self.VIEW_QUERY.values()})
+        updates.update(
+            start=self.default_period.start,
+            end=self.default_period.end,
+            mutation="tous",
+            qpv="tous",
+            **{name: self.param[name].default for name in self.VIEW_QUERY.values()},
+        )
         for key, raw in query.items():
             raw = raw[-1] if isinstance(raw, list) else str(raw)
             name = QUERY.get(key, self.VIEW_QUERY.get(key))
@@ -202,25 +278,30 @@ class FilterState(param.Parameterized):
             elif name in LISTS:
                 # a link's réservataires and communes are checked against the whole scope:
                 # the natures and EPCI of the same link are applied below
-                allowed = {"communes": set(self._communes.index),
-                           "reservataires": set(self._reservataires.index)}.get(
-                               name, set(self.param[name].objects.values()))
+                allowed = {
+                    "communes": set(self._communes.index),
+                    "reservataires": set(self._reservataires.index),
+                }.get(name, set(self.param[name].objects.values()))
                 values, wrong = [], []
                 for item in filter(None, (v.strip() for v in raw.split(","))):
                     code = _as_id(item) if name in ("reservataires", "bailleurs") else item
                     if code in values:
-                        continue                     # a repeated code is harmless
+                        continue  # a repeated code is harmless
                     (values if code in allowed else wrong).append(code if code in allowed else item)
                 if wrong:
                     e = "e" if name in _FEMININE else ""
-                    notices.append(f"{_WHAT[name]} ignoré{e} (inconnu{e} ou hors de votre périmètre) : "
-                                   f"{', '.join(wrong)}.")
+                    notices.append(
+                        f"{_WHAT[name]} ignoré{e} (inconnu{e} ou hors de votre périmètre) : "
+                        f"{', '.join(wrong)}."
+                    )
                 updates[name] = values
             elif name in ("start", "end"):
                 try:
                     month = parse_month(raw, "mois")
                 except FilterError:
-                    notices.append(f"Mois invalide dans l'adresse, ignoré : « {raw} » (format attendu : AAAA-MM).")
+                    notices.append(
+                        f"Mois invalide dans l'adresse, ignoré : « {raw} » (format attendu : AAAA-MM)."
+                    )
                     continue
                 if not self.coverage.start <= month <= self.coverage.end:
                     notices.append(f"Mois hors des données ({self.coverage}), ignoré : « {raw} ».")
@@ -233,23 +314,29 @@ class FilterState(param.Parameterized):
                     updates[name] = raw
                 else:
                     notices.append(f"{_WHAT[name]} : valeur inconnue ignorée, « {raw} ».")
-        if "fin" in query and "debut" not in query:      # as the API: the 12 months ending then
+        if "fin" in query and "debut" not in query:  # as the API: the 12 months ending then
             updates["start"] = max(self.coverage.start, add_months(updates["end"], -11))
         if updates["start"] > updates["end"]:
-            notices.append("Période de l'adresse vide (début après la fin), ignorée : les 12 derniers mois complets sont affichés.")
+            notices.append(
+                "Période de l'adresse vide (début après la fin), ignorée : les 12 derniers mois complets sont affichés."
+            )
             updates["start"], updates["end"] = self.default_period.start, self.default_period.end
         # communes and réservataires must belong to the EPCI and natures of the same link
         communes_ok = self._kept_communes(updates["epci"])
         reservataires_ok = self._kept_reservataires(updates["natures_reservataire"])
-        dropped = [c for c in updates["communes"] if c not in communes_ok.index] + \
-                  [str(r) for r in updates["reservataires"] if r not in reservataires_ok.index]
+        dropped = [c for c in updates["communes"] if c not in communes_ok.index] + [
+            str(r) for r in updates["reservataires"] if r not in reservataires_ok.index
+        ]
         if dropped:
-            notices.append(f"Ignoré car hors des EPCI ou natures choisis dans l'adresse : {', '.join(dropped)}.")
+            notices.append(
+                f"Ignoré car hors des EPCI ou natures choisis dans l'adresse : {', '.join(dropped)}."
+            )
         updates["communes"] = [c for c in updates["communes"] if c in communes_ok.index]
-        updates["reservataires"] = [r for r in updates["reservataires"] if r in reservataires_ok.index]
+        updates["reservataires"] = [
+            r for r in updates["reservataires"] if r in reservataires_ok.index
+        ]
         # the lists first, so that the new values are valid choices; then one update, one refresh
         self.param.communes.objects = _options(communes_ok["libelle"])
         self.param.reservataires.objects = _options(reservataires_ok["libelle"])
         self.param.update(**updates, notices=notices)
         return notices
-

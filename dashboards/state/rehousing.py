@@ -11,14 +11,19 @@ from __future__ import annotations
 import pandas as pd
 import param
 
+from dashboards.state.filters import FILTER_PARAMS, LISTS, MUTATION, QPV, QUERY, FilterState  # noqa: F401 (re-exported)
 from data_access import FilterError
 from data_access.export import ExportContext, filename, to_csv, to_xlsx
 from data_access.filters import add_months
 from data_access.queries.rehousing import share, total_row
-from dashboards.state.filters import FILTER_PARAMS, LISTS, MUTATION, QPV, QUERY, FilterState  # noqa: F401 (re-exported)
 
 #: Breakdown tabs: dimension → tab title.
-BREAKDOWNS = {"reservataire": "Réservataires", "epci": "EPCI", "commune": "Communes", "bailleur": "Bailleurs"}
+BREAKDOWNS = {
+    "reservataire": "Réservataires",
+    "epci": "EPCI",
+    "commune": "Communes",
+    "bailleur": "Bailleurs",
+}
 
 #: Exportable tables: key → title written in the file.
 TABLES = {
@@ -36,23 +41,34 @@ GROUPS = {"DALO": "relogements_dalo", "ACD": "relogements_acd", "L441-1": "relog
 
 DEFINITIONS = {
     "relogements": "Relogement : bail signé, compté au mois de sa date de signature (définition nationale).",
-    "prioritaires": ("Ménage prioritaire : la demande détenait au moins un critère de priorité (DALO, "
-                     "labellisation accord collectif / PDALHPD, critère de l'article L441-1 du CCH) "
-                     "valide à la date de la décision de la CALEOL qui a attribué le logement."),
+    "prioritaires": (
+        "Ménage prioritaire : la demande détenait au moins un critère de priorité (DALO, "
+        "labellisation accord collectif / PDALHPD, critère de l'article L441-1 du CCH) "
+        "valide à la date de la décision de la CALEOL qui a attribué le logement."
+    ),
     "part": "Part des ménages prioritaires : relogements de ménages prioritaires ÷ relogements.",
-    "groupe": ("Critère principal : DALO, sinon accord collectif / PDALHPD, sinon un autre critère "
-               "L441-1 ; un ménage n'est compté qu'une fois."),
+    "groupe": (
+        "Critère principal : DALO, sinon accord collectif / PDALHPD, sinon un autre critère "
+        "L441-1 ; un ménage n'est compté qu'une fois."
+    ),
     "evolution": "Évolution : par rapport aux mêmes mois de l'année précédente.",
-    "pipeline": ("Propositions à leur date, refus du ménage (refus ou absence de réponse) à la date de "
-                 "réponse, décisions de CAL à leur date, baux à leur date de signature."),
+    "pipeline": (
+        "Propositions à leur date, refus du ménage (refus ou absence de réponse) à la date de "
+        "réponse, décisions de CAL à leur date, baux à leur date de signature."
+    ),
 }
+
 
 class RehousingState(FilterState):
     """The monthly rehousing page's filters, and the figures they give."""
 
     VIEW_QUERY = {"onglet": "breakdown"}
 
-    breakdown = param.Selector(default="reservataire", objects={v: k for k, v in BREAKDOWNS.items()}, doc="Ventilation affichée")
+    breakdown = param.Selector(
+        default="reservataire",
+        objects={v: k for k, v in BREAKDOWNS.items()},
+        doc="Ventilation affichée",
+    )
 
     # ------------------------------------------------------------------ the figures
     @param.depends(*FILTER_PARAMS)
@@ -65,12 +81,22 @@ class RehousingState(FilterState):
         """One row per month: ``mois``, ``relogements``, ``relogements_prioritaires``,
         ``part_prioritaires`` and the priority rehousings of each main criterion group."""
         # the same query as the key figures' (a year more, from the shared cache), cut to the period
-        by_group = self.replica.monthly_rehousing(self.filters().replace(start=add_months(self.period.start, -12)),
-                                                  by="groupe_critere", scope=self.scope)
+        by_group = self.replica.monthly_rehousing(
+            self.filters().replace(start=add_months(self.period.start, -12)),
+            by="groupe_critere",
+            scope=self.scope,
+        )
         by_group = by_group[by_group["mois"] >= pd.Timestamp(self.period.start)]
-        wide = by_group.pivot_table(index="mois", columns="groupe_critere", values="relogements",
-                                    aggfunc="sum", fill_value=0)
-        out = by_group.groupby("mois", as_index=False)[["relogements", "relogements_prioritaires"]].sum()
+        wide = by_group.pivot_table(
+            index="mois",
+            columns="groupe_critere",
+            values="relogements",
+            aggfunc="sum",
+            fill_value=0,
+        )
+        out = by_group.groupby("mois", as_index=False)[
+            ["relogements", "relogements_prioritaires"]
+        ].sum()
         out["part_prioritaires"] = share(out["relogements_prioritaires"], out["relogements"])
         for group, column in GROUPS.items():
             out[column] = wide[group].to_numpy() if group in wide else 0
@@ -92,8 +118,9 @@ class RehousingState(FilterState):
             frame = self.series() if key == "serie" else self.pipeline()
             total = frame.drop(columns="mois").sum().to_frame().T
             if key == "serie":
-                total["part_prioritaires"] = share(total["relogements_prioritaires"].iloc[0],
-                                                   total["relogements"].iloc[0])
+                total["part_prioritaires"] = share(
+                    total["relogements_prioritaires"].iloc[0], total["relogements"].iloc[0]
+                )
             total.insert(0, "mois", "Total")
             return pd.concat([frame.astype({"mois": object}), total], ignore_index=True)
         if key in BREAKDOWNS:
@@ -106,9 +133,14 @@ class RehousingState(FilterState):
         title = TABLES[key]
         definitions = [DEFINITIONS["relogements"], DEFINITIONS["prioritaires"]]
         definitions += [DEFINITIONS["pipeline"]] if key == "pipeline" else [DEFINITIONS["part"]]
-        context = ExportContext(title=title, period=self.period, filters=self.describe(),
-                                freshness=str(self.replica.freshness_cached()), scope=self.scope.label,
-                                definitions=tuple(definitions))
+        context = ExportContext(
+            title=title,
+            period=self.period,
+            filters=self.describe(),
+            freshness=str(self.replica.freshness_cached()),
+            scope=self.scope.label,
+            definitions=tuple(definitions),
+        )
         frame = self.table(key)
         content = to_csv(frame, context) if fmt == "csv" else to_xlsx(frame, context)
         return filename(title, self.period, fmt), content
@@ -116,15 +148,29 @@ class RehousingState(FilterState):
     # ------------------------------------------------------------------ focus (click on a row)
     def focus(self, dimension: str, code) -> None:
         """Filter the page on one member of a breakdown (a click on its row)."""
-        target = {"reservataire": "reservataires", "epci": "epci", "commune": "communes",
-                  "bailleur": "bailleurs"}[dimension]
+        target = {
+            "reservataire": "reservataires",
+            "epci": "epci",
+            "commune": "communes",
+            "bailleur": "bailleurs",
+        }[dimension]
         if code is None or (isinstance(code, float) and pd.isna(code)) or code == "INCONNU":
-            self.notices = [*self.notices, "Cette ligne regroupe les valeurs non renseignées : elle ne peut pas servir de filtre."]
+            self.notices = [
+                *self.notices,
+                "Cette ligne regroupe les valeurs non renseignées : elle ne peut pas servir de filtre.",
+            ]
             return
-        known = {"reservataires": self._reservataires.index, "epci": list(self.param.epci.objects.values()),
-                 "communes": self._communes.index, "bailleurs": list(self.param.bailleurs.objects.values())}[target]
+        known = {
+            "reservataires": self._reservataires.index,
+            "epci": list(self.param.epci.objects.values()),
+            "communes": self._communes.index,
+            "bailleurs": list(self.param.bailleurs.objects.values()),
+        }[target]
         if code not in known:
-            self.notices = [*self.notices, f"Ce membre ({code}) est absent du référentiel : il ne peut pas servir de filtre."]
+            self.notices = [
+                *self.notices,
+                f"Ce membre ({code}) est absent du référentiel : il ne peut pas servir de filtre.",
+            ]
             return
         if target == "communes":
             epci_of = self._communes["epci"].get(code)
@@ -134,7 +180,11 @@ class RehousingState(FilterState):
             self.param.update(**updates)
         elif target == "reservataires" and self.natures_reservataire:
             nature = self._reservataires["nature"].get(code)
-            self.param.update(natures_reservataire=[nature] if nature not in self.natures_reservataire
-                              else self.natures_reservataire, reservataires=[code])
+            self.param.update(
+                natures_reservataire=[nature]
+                if nature not in self.natures_reservataire
+                else self.natures_reservataire,
+                reservataires=[code],
+            )
         else:
             self.param.update(**{target: [code]})

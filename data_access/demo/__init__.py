@@ -11,7 +11,9 @@ from data_access.demo.writer import load_postgres, write_duckdb
 __all__ = ["SCALES", "build_demo", "demo_is_current", "generate", "load_postgres", "write_duckdb"]
 
 
-def build_demo(out: Path, scale: str = "departement", seed: int = 31, as_of: date | None = None) -> Path:
+def build_demo(
+    out: Path, scale: str = "departement", seed: int = 31, as_of: date | None = None
+) -> Path:
     """Generate the demo replica and write it to the DuckDB file ``out``."""
     return write_duckdb(generate(scale=scale, seed=seed, as_of=as_of), Path(out))
 
@@ -22,10 +24,11 @@ def demo_is_current(path: Path) -> bool:
     if not Path(path).exists():
         return False
     from data_access.engine import open_duckdb_readonly
+
     con = open_duckdb_readonly(Path(path))
     try:
         version = con.execute("SELECT valeur FROM replica_meta WHERE cle = 'version'").fetchone()
-    except Exception:   # not a demo replica of ours (or a damaged one)
+    except Exception:  # not a demo replica of ours (or a damaged one)
         return False
     finally:
         con.close()

@@ -25,8 +25,13 @@ from data_access.errors import RelogError, ReplicaUnavailable
 from data_access.schema import TABLES, metadata, replica_meta
 
 _DUCKDB_TYPES = {
-    sa.BigInteger: "BIGINT", sa.SmallInteger: "SMALLINT", sa.Integer: "INTEGER",
-    sa.String: "VARCHAR", sa.Date: "DATE", sa.Boolean: "BOOLEAN", sa.Float: "DOUBLE",
+    sa.BigInteger: "BIGINT",
+    sa.SmallInteger: "SMALLINT",
+    sa.Integer: "INTEGER",
+    sa.String: "VARCHAR",
+    sa.Date: "DATE",
+    sa.Boolean: "BOOLEAN",
+    sa.Float: "DOUBLE",
 }
 
 #: Indexes a production replica would have on the columns our queries join and filter on.
@@ -96,26 +101,34 @@ def load_postgres(duckdb_path: Path, url: str) -> None:
         try:
             _check_demo_target(engine)
         except sa_exc.OperationalError as err:
-            raise ReplicaUnavailable(f"Connexion à PostgreSQL impossible : {str(err).splitlines()[0]}") from err
+            raise ReplicaUnavailable(
+                f"Connexion à PostgreSQL impossible : {str(err).splitlines()[0]}"
+            ) from err
         metadata.drop_all(engine)
         metadata.create_all(engine)
         source = open_duckdb_readonly(duckdb_path)
         with tempfile.TemporaryDirectory() as tmp, engine.begin() as conn:
-            raw = conn.connection.driver_connection   # psycopg 3 connection, inside our transaction
+            raw = conn.connection.driver_connection  # psycopg 3 connection, inside our transaction
             with raw.cursor() as cur:
                 for name, table in TABLES.items():
                     csv_path = Path(tmp) / f"{name}.csv"
                     cols = ", ".join(f'"{c.name}"' for c in table.columns)
-                    source.execute(f"COPY (SELECT {cols} FROM \"{name}\") TO '{csv_path}' "
-                                   "(FORMAT csv, HEADER false, DATEFORMAT '%Y-%m-%d')")
-                    with cur.copy(f'COPY "{name}" ({cols}) FROM STDIN WITH (FORMAT csv)') as copy, \
-                            open(csv_path, "rb") as fh:
+                    source.execute(
+                        f"COPY (SELECT {cols} FROM \"{name}\") TO '{csv_path}' "
+                        "(FORMAT csv, HEADER false, DATEFORMAT '%Y-%m-%d')"
+                    )
+                    with (
+                        cur.copy(f'COPY "{name}" ({cols}) FROM STDIN WITH (FORMAT csv)') as copy,
+                        open(csv_path, "rb") as fh,
+                    ):
                         while chunk := fh.read(1 << 20):
                             copy.write(chunk)
                     csv_path.unlink()
                 for name, columns in INDEXES.items():
                     for col in columns:
-                        cur.execute(f'CREATE INDEX IF NOT EXISTS "ix_{name}_{col}" ON "{name}" ("{col}")')
+                        cur.execute(
+                            f'CREATE INDEX IF NOT EXISTS "ix_{name}_{col}" ON "{name}" ("{col}")'
+                        )
         _vacuum(engine)
     finally:
         if source is not None:
@@ -134,13 +147,19 @@ def _vacuum(engine: sa.Engine, timeout_s: float = 120) -> None:
         while pending:
             for name in pending:
                 conn.exec_driver_sql(f'VACUUM (FREEZE, ANALYZE) "{name}"')
-            pages = dict((r[0], (r[1], r[2])) for r in conn.exec_driver_sql(
-                "SELECT relname, relpages, relallvisible FROM pg_class WHERE relkind = 'r'"))
+            pages = dict(
+                (r[0], (r[1], r[2]))
+                for r in conn.exec_driver_sql(
+                    "SELECT relname, relpages, relallvisible FROM pg_class WHERE relkind = 'r'"
+                )
+            )
             pending = [n for n in pending if n in pages and pages[n][1] < pages[n][0]]
-            if pending and time.monotonic() > deadline:   # the data are loaded all the same
-                warnings.warn("PostgreSQL n'a pas pu marquer visibles toutes les pages des tables "
-                              f"chargées ({', '.join(pending)}) : une transaction ancienne le bloque-t-elle ?",
-                              stacklevel=2)
+            if pending and time.monotonic() > deadline:  # the data are loaded all the same
+                warnings.warn(
+                    "PostgreSQL n'a pas pu marquer visibles toutes les pages des tables "
+                    f"chargées ({', '.join(pending)}) : une transaction ancienne le bloque-t-elle ?",
+                    stacklevel=2,
+                )
                 return
             if pending:
                 time.sleep(0.5)
@@ -153,8 +172,11 @@ def _check_demo_target(engine: sa.Engine) -> None:
     with engine.connect() as conn:
         source = None
         if "replica_meta" in existing:
-            source = conn.execute(sa.select(replica_meta.c.valeur).where(replica_meta.c.cle == "source")).scalar()
+            source = conn.execute(
+                sa.select(replica_meta.c.valeur).where(replica_meta.c.cle == "source")
+            ).scalar()
     if not (source or "").startswith("démonstration"):
         raise RelogError(
             "Cette base contient déjà des tables du contrat qui ne viennent pas de la démonstration "
-            f"({', '.join(sorted(existing))}) : elle n'est pas écrasée. Choisissez une base vide.")
+            f"({', '.join(sorted(existing))}) : elle n'est pas écrasée. Choisissez une base vide."
+        )

@@ -3,8 +3,9 @@ priority criterion, month truncation, and the zero-filling of monthly series."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -13,10 +14,17 @@ from sqlalchemy.sql.util import find_tables
 
 from data_access.filters import Filters, Period, Scope, Subject, held_on, in_list, valid_on
 from data_access.schema import (
-    CRITERES, DECISIONS_POSITIVES, SANS_CRITERE, bail, commune, decision_cal, demande,
-    logement, priorite, reservataire,
+    CRITERES,
+    DECISIONS_POSITIVES,
+    SANS_CRITERE,
+    bail,
+    commune,
+    decision_cal,
+    demande,
+    logement,
+    priorite,
+    reservataire,
 )
-
 
 #: The code given to a missing dimension value in breakdowns.
 UNKNOWN = "INCONNU"
@@ -25,9 +33,13 @@ UNKNOWN = "INCONNU"
 class Reader(Protocol):
     """What a query needs from the replica: run a statement, know the reference tables."""
 
-    def frame(self, stmt: sa.Executable, columns: list[str], parameters: dict | None = None) -> pd.DataFrame: ...
+    def frame(
+        self, stmt: sa.Executable, columns: list[str], parameters: dict | None = None
+    ) -> pd.DataFrame: ...
 
-    def arrays(self, stmt: sa.Executable, columns: list[str], parameters: dict | None = None) -> dict[str, np.ndarray]: ...
+    def arrays(
+        self, stmt: sa.Executable, columns: list[str], parameters: dict | None = None
+    ) -> dict[str, np.ndarray]: ...
 
     def statement(self, shape: tuple, build: Callable[[], sa.Executable]) -> sa.Executable: ...
 
@@ -51,12 +63,16 @@ PRECEDENCE = {code: rank for rank, code in enumerate(CRITERES)}
 CODE_OF_RANK = {rank: code for code, rank in PRECEDENCE.items()}
 
 
-def main_criterion_rank(demande_id: sa.ColumnElement, on: sa.ColumnElement | date) -> sa.ColumnElement:
+def main_criterion_rank(
+    demande_id: sa.ColumnElement, on: sa.ColumnElement | date
+) -> sa.ColumnElement:
     """Precedence rank of the highest criterion the demande holds on ``on``; NULL if none."""
     rank = sa.case(PRECEDENCE, value=priorite.c.critere)
-    return (sa.select(sa.func.min(rank))
-            .where(priorite.c.demande_id == demande_id, *valid_on(on))
-            .scalar_subquery())
+    return (
+        sa.select(sa.func.min(rank))
+        .where(priorite.c.demande_id == demande_id, *valid_on(on))
+        .scalar_subquery()
+    )
 
 
 def criterion_code(rank: pd.Series) -> pd.Series:
@@ -64,8 +80,11 @@ def criterion_code(rank: pd.Series) -> pd.Series:
     return rank.map(lambda r: SANS_CRITERE[0] if pd.isna(r) else CODE_OF_RANK[int(r)])
 
 
-def join_needed(base: sa.FromClause, optional: list[tuple[sa.FromClause, sa.ColumnElement, bool]],
-                *elements: sa.ClauseElement) -> sa.FromClause:
+def join_needed(
+    base: sa.FromClause,
+    optional: list[tuple[sa.FromClause, sa.ColumnElement, bool]],
+    *elements: sa.ClauseElement,
+) -> sa.FromClause:
     """``base`` joined to each optional ``(table, on, outer)`` only if ``elements`` (select
     columns, where clauses, group-by keys) reference it, directly or through a later join's
     ``on`` clause: an unfiltered query does not pay for the joins a filter would need."""
@@ -97,33 +116,50 @@ class LeaseJoin:
     """
 
     def __init__(self, filters: Filters, scope: Scope, *within: sa.ColumnElement):
-        first_positive = (sa.select(sa.func.min(decision_cal.c.date_cal))
-                          .where(decision_cal.c.proposition_id == bail.c.proposition_id,
-                                 in_list(decision_cal.c.decision, DECISIONS_POSITIVES))
-                          .scalar_subquery())
-        self.lease = (sa.select(*bail.c, sa.func.coalesce(first_positive, bail.c.date_signature)
-                                .label("date_cal"))
-                      .where(*within)
-                      .subquery("baux"))
+        first_positive = (
+            sa.select(sa.func.min(decision_cal.c.date_cal))
+            .where(
+                decision_cal.c.proposition_id == bail.c.proposition_id,
+                in_list(decision_cal.c.decision, DECISIONS_POSITIVES),
+            )
+            .scalar_subquery()
+        )
+        self.lease = (
+            sa.select(
+                *bail.c, sa.func.coalesce(first_positive, bail.c.date_signature).label("date_cal")
+            )
+            .where(*within)
+            .subquery("baux")
+        )
         lease = self.lease
         self.reference_date = lease.c.date_cal
         self.subject = Subject(
-            epci=commune.c.epci_siren, commune=logement.c.commune_code,
-            reservataire=lease.c.reservataire_id, nature_reservataire=reservataire.c.nature,
-            bailleur=logement.c.bailleur_id, mutation=demande.c.mutation,
-            qpv=logement.c.qpv_code, demande_id=lease.c.demande_id, reference_date=lease.c.date_cal,
+            epci=commune.c.epci_siren,
+            commune=logement.c.commune_code,
+            reservataire=lease.c.reservataire_id,
+            nature_reservataire=reservataire.c.nature,
+            bailleur=logement.c.bailleur_id,
+            mutation=demande.c.mutation,
+            qpv=logement.c.qpv_code,
+            demande_id=lease.c.demande_id,
+            reference_date=lease.c.date_cal,
         )
         self.where = [*filters.clauses(self.subject), *scope.clauses(self.subject)]
 
     def from_clause(self, *elements: sa.ClauseElement) -> sa.FromClause:
         """The lease joins that ``elements`` and the filters' clauses need, no more."""
         lease = self.lease
-        return join_needed(lease, [
-            (logement, logement.c.id == lease.c.logement_id, False),
-            (commune, commune.c.code_insee == logement.c.commune_code, False),
-            (reservataire, reservataire.c.id == lease.c.reservataire_id, False),
-            (demande, demande.c.id == lease.c.demande_id, False),
-        ], *elements, *self.where)
+        return join_needed(
+            lease,
+            [
+                (logement, logement.c.id == lease.c.logement_id, False),
+                (commune, commune.c.code_insee == logement.c.commune_code, False),
+                (reservataire, reservataire.c.id == lease.c.reservataire_id, False),
+                (demande, demande.c.id == lease.c.demande_id, False),
+            ],
+            *elements,
+            *self.where,
+        )
 
     def prioritaire(self) -> sa.ColumnElement:
         """1 when the household held a priority criterion on the CAL date, else 0."""
@@ -145,9 +181,16 @@ def period_dates(period: Period) -> dict[str, date]:
     return {"debut": period.start, "fin": period.end_exclusive}
 
 
-def run_template(reader: Reader, key: tuple, build: Callable[[Filters, Scope, dict], sa.Executable],
-                 columns: list[str], filters: Filters, scope: Scope, dates: dict[str, date],
-                 as_arrays: bool = False) -> pd.DataFrame | dict[str, np.ndarray]:
+def run_template(
+    reader: Reader,
+    key: tuple,
+    build: Callable[[Filters, Scope, dict], sa.Executable],
+    columns: list[str],
+    filters: Filters,
+    scope: Scope,
+    dates: dict[str, date],
+    as_arrays: bool = False,
+) -> pd.DataFrame | dict[str, np.ndarray]:
     """Run the statement ``build(filters, scope, dates)`` makes, with this call's values.
 
     The statement is a template built once per shape: ``key`` (the query and its structural
@@ -158,15 +201,21 @@ def run_template(reader: Reader, key: tuple, build: Callable[[Filters, Scope, di
     then costs neither the statement's construction nor its compilation-cache key (≈ 1.5 ms of
     a 10 ms query). The rows come as a DataFrame, or as ``reader.arrays`` with ``as_arrays``."""
     shape = (*key, filters.shape(), scope.shape(), tuple(dates))
-    stmt = reader.statement(shape, lambda: build(filters.placeholders(), scope.placeholders(),
-                                                 {name: sa.bindparam(name, type_=sa.Date) for name in dates}))
+    stmt = reader.statement(
+        shape,
+        lambda: build(
+            filters.placeholders(),
+            scope.placeholders(),
+            {name: sa.bindparam(name, type_=sa.Date) for name in dates},
+        ),
+    )
     fetch = reader.arrays if as_arrays else reader.frame
     return fetch(stmt, columns, {**filters.parameters(), **scope.parameters(), **dates})
 
 
 def as_month(values: pd.Series) -> pd.Series:
     """Database month values (dates) → pandas month-start timestamps, without time zone."""
-    out = pd.to_datetime(values)    # already first days of months (date_trunc)
+    out = pd.to_datetime(values)  # already first days of months (date_trunc)
     return out.dt.tz_localize(None) if out.dt.tz is not None else out
 
 
@@ -174,8 +223,9 @@ def month_positions(mois, period: Period) -> np.ndarray:
     """Each month's position in ``period`` (0 for its first month) from first days of months
     (dates, or a column of them); a month outside the period is a bug of the query that
     produced it."""
-    position = (np.asarray(mois).astype("datetime64[M]").astype(np.int64)
-                - np.datetime64(period.start, "M").astype(np.int64))
+    position = np.asarray(mois).astype("datetime64[M]").astype(np.int64) - np.datetime64(
+        period.start, "M"
+    ).astype(np.int64)
     if len(position) and not (0 <= position.min() and position.max() < len(period.months())):
         raise ValueError("Mois hors de la période demandée dans le résultat de la requête.")
     return position
@@ -191,7 +241,7 @@ def densify(frame, period: Period, keys: list[str], values: list[str]) -> pd.Dat
     position = month_positions(frame["mois"], period)
     if keys:
         codes, members = pd.factorize(frame[keys[0]], sort=True)
-        if (codes == -1).any():   # a NULL code (the contract allows it): its own member, last
+        if (codes == -1).any():  # a NULL code (the contract allows it): its own member, last
             codes = np.where(codes == -1, len(members), codes)
             members = pd.Index([*members, UNKNOWN], dtype=object)
     else:
@@ -203,7 +253,7 @@ def densify(frame, period: Period, keys: list[str], values: list[str]) -> pd.Dat
     row = position * n_members + codes
     for v in values:
         column = np.zeros(len(months) * n_members, dtype=np.int64)
-        np.add.at(column, row, np.asarray(frame[v], dtype=np.int64))   # duplicates add up
+        np.add.at(column, row, np.asarray(frame[v], dtype=np.int64))  # duplicates add up
         out[v] = column
     return pd.DataFrame(out)
 
@@ -219,11 +269,19 @@ def priority_snapshot(at: date, dalo_deadline: date | None = None) -> sa.Subquer
     recognised on or before ``dalo_deadline``). One scan of ``priorite`` instead of a
     correlated lookup per demande."""
     is_dalo = priorite.c.critere == "DALO"
-    late = sa.and_(is_dalo, priorite.c.date_debut <= dalo_deadline) if dalo_deadline is not None else sa.false()
-    return (sa.select(priorite.c.demande_id,
-                      sa.literal(1).label("prioritaire"),
-                      sa.func.max(sa.case((is_dalo, 1), else_=0)).label("dalo"),
-                      sa.func.max(sa.case((late, 1), else_=0)).label("dalo_delai_depasse"))
-            .where(*valid_on(at))
-            .group_by(priorite.c.demande_id)
-            .subquery("priorite_au"))
+    late = (
+        sa.and_(is_dalo, priorite.c.date_debut <= dalo_deadline)
+        if dalo_deadline is not None
+        else sa.false()
+    )
+    return (
+        sa.select(
+            priorite.c.demande_id,
+            sa.literal(1).label("prioritaire"),
+            sa.func.max(sa.case((is_dalo, 1), else_=0)).label("dalo"),
+            sa.func.max(sa.case((late, 1), else_=0)).label("dalo_delai_depasse"),
+        )
+        .where(*valid_on(at))
+        .group_by(priorite.c.demande_id)
+        .subquery("priorite_au")
+    )

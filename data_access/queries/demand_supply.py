@@ -11,22 +11,46 @@ import sqlalchemy as sa
 from data_access.errors import FilterError
 from data_access.filters import Filters, Scope, Subject, in_list, months_before
 from data_access.queries.base import (
-    LeaseJoin, Reader, join_needed, priority_holders, priority_snapshot, run_template,
+    LeaseJoin,
+    Reader,
+    join_needed,
+    priority_holders,
+    priority_snapshot,
+    run_template,
 )
-from data_access.schema import bail, commune, demande, demande_commune, logement, offre, reservataire
+from data_access.schema import (
+    bail,
+    commune,
+    demande,
+    demande_commune,
+    logement,
+    offre,
+    reservataire,
+)
 
 LEVELS = ("commune", "epci")
-VALUES = ["demandes_actives", "demandes_actives_ponderees", "demandes_prioritaires_actives",
-          "logements", "logements_liberes_12m", "baux_12m", "relogements_prioritaires_12m"]
+VALUES = [
+    "demandes_actives",
+    "demandes_actives_ponderees",
+    "demandes_prioritaires_actives",
+    "logements",
+    "logements_liberes_12m",
+    "baux_12m",
+    "relogements_prioritaires_12m",
+]
 
 
 def active_on(at: date) -> list[sa.ColumnElement]:
     """A demande is active on ``at`` when filed on or before it and not radiated by then."""
-    return [demande.c.date_depot <= at,
-            sa.or_(demande.c.date_radiation.is_(None), demande.c.date_radiation > at)]
+    return [
+        demande.c.date_depot <= at,
+        sa.or_(demande.c.date_radiation.is_(None), demande.c.date_radiation > at),
+    ]
 
 
-def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at: date) -> pd.DataFrame:
+def demand_supply(
+    reader: Reader, filters: Filters, scope: Scope, level: str, at: date
+) -> pd.DataFrame:
     """Demand and supply per territory on the observation date ``at``.
 
     **Definitions.** A demande is *active* on ``at`` if filed on or before ``at`` and not
@@ -50,17 +74,30 @@ def demand_supply(reader: Reader, filters: Filters, scope: Scope, level: str, at
     """
     if level not in LEVELS:
         raise FilterError(f"Niveau géographique inconnu : {level!r} (attendu : commune ou epci).")
-    frame = run_template(reader, ("demand_supply", level), lambda f, s, d: _statement(reader, f, s, d, level),
-                         ["code", *VALUES], filters, scope, window_dates(at), as_arrays=True)
+    frame = run_template(
+        reader,
+        ("demand_supply", level),
+        lambda f, s, d: _statement(reader, f, s, d, level),
+        ["code", *VALUES],
+        filters,
+        scope,
+        window_dates(at),
+        as_arrays=True,
+    )
 
     # onto the reference's territories, zeros where nothing was counted (codes outside the
     # reference, filters or scope are dropped), with NumPy: pandas alignment costs ms here
     territories = reader.territories(level, filters, scope)
     row = territories.index.get_indexer(frame["code"])
     found = row >= 0
-    out = {level: territories.index.to_numpy(), **{c: territories[c].to_numpy() for c in territories.columns}}
+    out = {
+        level: territories.index.to_numpy(),
+        **{c: territories[c].to_numpy() for c in territories.columns},
+    }
     for v in VALUES:
-        column = np.zeros(len(territories), dtype="float64" if v == "demandes_actives_ponderees" else "int64")
+        column = np.zeros(
+            len(territories), dtype="float64" if v == "demandes_actives_ponderees" else "int64"
+        )
         column[row[found]] = np.asarray(frame[v], dtype=column.dtype)[found]
         out[v] = column
     out["demandes_actives_ponderees"] = out["demandes_actives_ponderees"].round(2)
@@ -75,20 +112,32 @@ def window_dates(at: date) -> dict[str, date]:
     return {"au": at, "debut_12m": months_before(at, 12)}
 
 
-def _statement(reader: Reader, filters: Filters, scope: Scope, dates: dict, level: str) -> sa.Select:
+def _statement(
+    reader: Reader, filters: Filters, scope: Scope, dates: dict, level: str
+) -> sa.Select:
     """Demand and supply per territory code: one UNION member per figure's source, each per
     commune, summed per EPCI at that level."""
     at, window_start = dates["au"], dates["debut_12m"]
     parts = []
 
-    def part(commune_code: sa.ColumnElement, base: sa.FromClause, values: dict[str, sa.ColumnElement],
-             where: list[sa.ColumnElement]) -> sa.Select:
+    def part(
+        commune_code: sa.ColumnElement,
+        base: sa.FromClause,
+        values: dict[str, sa.ColumnElement],
+        where: list[sa.ColumnElement],
+    ) -> sa.Select:
         """One UNION member: ``values`` per commune, the other columns zero. The commune
         reference is joined only when a clause needs it."""
         columns = [values.get(v, sa.literal(0)).label(v) for v in VALUES]
-        source = join_needed(base, [(commune, commune.c.code_insee == commune_code, False)], *values.values(), *where)
-        return (sa.select(commune_code.label("code"), *columns).select_from(source).where(*where)
-                .group_by(commune_code))
+        source = join_needed(
+            base, [(commune, commune.c.code_insee == commune_code, False)], *values.values(), *where
+        )
+        return (
+            sa.select(commune_code.label("code"), *columns)
+            .select_from(source)
+            .where(*where)
+            .group_by(commune_code)
+        )
 
     # demand: the active demandes, each with its priority on ``at``, then their wishes, each
     # weighing 1/n (n: the demande's number of wished communes, a contract column). DuckDB
@@ -96,59 +145,111 @@ def _statement(reader: Reader, filters: Filters, scope: Scope, dates: dict, leve
     # wishes (national: 684 → 446 ms for this part). PostgreSQL keeps a join to the priority
     # snapshot: its hashed IN is ≈ 15 % faster on the department, but turns into a per-row
     # subplan once the priority set outgrows work_mem, as it does at national sizes
-    demand_subject = Subject(mutation=demande.c.mutation, demande_id=demande.c.id, reference_date=at)
+    demand_subject = Subject(
+        mutation=demande.c.mutation, demande_id=demande.c.id, reference_date=at
+    )
     if reader.dialect == "postgresql":
         snapshot = priority_snapshot(at)
-        held, source = snapshot.c.demande_id.is_not(None), demande.outerjoin(snapshot, snapshot.c.demande_id == demande.c.id)
+        held, source = (
+            snapshot.c.demande_id.is_not(None),
+            demande.outerjoin(snapshot, snapshot.c.demande_id == demande.c.id),
+        )
     else:
         held, source = demande.c.id.in_(priority_holders(at)), demande
     # each active demande's weight (1/n, a float division: PostgreSQL's NUMERIC one costs a
     # tenth of the query) and priority computed once on the demande, not on each of its wishes
-    active = (sa.select(demande.c.id, (1.0 / sa.cast(demande.c.nb_communes_souhaitees, sa.Double)).label("poids"),
-                        sa.case((held, 1), else_=0).label("prioritaire"))
-              .select_from(source)
-              .where(*active_on(at), *filters.clauses(demand_subject))
-              .subquery("actives"))
+    active = (
+        sa.select(
+            demande.c.id,
+            (1.0 / sa.cast(demande.c.nb_communes_souhaitees, sa.Double)).label("poids"),
+            sa.case((held, 1), else_=0).label("prioritaire"),
+        )
+        .select_from(source)
+        .where(*active_on(at), *filters.clauses(demand_subject))
+        .subquery("actives")
+    )
     wish_subject = Subject(epci=commune.c.epci_siren, commune=demande_commune.c.commune_code)
     first = demande_commune.c.rang == 1
-    parts.append(part(demande_commune.c.commune_code,
-                      demande_commune.join(active, active.c.id == demande_commune.c.demande_id), {
-        # FILTER aggregates: no CASE projected on each wish
-        "demandes_actives": sa.func.count().filter(first),
-        "demandes_actives_ponderees": sa.func.sum(active.c.poids),
-        "demandes_prioritaires_actives": sa.func.count().filter(sa.and_(first, active.c.prioritaire == 1)),
-    }, [*filters.clauses(wish_subject), *scope.clauses(wish_subject)]))
+    parts.append(
+        part(
+            demande_commune.c.commune_code,
+            demande_commune.join(active, active.c.id == demande_commune.c.demande_id),
+            {
+                # FILTER aggregates: no CASE projected on each wish
+                "demandes_actives": sa.func.count().filter(first),
+                "demandes_actives_ponderees": sa.func.sum(active.c.poids),
+                "demandes_prioritaires_actives": sa.func.count().filter(
+                    sa.and_(first, active.c.prioritaire == 1)
+                ),
+            },
+            [*filters.clauses(wish_subject), *scope.clauses(wish_subject)],
+        )
+    )
 
     # stock (supply subjects have no demande: criteria and mutation filters do not apply)
-    stock_subject = Subject(epci=commune.c.epci_siren, commune=logement.c.commune_code,
-                            bailleur=logement.c.bailleur_id, qpv=logement.c.qpv_code)
-    parts.append(part(logement.c.commune_code, logement, {"logements": sa.func.count()},
-                      [logement.c.date_mise_en_service <= at, *filters.clauses(stock_subject),
-                       *scope.clauses(stock_subject)]))
+    stock_subject = Subject(
+        epci=commune.c.epci_siren,
+        commune=logement.c.commune_code,
+        bailleur=logement.c.bailleur_id,
+        qpv=logement.c.qpv_code,
+    )
+    parts.append(
+        part(
+            logement.c.commune_code,
+            logement,
+            {"logements": sa.func.count()},
+            [
+                logement.c.date_mise_en_service <= at,
+                *filters.clauses(stock_subject),
+                *scope.clauses(stock_subject),
+            ],
+        )
+    )
 
     # freed dwellings
     need_res = bool(filters.natures_reservataire)
     freed = logement.join(offre, offre.c.logement_id == logement.c.id)
     if need_res:
         freed = freed.join(reservataire, reservataire.c.id == offre.c.reservataire_id)
-    freed_subject = Subject(epci=commune.c.epci_siren, commune=logement.c.commune_code,
-                            bailleur=logement.c.bailleur_id, qpv=logement.c.qpv_code,
-                            reservataire=offre.c.reservataire_id,
-                            nature_reservataire=reservataire.c.nature if need_res else None)
-    parts.append(part(logement.c.commune_code, freed, {"logements_liberes_12m": sa.func.count()},
-                      [offre.c.date_liberation > window_start, offre.c.date_liberation <= at,
-                       *filters.clauses(freed_subject), *scope.clauses(freed_subject)]))
+    freed_subject = Subject(
+        epci=commune.c.epci_siren,
+        commune=logement.c.commune_code,
+        bailleur=logement.c.bailleur_id,
+        qpv=logement.c.qpv_code,
+        reservataire=offre.c.reservataire_id,
+        nature_reservataire=reservataire.c.nature if need_res else None,
+    )
+    parts.append(
+        part(
+            logement.c.commune_code,
+            freed,
+            {"logements_liberes_12m": sa.func.count()},
+            [
+                offre.c.date_liberation > window_start,
+                offre.c.date_liberation <= at,
+                *filters.clauses(freed_subject),
+                *scope.clauses(freed_subject),
+            ],
+        )
+    )
 
     # leases (their joins chosen by LeaseJoin)
-    lease = LeaseJoin(filters, scope, bail.c.date_signature > window_start, bail.c.date_signature <= at)
+    lease = LeaseJoin(
+        filters, scope, bail.c.date_signature > window_start, bail.c.date_signature <= at
+    )
     prioritaire = lease.prioritaire()
     code = logement.c.commune_code
-    parts.append(sa.select(code.label("code"), *[sa.literal(0).label(v) for v in VALUES[:5]],
-                           sa.func.count().label("baux_12m"),
-                           sa.func.sum(prioritaire).label("relogements_prioritaires_12m"))
-                 .select_from(lease.from_clause(code, prioritaire))
-                 .where(*lease.where)
-                 .group_by(code))
+    parts.append(
+        sa.select(
+            code.label("code"),
+            *[sa.literal(0).label(v) for v in VALUES[:5]],
+            sa.func.count().label("baux_12m"),
+            sa.func.sum(prioritaire).label("relogements_prioritaires_12m"),
+        )
+        .select_from(lease.from_clause(code, prioritaire))
+        .where(*lease.where)
+        .group_by(code)
+    )
 
     union = sa.union_all(*parts).subquery("parts")
     sums = [sa.func.sum(union.c[v]).label(v) for v in VALUES]
@@ -157,10 +258,11 @@ def _statement(reader: Reader, filters: Filters, scope: Scope, dates: dict, leve
     # EPCI: the communes' figures summed per EPCI (a commune belongs to one EPCI, and every
     # figure adds up), so the reference is joined to a few rows per commune rather than to
     # each wish and lease (national DuckDB: the EPCI level cost ≈ 15 % more than the commune's)
-    return (sa.select(commune.c.epci_siren.label("code"), *sums)
-            .select_from(union.join(commune, commune.c.code_insee == union.c.code))
-            .group_by(commune.c.epci_siren))
-
+    return (
+        sa.select(commune.c.epci_siren.label("code"), *sums)
+        .select_from(union.join(commune, commune.c.code_insee == union.c.code))
+        .group_by(commune.c.epci_siren)
+    )
 
 
 #: Typology groups of the pressure index, smallest first.
@@ -173,16 +275,24 @@ def target_typology(persons: sa.ColumnElement) -> sa.ColumnElement:
     (a single person T1/T2, a couple T2), three T3, four T4, five or more T5+. The rule that
     gives a lone parent with one child a T3 needs the household's composition, which the
     replica does not hold: such a household counts as two persons."""
-    return sa.case((persons <= 2, "T1-T2"), (persons == 3, "T3"), (persons == 4, "T4"), (persons >= 5, "T5+"))
+    return sa.case(
+        (persons <= 2, "T1-T2"), (persons == 3, "T3"), (persons == 4, "T4"), (persons >= 5, "T5+")
+    )
 
 
 def dwelling_typology(typologie: sa.ColumnElement) -> sa.ColumnElement:
     """A dwelling's typology in the same groups: T1 and T2 → T1-T2, T5 (and more) → T5+."""
-    return sa.case((in_list(typologie, ["T1", "T2"]), "T1-T2"), (typologie == "T3", "T3"), (typologie == "T4", "T4"),
-                   (typologie == "T5", "T5+"))
+    return sa.case(
+        (in_list(typologie, ["T1", "T2"]), "T1-T2"),
+        (typologie == "T3", "T3"),
+        (typologie == "T4", "T4"),
+        (typologie == "T5", "T5+"),
+    )
 
 
-def typology_pressure(reader: Reader, filters: Filters, scope: Scope, level: str, at: date) -> pd.DataFrame:
+def typology_pressure(
+    reader: Reader, filters: Filters, scope: Scope, level: str, at: date
+) -> pd.DataFrame:
     """Pressure by typology per territory on ``at`` (DRIHL method, domain.md §3.5).
 
     **Definitions.** ``demandes_actives``: demandes active on ``at`` (as in
@@ -201,9 +311,15 @@ def typology_pressure(reader: Reader, filters: Filters, scope: Scope, level: str
     """
     if level not in LEVELS:
         raise FilterError(f"Niveau géographique inconnu : {level!r} (attendu : commune ou epci).")
-    frame = run_template(reader, ("typology_pressure", level), lambda f, s, d: _pressure_statement(f, s, d, level),
-                         ["code", "typologie", *PRESSURE_VALUES], filters, scope,
-                         window_dates(at)).set_index(["code", "typologie"])
+    frame = run_template(
+        reader,
+        ("typology_pressure", level),
+        lambda f, s, d: _pressure_statement(f, s, d, level),
+        ["code", "typologie", *PRESSURE_VALUES],
+        filters,
+        scope,
+        window_dates(at),
+    ).set_index(["code", "typologie"])
 
     territories = reader.territories(level, filters, scope)
     grid = pd.MultiIndex.from_product([territories.index, TYPOLOGIES], names=[level, "typologie"])
@@ -223,27 +339,55 @@ def _pressure_statement(filters: Filters, scope: Scope, dates: dict, level: str)
     key = commune.c.code_insee if level == "commune" else commune.c.epci_siren
     at, window_start = dates["au"], dates["debut_12m"]
 
-    dem_subject = Subject(mutation=demande.c.mutation, demande_id=demande.c.id, reference_date=at,
-                          epci=commune.c.epci_siren, commune=demande_commune.c.commune_code)
+    dem_subject = Subject(
+        mutation=demande.c.mutation,
+        demande_id=demande.c.id,
+        reference_date=at,
+        epci=commune.c.epci_siren,
+        commune=demande_commune.c.commune_code,
+    )
     typ = target_typology(demande.c.nb_personnes)
-    demand = (sa.select(key.label("code"), typ.label("typologie"), sa.func.count().label("demandes_actives"),
-                        sa.literal(0).label("baux_12m"))
-              .select_from(demande.join(demande_commune, sa.and_(demande_commune.c.demande_id == demande.c.id,
-                                                                 demande_commune.c.rang == 1))
-                           .join(commune, commune.c.code_insee == demande_commune.c.commune_code))
-              .where(*active_on(at), demande.c.nb_personnes.is_not(None),
-                     *filters.clauses(dem_subject), *scope.clauses(dem_subject))
-              .group_by(key, typ))
+    demand = (
+        sa.select(
+            key.label("code"),
+            typ.label("typologie"),
+            sa.func.count().label("demandes_actives"),
+            sa.literal(0).label("baux_12m"),
+        )
+        .select_from(
+            demande.join(
+                demande_commune,
+                sa.and_(demande_commune.c.demande_id == demande.c.id, demande_commune.c.rang == 1),
+            ).join(commune, commune.c.code_insee == demande_commune.c.commune_code)
+        )
+        .where(
+            *active_on(at),
+            demande.c.nb_personnes.is_not(None),
+            *filters.clauses(dem_subject),
+            *scope.clauses(dem_subject),
+        )
+        .group_by(key, typ)
+    )
 
-    lease = LeaseJoin(filters, scope, bail.c.date_signature > window_start, bail.c.date_signature <= at)
+    lease = LeaseJoin(
+        filters, scope, bail.c.date_signature > window_start, bail.c.date_signature <= at
+    )
     ltyp = dwelling_typology(logement.c.typologie)
-    leases = (sa.select(key.label("code"), ltyp.label("typologie"), sa.literal(0).label("demandes_actives"),
-                        sa.func.count().label("baux_12m"))
-              .select_from(lease.from_clause(key, logement.c.typologie))
-              .where(*lease.where, ltyp.is_not(None))
-              .group_by(key, ltyp))
+    leases = (
+        sa.select(
+            key.label("code"),
+            ltyp.label("typologie"),
+            sa.literal(0).label("demandes_actives"),
+            sa.func.count().label("baux_12m"),
+        )
+        .select_from(lease.from_clause(key, logement.c.typologie))
+        .where(*lease.where, ltyp.is_not(None))
+        .group_by(key, ltyp)
+    )
 
     union = sa.union_all(demand, leases).subquery("parts")
-    return (sa.select(union.c.code, union.c.typologie, *[sa.func.sum(union.c[v]).label(v) for v in PRESSURE_VALUES])
-            .group_by(union.c.code, union.c.typologie))
-
+    return sa.select(
+        union.c.code,
+        union.c.typologie,
+        *[sa.func.sum(union.c[v]).label(v) for v in PRESSURE_VALUES],
+    ).group_by(union.c.code, union.c.typologie)

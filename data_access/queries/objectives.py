@@ -15,21 +15,35 @@ from data_access.schema import objectif
 def objectives(reader: Reader, year: int) -> pd.DataFrame:
     """The ``objectif`` rows of ``year``: ``reservataire_id``, ``epci_siren``, ``bailleur_id``,
     ``indicateur``, ``valeur``."""
-    stmt = (sa.select(objectif.c.reservataire_id, objectif.c.epci_siren, objectif.c.bailleur_id,
-                      objectif.c.indicateur, objectif.c.valeur)
-            .where(objectif.c.annee == year))
-    return reader.frame(stmt, ["reservataire_id", "epci_siren", "bailleur_id", "indicateur", "valeur"])
+    stmt = sa.select(
+        objectif.c.reservataire_id,
+        objectif.c.epci_siren,
+        objectif.c.bailleur_id,
+        objectif.c.indicateur,
+        objectif.c.valeur,
+    ).where(objectif.c.annee == year)
+    return reader.frame(
+        stmt, ["reservataire_id", "epci_siren", "bailleur_id", "indicateur", "valeur"]
+    )
 
 
-def share_progress(summary: pd.DataFrame, targets: pd.Series, default: float, labels: pd.Series,
-                   also: list) -> pd.DataFrame:
+def share_progress(
+    summary: pd.DataFrame, targets: pd.Series, default: float, labels: pd.Series, also: list
+) -> pd.DataFrame:
     """Réservataires' year-to-date share against their target share (``targets`` indexed by
     réservataire; ``default`` for the others). ``also``: réservataires to list even without
     any rehousing (those with a target of their own); their share and result are empty."""
     missing = [code for code in also if code not in set(summary["reservataire"])]
     if missing:
-        extra = pd.DataFrame({"reservataire": missing, "libelle": labels.reindex(missing).to_numpy(),
-                              "relogements": 0, "relogements_prioritaires": 0, "part_prioritaires": float("nan")})
+        extra = pd.DataFrame(
+            {
+                "reservataire": missing,
+                "libelle": labels.reindex(missing).to_numpy(),
+                "relogements": 0,
+                "relogements_prioritaires": 0,
+                "part_prioritaires": float("nan"),
+            }
+        )
         summary = pd.concat([summary, extra], ignore_index=True)
     out = summary.copy()
     out["objectif_part"] = targets.reindex(out["reservataire"]).fillna(default).to_numpy()
@@ -39,8 +53,9 @@ def share_progress(summary: pd.DataFrame, targets: pd.Series, default: float, la
     return out
 
 
-def count_progress(summary: pd.DataFrame, annual: pd.Series, months: int, key: str,
-                   labels: pd.Series) -> pd.DataFrame:
+def count_progress(
+    summary: pd.DataFrame, annual: pd.Series, months: int, key: str, labels: pd.Series
+) -> pd.DataFrame:
     """Territories' year-to-date priority rehousings against their annual target prorated to
     ``months`` of 12 (``annual`` indexed by territory); every territory with a target or a
     rehousing appears."""

@@ -13,15 +13,26 @@ from data_access.queries.demand_supply import active_on
 from data_access.schema import commune, demande, demande_commune
 
 #: Seniority bands in months since filing: (label, lower bound included, upper bound excluded).
-BANDS = [("moins de 6 mois", 0, 6), ("6 à 12 mois", 6, 12), ("12 à 24 mois", 12, 24),
-         ("24 à 36 mois", 24, 36), ("36 mois et plus", 36, None)]
+BANDS = [
+    ("moins de 6 mois", 0, 6),
+    ("6 à 12 mois", 6, 12),
+    ("12 à 24 mois", 12, 24),
+    ("24 à 36 mois", 24, 36),
+    ("36 mois et plus", 36, None),
+]
 #: Band bounds, in months before the observation date.
 SENIORITY_MONTHS = sorted({m for _, lo, hi in BANDS for m in (lo, hi) if m})
 VALUES = ["demandes_actives", "demandes_prioritaires", "demandes_dalo", "dalo_delai_depasse"]
 
 
-def priority_backlog(reader: Reader, filters: Filters, scope: Scope, at: date,
-                     dalo_deadline_months: int, abnormal_delay_months: int) -> pd.DataFrame:
+def priority_backlog(
+    reader: Reader,
+    filters: Filters,
+    scope: Scope,
+    at: date,
+    dalo_deadline_months: int,
+    abnormal_delay_months: int,
+) -> pd.DataFrame:
     """Active demandes on ``at`` by seniority band, priority ones and DALO ones apart.
 
     **Definitions.** Seniority runs from the filing date (kept at renewal). A demande is
@@ -39,11 +50,20 @@ def priority_backlog(reader: Reader, filters: Filters, scope: Scope, at: date,
     Columns: ``tranche_anciennete``, ``mois_min``, ``mois_max``, the counts above and
     ``au_dela_delai_anormal``; the five bands always present, zeros included.
     """
-    dates = {"au": at, "delai_dalo": months_before(at, dalo_deadline_months),
-             **{f"depot_{m}_mois": months_before(at, m) for m in SENIORITY_MONTHS}}
-    frame = run_template(reader, ("priority_backlog",), _statement, ["bande", *VALUES], filters, scope,
-                         dates).set_index("bande")
-    out = frame.reindex(range(len(BANDS)), fill_value=0).fillna(0).astype("int64").reset_index(drop=True)
+    dates = {
+        "au": at,
+        "delai_dalo": months_before(at, dalo_deadline_months),
+        **{f"depot_{m}_mois": months_before(at, m) for m in SENIORITY_MONTHS},
+    }
+    frame = run_template(
+        reader, ("priority_backlog",), _statement, ["bande", *VALUES], filters, scope, dates
+    ).set_index("bande")
+    out = (
+        frame.reindex(range(len(BANDS)), fill_value=0)
+        .fillna(0)
+        .astype("int64")
+        .reset_index(drop=True)
+    )
     out.insert(0, "tranche_anciennete", [label for label, _, _ in BANDS])
     out.insert(1, "mois_min", [lo for _, lo, _ in BANDS])
     out.insert(2, "mois_max", pd.array([hi for _, _, hi in BANDS], dtype="Int64"))
@@ -54,22 +74,46 @@ def priority_backlog(reader: Reader, filters: Filters, scope: Scope, at: date,
 def _statement(filters: Filters, scope: Scope, dates: dict) -> sa.Select:
     """Active demandes per seniority band with their priority, DALO and late-DALO counts."""
     at, bounds = dates["au"], {m: dates[f"depot_{m}_mois"] for m in SENIORITY_MONTHS}
-    band = sa.case(*[(demande.c.date_depot > bounds[hi], i) for i, (_, lo, hi) in enumerate(BANDS) if hi],
-                   else_=len(BANDS) - 1)
-    subject = Subject(epci=commune.c.epci_siren, commune=demande_commune.c.commune_code,
-                      mutation=demande.c.mutation, demande_id=demande.c.id,
-                      reference_date=at)
+    band = sa.case(
+        *[(demande.c.date_depot > bounds[hi], i) for i, (_, lo, hi) in enumerate(BANDS) if hi],
+        else_=len(BANDS) - 1,
+    )
+    subject = Subject(
+        epci=commune.c.epci_siren,
+        commune=demande_commune.c.commune_code,
+        mutation=demande.c.mutation,
+        demande_id=demande.c.id,
+        reference_date=at,
+    )
     snapshot = priority_snapshot(at, dates["delai_dalo"])
     where = [*active_on(at), *filters.clauses(subject), *scope.clauses(subject)]
     # the first wish and its commune only when a territory filter or the scope needs them
-    j = join_needed(demande.outerjoin(snapshot, snapshot.c.demande_id == demande.c.id), [
-        (demande_commune, sa.and_(demande_commune.c.demande_id == demande.c.id, demande_commune.c.rang == 1), False),
-        (commune, commune.c.code_insee == demande_commune.c.commune_code, False),
-    ], *where)
-    return (sa.select(band.label("bande"), sa.func.count().label("demandes_actives"),
-                      *[sa.func.coalesce(sa.func.sum(snapshot.c[c]), 0).label(v) for c, v in
-                        (("prioritaire", "demandes_prioritaires"), ("dalo", "demandes_dalo"),
-                         ("dalo_delai_depasse", "dalo_delai_depasse"))])
-            .select_from(j)
-            .where(*where)
-            .group_by(band))
+    j = join_needed(
+        demande.outerjoin(snapshot, snapshot.c.demande_id == demande.c.id),
+        [
+            (
+                demande_commune,
+                sa.and_(demande_commune.c.demande_id == demande.c.id, demande_commune.c.rang == 1),
+                False,
+            ),
+            (commune, commune.c.code_insee == demande_commune.c.commune_code, False),
+        ],
+        *where,
+    )
+    return (
+        sa.select(
+            band.label("bande"),
+            sa.func.count().label("demandes_actives"),
+            *[
+                sa.func.coalesce(sa.func.sum(snapshot.c[c]), 0).label(v)
+                for c, v in (
+                    ("prioritaire", "demandes_prioritaires"),
+                    ("dalo", "demandes_dalo"),
+                    ("dalo_delai_depasse", "dalo_delai_depasse"),
+                )
+            ],
+        )
+        .select_from(j)
+        .where(*where)
+        .group_by(band)
+    )

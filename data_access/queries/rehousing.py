@@ -11,20 +11,37 @@ import sqlalchemy as sa
 from data_access.errors import FilterError
 from data_access.filters import Filters, Period, Scope, add_months
 from data_access.queries.base import (
-    LeaseJoin, Reader, criterion_code, densify, in_period, month_of, period_dates, run_template,
+    LeaseJoin,
+    Reader,
+    criterion_code,
+    densify,
+    in_period,
+    month_of,
+    period_dates,
+    run_template,
 )
 from data_access.schema import CRITERES, SANS_CRITERE, bail, commune, logement, reservataire
 
 #: Breakdowns of :func:`monthly_rehousing`.
-DIMENSIONS = ("reservataire", "nature_reservataire", "epci", "commune", "bailleur", "critere",
-              "groupe_critere")
+DIMENSIONS = (
+    "reservataire",
+    "nature_reservataire",
+    "epci",
+    "commune",
+    "bailleur",
+    "critere",
+    "groupe_critere",
+)
 #: Main criterion → its group (DALO, ACD, L441-1; AUCUN stays AUCUN).
-GROUPE_OF_CRITERE = {**{code: group for code, (_, group) in CRITERES.items()}, SANS_CRITERE[0]: SANS_CRITERE[0]}
+GROUPE_OF_CRITERE = {
+    **{code: group for code, (_, group) in CRITERES.items()},
+    SANS_CRITERE[0]: SANS_CRITERE[0],
+}
 VALUES = ["relogements", "relogements_prioritaires"]
 
 
 def _dimension_column(by: str, join: LeaseJoin) -> sa.ColumnElement:
-    if by == "critere":     # a correlated subquery: built only when asked for
+    if by == "critere":  # a correlated subquery: built only when asked for
         return join.main_criterion_rank()
     return {
         "reservataire": join.lease.c.reservataire_id,
@@ -35,8 +52,9 @@ def _dimension_column(by: str, join: LeaseJoin) -> sa.ColumnElement:
     }[by]
 
 
-def monthly_rehousing(reader: Reader, filters: Filters, period: Period, scope: Scope,
-                      by: str | None = None) -> pd.DataFrame:
+def monthly_rehousing(
+    reader: Reader, filters: Filters, period: Period, scope: Scope, by: str | None = None
+) -> pd.DataFrame:
     """Rehousings per month, and those of priority households, optionally broken down ``by``
     réservataire, réservataire nature, EPCI, commune, bailleur or main criterion.
 
@@ -57,17 +75,33 @@ def monthly_rehousing(reader: Reader, filters: Filters, period: Period, scope: S
     if by is not None and by not in DIMENSIONS:
         raise FilterError(f"Ventilation inconnue : {by!r} (attendu : {', '.join(DIMENSIONS)}).")
     by_criterion = by in ("critere", "groupe_critere")
-    columns = ["mois", "critere", "relogements"] if by_criterion else ["mois", *([by] if by else []), *VALUES]
-    frame = run_template(reader, ("monthly_rehousing", "critere" if by_criterion else by),
-                         lambda f, s, d: _statement(f, s, d, by), columns, filters, scope, period_dates(period),
-                         as_arrays=not by_criterion)
+    columns = (
+        ["mois", "critere", "relogements"]
+        if by_criterion
+        else ["mois", *([by] if by else []), *VALUES]
+    )
+    frame = run_template(
+        reader,
+        ("monthly_rehousing", "critere" if by_criterion else by),
+        lambda f, s, d: _statement(f, s, d, by),
+        columns,
+        filters,
+        scope,
+        period_dates(period),
+        as_arrays=not by_criterion,
+    )
     if by_criterion:
         # one main criterion per lease: relogements_prioritaires = relogements except for AUCUN
         frame["critere"] = criterion_code(frame["critere"])
         if by == "groupe_critere":
-            frame = (frame.assign(groupe_critere=frame["critere"].map(GROUPE_OF_CRITERE))
-                     .groupby(["mois", by], as_index=False)["relogements"].sum())
-        frame["relogements_prioritaires"] = frame["relogements"].where(frame[by] != SANS_CRITERE[0], 0)
+            frame = (
+                frame.assign(groupe_critere=frame["critere"].map(GROUPE_OF_CRITERE))
+                .groupby(["mois", by], as_index=False)["relogements"]
+                .sum()
+            )
+        frame["relogements_prioritaires"] = frame["relogements"].where(
+            frame[by] != SANS_CRITERE[0], 0
+        )
     out = densify(frame, period, [by] if by else [], VALUES)
     if by:
         # the grid is month-major with members sorted: label each member once, then tile
@@ -75,7 +109,9 @@ def monthly_rehousing(reader: Reader, filters: Filters, period: Period, scope: S
         members = out[by].iloc[: len(out) // n_months]
         labels = reader.labels(by).reindex(members.to_numpy())
         # a code missing from the reference (or with no name) keeps a row, named by its code
-        labels = labels.fillna(pd.Series([f"{m} (sans libellé)" for m in members], index=labels.index)).to_numpy()
+        labels = labels.fillna(
+            pd.Series([f"{m} (sans libellé)" for m in members], index=labels.index)
+        ).to_numpy()
         out.insert(2, "libelle", np.tile(labels, n_months))
     return out
 
@@ -83,30 +119,43 @@ def monthly_rehousing(reader: Reader, filters: Filters, period: Period, scope: S
 def _statement(filters: Filters, scope: Scope, dates: dict, by: str | None) -> sa.Select:
     """Leases signed from ``dates["debut"]`` to before ``dates["fin"]`` per month (and ``by``):
     with the main criterion's rank for a criterion breakdown, else with the priority count."""
-    join = LeaseJoin(filters, scope, *in_period(bail.c.date_signature, dates["debut"], dates["fin"]))
+    join = LeaseJoin(
+        filters, scope, *in_period(bail.c.date_signature, dates["debut"], dates["fin"])
+    )
     mois = month_of(join.lease.c.date_signature).label("mois")
     if by in ("critere", "groupe_critere"):
         rank = _dimension_column("critere", join).label("critere")
-        return (sa.select(mois, rank, sa.func.count().label("relogements"))
-                .select_from(join.from_clause(rank))
-                .where(*join.where)
-                .group_by(mois, rank))
+        return (
+            sa.select(mois, rank, sa.func.count().label("relogements"))
+            .select_from(join.from_clause(rank))
+            .where(*join.where)
+            .group_by(mois, rank)
+        )
     keys = [_dimension_column(by, join).label(by)] if by else []
     prioritaire = join.prioritaire()
-    return (sa.select(mois, *keys, sa.func.count().label("relogements"),
-                      sa.func.sum(prioritaire).label("relogements_prioritaires"))
-            .select_from(join.from_clause(prioritaire, *keys))
-            .where(*join.where)
-            .group_by(mois, *keys))
+    return (
+        sa.select(
+            mois,
+            *keys,
+            sa.func.count().label("relogements"),
+            sa.func.sum(prioritaire).label("relogements_prioritaires"),
+        )
+        .select_from(join.from_clause(prioritaire, *keys))
+        .where(*join.where)
+        .group_by(mois, *keys)
+    )
 
 
 def summarise(monthly: pd.DataFrame, by: str) -> pd.DataFrame:
     """Totals over the period of a :func:`monthly_rehousing` breakdown, one row per member,
     with ``part_prioritaires`` = relogements_prioritaires ÷ relogements (NaN when no
     rehousing), sorted by decreasing rehousings."""
-    out = (monthly.groupby([by, "libelle"], as_index=False, sort=False, dropna=False)[VALUES].sum()
-           .sort_values(["relogements", "libelle"], ascending=[False, True], kind="stable")
-           .reset_index(drop=True))
+    out = (
+        monthly.groupby([by, "libelle"], as_index=False, sort=False, dropna=False)[VALUES]
+        .sum()
+        .sort_values(["relogements", "libelle"], ascending=[False, True], kind="stable")
+        .reset_index(drop=True)
+    )
     out["part_prioritaires"] = share(out["relogements_prioritaires"], out["relogements"])
     return out
 
@@ -144,24 +193,40 @@ def key_figures(monthly: pd.DataFrame, period: Period, available_from) -> pd.Dat
     """
     months = pd.to_datetime(monthly["mois"])
     rows = []
-    for window, (start, end) in {"periode": (period.start, period.end),
-                                 "dernier_mois": (period.end, period.end)}.items():
+    for window, (start, end) in {
+        "periode": (period.start, period.end),
+        "dernier_mois": (period.end, period.end),
+    }.items():
+
         def sums(first, last):
             inside = (months >= pd.Timestamp(first)) & (months <= pd.Timestamp(last))
             return [int(monthly.loc[inside, v].sum()) for v in VALUES]
+
         now = sums(start, end)
         before_start, before_end = add_months(start, -12), add_months(end, -12)
-        before = sums(before_start, before_end) if before_start >= available_from else [math.nan, math.nan]
-        rows.append({
-            "fenetre": window, "debut": start, "fin": end,
-            "relogements": now[0], "relogements_prioritaires": now[1],
-            "part_prioritaires": share(now[1], now[0]),
-            "relogements_an_dernier": before[0], "relogements_prioritaires_an_dernier": before[1],
-            "part_prioritaires_an_dernier": share(before[1], before[0]),
-            "evolution_relogements": _change(now[0], before[0]),
-            "evolution_prioritaires": _change(now[1], before[1]),
-        })
-        rows[-1]["ecart_part"] = rows[-1]["part_prioritaires"] - rows[-1]["part_prioritaires_an_dernier"]
+        before = (
+            sums(before_start, before_end)
+            if before_start >= available_from
+            else [math.nan, math.nan]
+        )
+        rows.append(
+            {
+                "fenetre": window,
+                "debut": start,
+                "fin": end,
+                "relogements": now[0],
+                "relogements_prioritaires": now[1],
+                "part_prioritaires": share(now[1], now[0]),
+                "relogements_an_dernier": before[0],
+                "relogements_prioritaires_an_dernier": before[1],
+                "part_prioritaires_an_dernier": share(before[1], before[0]),
+                "evolution_relogements": _change(now[0], before[0]),
+                "evolution_prioritaires": _change(now[1], before[1]),
+            }
+        )
+        rows[-1]["ecart_part"] = (
+            rows[-1]["part_prioritaires"] - rows[-1]["part_prioritaires_an_dernier"]
+        )
     return pd.DataFrame(rows)
 
 

@@ -23,8 +23,10 @@ expect.set_options(timeout=15_000)
 
 #: The real Haute-Garonne layers the map page is served with (``../shared/geodata``).
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "geodata"
-MAP_FILES = {"RELOG_CONTOURS_COMMUNES": SHARED / "derived/communes-31-cog2026-simplifie.geojson",
-             "RELOG_CONTOURS_QPV": SHARED / "qpv-hackaviz2021/qp-31-haute-garonne-2015.geojson"}
+MAP_FILES = {
+    "RELOG_CONTOURS_COMMUNES": SHARED / "derived/communes-31-cog2026-simplifie.geojson",
+    "RELOG_CONTOURS_QPV": SHARED / "qpv-hackaviz2021/qp-31-haute-garonne-2015.geojson",
+}
 
 
 @pytest.fixture(scope="session")
@@ -40,8 +42,11 @@ def served_app(demo_path):
 @pytest.fixture(scope="session")
 def browser():
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium introuvable ({CHROMIUM}) : `make test` l'installe (paquet Debian chromium).")
+        pytest.fail(
+            f"Chromium introuvable ({CHROMIUM}) : `make test` l'installe (paquet Debian chromium)."
+        )
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         yield browser
@@ -61,15 +66,22 @@ class PageWatch:
 
     def _request(self, request) -> None:
         url = request.url
-        if not (url.startswith(self.origin) or re.match(r"^(data|blob|about):", url)
-                or url.startswith(self.origin.replace("http", "ws"))):
+        if not (
+            url.startswith(self.origin)
+            or re.match(r"^(data|blob|about):", url)
+            or url.startswith(self.origin.replace("http", "ws"))
+        ):
             self.foreign.append(url)
 
 
 @pytest.fixture
 def page(browser, served_app):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True,
-                                  locale="fr-FR", timezone_id="Europe/Paris")
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 1000},
+        accept_downloads=True,
+        locale="fr-FR",
+        timezone_id="Europe/Paris",
+    )
     page = context.new_page()
     page.set_default_timeout(20_000)
     watch = PageWatch(page, served_app.url)

@@ -7,22 +7,35 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from bench import dashboard, map as map_bench
+from bench import dashboard
+from bench import map as map_bench
 from bench.served_app import PROBE, timed_open
 
 RENDERED_BY_LOCATORS = {
-    "relogements": ['[data-valeur="relogements"]', ".relog-chart canvas:visible",
-                    ".relog-table-reservataire .tabulator-row"],
-    "carte": [".relog-legend-offre-body", ".relog-map-demande canvas:visible", ".relog-map-offre canvas:visible"],
+    "relogements": [
+        '[data-valeur="relogements"]',
+        ".relog-chart canvas:visible",
+        ".relog-table-reservataire .tabulator-row",
+    ],
+    "carte": [
+        ".relog-legend-offre-body",
+        ".relog-map-demande canvas:visible",
+        ".relog-map-offre canvas:visible",
+    ],
 }
 
 
-@pytest.mark.parametrize("name, route, ready, condition", [
-    ("relogements", "", dashboard.page_ready, dashboard.RENDERED),
-    ("carte", "/carte", map_bench.map_ready, map_bench.RENDERED),
-], ids=["relogements", "carte"])
+@pytest.mark.parametrize(
+    "name, route, ready, condition",
+    [
+        ("relogements", "", dashboard.page_ready, dashboard.RENDERED),
+        ("carte", "/carte", map_bench.map_ready, map_bench.RENDERED),
+    ],
+    ids=["relogements", "carte"],
+)
 def test_first_render_is_read_on_the_page_clock_once_the_page_is_rendered(
-        browser, served_app, name, route, ready, condition):
+    browser, served_app, name, route, ready, condition
+):
     context, rendered, harness = timed_open(browser, served_app.url + route, ready, condition)
     try:
         page = context.pages[0]
@@ -38,7 +51,9 @@ def test_the_probe_keeps_no_time_while_its_condition_does_not_hold(browser, serv
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.add_init_script(PROBE.replace("__CONDITION__", "deep => Boolean(deep('.relog-no-such-thing'))"))
+        page.add_init_script(
+            PROBE.replace("__CONDITION__", "deep => Boolean(deep('.relog-no-such-thing'))")
+        )
         page.goto(served_app.url)
         dashboard.page_ready(page)
         page.wait_for_timeout(200)

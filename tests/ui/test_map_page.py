@@ -20,7 +20,7 @@ from tests.ui.conftest import MAP_FILES
 pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.xdist_group("ui")]
 
 SICOVAL = "243100633"
-OBSERVED = date(2026, 10, 31)       # default observation date: end of the last complete month
+OBSERVED = date(2026, 10, 31)  # default observation date: end of the last complete month
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +34,9 @@ def toulouse_point():
 
 def screen_point(page, figure: str, x: float, y: float) -> tuple[float, float]:
     """Where map coordinates (x, y) are on the page, from the Bokeh figure's own scales."""
-    return tuple(page.evaluate(
-        """([name, x, y]) => {
+    return tuple(
+        page.evaluate(
+            """([name, x, y]) => {
              for (const doc of Bokeh.documents) {
                const fig = doc.get_model_by_name(name)
                if (fig == null) continue
@@ -45,7 +46,10 @@ def screen_point(page, figure: str, x: float, y: float) -> tuple[float, float]:
                return [rect.left + sx, rect.top + sy]
              }
              throw new Error("figure not found: " + name)
-           }""", [figure, x, y]))
+           }""",
+            [figure, x, y],
+        )
+    )
 
 
 def open_map(page, served_app, query: str = "") -> None:
@@ -54,21 +58,27 @@ def open_map(page, served_app, query: str = "") -> None:
     page.wait_for_function("""() => window.Bokeh && Bokeh.documents.some(d => {
         const f = d.get_model_by_name('relog-map-demande'); const v = f && Bokeh.index.find_one(f)
         return v != null && v.frame.bbox.width > 100 })""")
-    page.wait_for_timeout(300)       # the first paint after layout
+    page.wait_for_timeout(300)  # the first paint after layout
 
 
-def test_hover_shows_the_commune_figures_and_a_click_opens_its_rehousing_page(page, served_app, raw_tables,
-                                                                              toulouse_point):
+def test_hover_shows_the_commune_figures_and_a_click_opens_its_rehousing_page(
+    page, served_app, raw_tables, toulouse_point
+):
     open_map(page, served_app)
     x, y = screen_point(page, "relog-map-demande", *toulouse_point)
     page.mouse.move(x, y)
     tip = page.locator(".relog-map-tip").first
     expect(tip).to_contain_text("Toulouse")
-    expected = oracle.demand_supply(raw_tables, Filters(end="2026-10"), "commune", OBSERVED).set_index("commune")
+    expected = oracle.demand_supply(
+        raw_tables, Filters(end="2026-10"), "commune", OBSERVED
+    ).set_index("commune")
     text = tip.inner_text()
     assert "Demande au 31/10/2026" in text
-    for label, column in (("Demandes actives", "demandes_actives"), ("Logements sociaux", "logements"),
-                          ("Baux signés (12 mois)", "baux_12m")):
+    for label, column in (
+        ("Demandes actives", "demandes_actives"),
+        ("Logements sociaux", "logements"),
+        ("Baux signés (12 mois)", "baux_12m"),
+    ):
         shown = re.search(re.escape(label) + r" :\s*([\d\s\u202f\u00a0]+)", text)
         assert shown, (label, text)
         assert int(re.sub(r"\D", "", shown.group(1))) == expected.loc["31555", column], label
@@ -86,8 +96,13 @@ def test_a_change_of_indicator_sends_values_not_shapes(page, served_app):
     page.on("request", lambda request: scripts.append(request.url))
 
     def on_socket(ws):
-        ws.on("framereceived", lambda payload: frames.append(
-            ("in", len(payload), payload if isinstance(payload, str) else "")))
+        ws.on(
+            "framereceived",
+            lambda payload: frames.append(
+                ("in", len(payload), payload if isinstance(payload, str) else "")
+            ),
+        )
+
     page.on("websocket", on_socket)
     open_map(page, served_app)
     page.wait_for_timeout(500)
@@ -120,7 +135,9 @@ def test_the_map_follows_the_rehousing_page_filters(page, served_app, toulouse_p
     page.wait_for_function("""() => window.Bokeh && Bokeh.documents.some(d => {
         const f = d.get_model_by_name('relog-map-demande'); const v = f && Bokeh.index.find_one(f)
         return v != null && v.frame.bbox.width > 100 })""")
-    x, y = screen_point(page, "relog-map-demande", *toulouse_point)     # Toulouse is not in the Sicoval
+    x, y = screen_point(
+        page, "relog-map-demande", *toulouse_point
+    )  # Toulouse is not in the Sicoval
     page.mouse.move(x, y)
     tip = page.locator(".relog-map-tip").first
     expect(tip).to_contain_text("Toulouse")

@@ -52,14 +52,17 @@ def choose(page, name: str, label: str) -> None:
     box = page.locator(f".relog-filter-{name} input.choices__input--cloned")
     box.click()
     box.fill(label)
-    page.locator(f".relog-filter-{name} .choices__list--dropdown .choices__item--choice",
-                 has_text=label).first.click()
+    page.locator(
+        f".relog-filter-{name} .choices__list--dropdown .choices__item--choice", has_text=label
+    ).first.click()
     page.keyboard.press("Escape")
 
 
 def query_of(page) -> dict[str, str]:
     """The address bar's query, read in the page (``page.url`` lags behind pushState)."""
-    return {k: v[-1] for k, v in parse_qs(page.evaluate("window.location.search").lstrip("?")).items()}
+    return {
+        k: v[-1] for k, v in parse_qs(page.evaluate("window.location.search").lstrip("?")).items()
+    }
 
 
 def wait_for_query(page, expected: dict[str, str]) -> None:
@@ -68,7 +71,9 @@ def wait_for_query(page, expected: dict[str, str]) -> None:
         """(expected) => {
             const got = Object.fromEntries(new URLSearchParams(window.location.search))
             return JSON.stringify(Object.entries(got).sort()) === JSON.stringify(Object.entries(expected).sort())
-        }""", arg=expected)
+        }""",
+        arg=expected,
+    )
 
 
 def test_changing_epci_and_period_shows_the_independent_figures(page, served_app, raw_tables):
@@ -82,21 +87,30 @@ def test_changing_epci_and_period_shows_the_independent_figures(page, served_app
     wait_for_kpi(page, "relogements_prioritaires", int(monthly["relogements_prioritaires"].sum()))
     share = monthly["relogements_prioritaires"].sum() / monthly["relogements"].sum()
     expect(page.locator('[data-valeur="part_prioritaires"]')).to_have_text(
-        f"{share * 100:.1f}".replace(".", ",") + "\u00a0%")
+        f"{share * 100:.1f}".replace(".", ",") + "\u00a0%"
+    )
     wait_for_query(page, {"epci": SICOVAL, "debut": "2025-01", "fin": "2025-12"})
 
     # the communes tab: its first row is the Sicoval commune with the most rehousings
     page.locator(".bk-tab", has_text="Communes").click()
-    by_commune = (oracle.monthly_rehousing(raw_tables, filters, "commune")
-                  .groupby(["commune", "libelle"], as_index=False)[["relogements", "relogements_prioritaires"]].sum()
-                  .sort_values(["relogements", "libelle"], ascending=[False, True]))
+    by_commune = (
+        oracle.monthly_rehousing(raw_tables, filters, "commune")
+        .groupby(["commune", "libelle"], as_index=False)[
+            ["relogements", "relogements_prioritaires"]
+        ]
+        .sum()
+        .sort_values(["relogements", "libelle"], ascending=[False, True])
+    )
     top = by_commune.iloc[0]
     row = page.locator(".relog-table-commune .tabulator-row", has_text=top["libelle"]).first
     expect(row).to_be_visible()
     cells = row.locator(".tabulator-cell:visible").all_inner_texts()
     assert [number(c) for c in cells[1:3]] == [top["relogements"], top["relogements_prioritaires"]]
     total = page.locator(".relog-table-commune .tabulator-row", has_text="Total").first
-    assert number(total.locator(".tabulator-cell:visible").all_inner_texts()[1]) == monthly["relogements"].sum()
+    assert (
+        number(total.locator(".tabulator-cell:visible").all_inner_texts()[1])
+        == monthly["relogements"].sum()
+    )
 
 
 def test_definitions_on_hover(page, served_app):
@@ -106,10 +120,15 @@ def test_definitions_on_hover(page, served_app):
 
 
 def test_both_exports_carry_figures_filters_and_freshness(page, served_app, raw_tables):
-    open_page(page, served_app, f"?epci={TOULOUSE_METROPOLE}&debut=2025-04&fin=2025-09&onglet=bailleur")
+    open_page(
+        page, served_app, f"?epci={TOULOUSE_METROPOLE}&debut=2025-04&fin=2025-09&onglet=bailleur"
+    )
     filters = Filters(start="2025-04", end="2025-09", epci=(TOULOUSE_METROPOLE,))
-    expected = (oracle.monthly_rehousing(raw_tables, filters, "bailleur")
-                .groupby("libelle")[["relogements", "relogements_prioritaires"]].sum())
+    expected = (
+        oracle.monthly_rehousing(raw_tables, filters, "bailleur")
+        .groupby("libelle")[["relogements", "relogements_prioritaires"]]
+        .sum()
+    )
     expected = expected[expected["relogements"] > 0]
 
     with page.expect_download() as info:
@@ -128,7 +147,10 @@ def test_both_exports_carry_figures_filters_and_freshness(page, served_app, raw_
     assert got.loc["Total", "Relogements (baux signés)"] == expected["relogements"].sum()
     members = got.drop("Total")
     assert members["Relogements (baux signés)"].to_dict() == expected["relogements"].to_dict()
-    assert members["dont ménages prioritaires"].to_dict() == expected["relogements_prioritaires"].to_dict()
+    assert (
+        members["dont ménages prioritaires"].to_dict()
+        == expected["relogements_prioritaires"].to_dict()
+    )
 
     with page.expect_download() as info:
         page.locator(".relog-export-bailleur-xlsx button").click()
@@ -138,47 +160,77 @@ def test_both_exports_carry_figures_filters_and_freshness(page, served_app, raw_
     rows = list(workbook.active.iter_rows(values_only=True))
     assert ("Filtres", "EPCI : Toulouse Métropole") in [r[:2] for r in rows]
     start = next(i for i, r in enumerate(rows) if r[0] == "Identifiant du bailleur")
-    xlsx = {r[1]: r[2] for r in rows[start + 1:]}
+    xlsx = {r[1]: r[2] for r in rows[start + 1 :]}
     assert xlsx.pop("Total") == expected["relogements"].sum()
     assert xlsx == expected["relogements"].to_dict()
 
 
 def test_shared_link_restores_the_view_and_flags_wrong_values(page, served_app, raw_tables):
-    open_page(page, served_app, f"?epci={SICOVAL}&debut=2024-01&fin=2024-06&criteres=DALO&bailleurs=999&pays=fr")
+    open_page(
+        page,
+        served_app,
+        f"?epci={SICOVAL}&debut=2024-01&fin=2024-06&criteres=DALO&bailleurs=999&pays=fr",
+    )
     filters = Filters(start="2024-01", end="2024-06", epci=(SICOVAL,), criteres=("DALO",))
-    wait_for_kpi(page, "relogements", int(oracle.monthly_rehousing(raw_tables, filters)["relogements"].sum()))
-    expect(page.locator(".relog-filter-epci .choices__list--multiple .choices__item", has_text="Sicoval")).to_be_visible()
+    wait_for_kpi(
+        page, "relogements", int(oracle.monthly_rehousing(raw_tables, filters)["relogements"].sum())
+    )
+    expect(
+        page.locator(
+            ".relog-filter-epci .choices__list--multiple .choices__item", has_text="Sicoval"
+        )
+    ).to_be_visible()
     expect(page.locator(".relog-filter-start select")).to_have_value(re.compile(".+"))
     notice = page.locator(".relog-notices")
     expect(notice).to_contain_text("Bailleur ignoré")
     expect(notice).to_contain_text("Paramètre d'adresse inconnu ignoré : « pays »")
     # the address bar now holds only what was applied
-    wait_for_query(page, {"epci": SICOVAL, "debut": "2024-01", "fin": "2024-06", "criteres": "DALO"})
+    wait_for_query(
+        page, {"epci": SICOVAL, "debut": "2024-01", "fin": "2024-06", "criteres": "DALO"}
+    )
 
 
 def test_back_and_forward_move_between_views(page, served_app, raw_tables):
     open_page(page, served_app, "?debut=2025-01&fin=2025-12")
-    all_epci = int(oracle.monthly_rehousing(raw_tables, Filters(start="2025-01", end="2025-12"))["relogements"].sum())
+    all_epci = int(
+        oracle.monthly_rehousing(raw_tables, Filters(start="2025-01", end="2025-12"))[
+            "relogements"
+        ].sum()
+    )
     wait_for_kpi(page, "relogements", all_epci)
     choose(page, "epci", "Sicoval")
     sicoval = Filters(start="2025-01", end="2025-12", epci=(SICOVAL,))
-    wait_for_kpi(page, "relogements", int(oracle.monthly_rehousing(raw_tables, sicoval)["relogements"].sum()))
+    wait_for_kpi(
+        page, "relogements", int(oracle.monthly_rehousing(raw_tables, sicoval)["relogements"].sum())
+    )
     wait_for_query(page, {"debut": "2025-01", "fin": "2025-12", "epci": SICOVAL})
     page.go_back()
     wait_for_kpi(page, "relogements", all_epci)
-    expect(page.locator(".relog-filter-epci .choices__list--multiple .choices__item")).to_have_count(0)
+    expect(
+        page.locator(".relog-filter-epci .choices__list--multiple .choices__item")
+    ).to_have_count(0)
     assert query_of(page) == {"debut": "2025-01", "fin": "2025-12"}
     page.go_forward()
-    wait_for_kpi(page, "relogements", int(oracle.monthly_rehousing(raw_tables, sicoval)["relogements"].sum()))
-    expect(page.locator(".relog-filter-epci .choices__list--multiple .choices__item", has_text="Sicoval")).to_be_visible()
+    wait_for_kpi(
+        page, "relogements", int(oracle.monthly_rehousing(raw_tables, sicoval)["relogements"].sum())
+    )
+    expect(
+        page.locator(
+            ".relog-filter-epci .choices__list--multiple .choices__item", has_text="Sicoval"
+        )
+    ).to_be_visible()
     assert query_of(page)["epci"] == SICOVAL
 
 
 def test_clicking_a_row_filters_the_page(page, served_app, raw_tables):
     open_page(page, served_app, "?debut=2025-01&fin=2025-12&onglet=epci")
-    page.locator(".relog-table-epci .tabulator-row", has_text="Sicoval").first.locator('[tabulator-field="libelle"]').click()
+    page.locator(".relog-table-epci .tabulator-row", has_text="Sicoval").first.locator(
+        '[tabulator-field="libelle"]'
+    ).click()
     sicoval = Filters(start="2025-01", end="2025-12", epci=(SICOVAL,))
-    wait_for_kpi(page, "relogements", int(oracle.monthly_rehousing(raw_tables, sicoval)["relogements"].sum()))
+    wait_for_kpi(
+        page, "relogements", int(oracle.monthly_rehousing(raw_tables, sicoval)["relogements"].sum())
+    )
     wait_for_query(page, {"debut": "2025-01", "fin": "2025-12", "epci": SICOVAL, "onglet": "epci"})
 
 
@@ -187,7 +239,9 @@ def test_reset_returns_to_the_rolling_default(page, served_app):
     page.locator(".relog-reset button").click()
     expect(page.locator(".relog-filter-start select")).to_have_value(re.compile(".+"))
     wait_for_query(page, {})
-    expect(page.locator(".relog-filter-epci .choices__list--multiple .choices__item")).to_have_count(0)
+    expect(
+        page.locator(".relog-filter-epci .choices__list--multiple .choices__item")
+    ).to_have_count(0)
 
 
 def test_pipeline_tab_shows_the_independent_monthly_counts(page, served_app, raw_tables):
@@ -196,14 +250,19 @@ def test_pipeline_tab_shows_the_independent_monthly_counts(page, served_app, raw
     expected = oracle.pipeline(raw_tables, Filters(start="2025-01", end="2025-06", epci=(SICOVAL,)))
     row = page.locator(".relog-table-pipeline .tabulator-row", has_text="mars 2025").first
     expect(row).to_be_visible()
-    cells = {c.get_attribute("tabulator-field"): c.inner_text() for c in row.locator(".tabulator-cell").all()}
+    cells = {
+        c.get_attribute("tabulator-field"): c.inner_text()
+        for c in row.locator(".tabulator-cell").all()
+    }
     march = expected.iloc[2]
     assert number(cells["propositions"]) == march["propositions"]
     assert number(cells["refus_menage"]) == march["refus_menage"]
     assert number(cells["baux_signes"]) == march["baux_signes"]
     # a filter change while the tab is shown updates it
     page.locator(".relog-filter-end select").select_option(label="mars 2025")
-    expect(page.locator(".relog-table-pipeline .tabulator-row", has_text="juin 2025")).to_have_count(0)
+    expect(
+        page.locator(".relog-table-pipeline .tabulator-row", has_text="juin 2025")
+    ).to_have_count(0)
 
 
 def test_filter_search_speaks_french(page, served_app):
@@ -214,4 +273,6 @@ def test_filter_search_speaks_french(page, served_app):
     message = page.locator(".relog-filter-communes .has-no-results")
     expect(message).to_be_attached()
     assert message.evaluate("e => getComputedStyle(e, '::after').content") == '"Aucun résultat"'
-    assert message.evaluate("e => getComputedStyle(e).fontSize") == "0px"     # the English text is hidden
+    assert (
+        message.evaluate("e => getComputedStyle(e).fontSize") == "0px"
+    )  # the English text is hidden
