@@ -22,7 +22,7 @@ import pandas as pd
 
 from data_access import Filters, Replica
 from data_access.demo import build_demo, demo_is_current, load_postgres
-from data_access.replica import FRESHNESS_STATEMENTS
+from data_access.execution import FRESHNESS_STATEMENTS
 from data_access.settings import PROJECT_ROOT
 
 TARGETS_MS = {

@@ -4,13 +4,15 @@ French message shown instead of a page that cannot open."""
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from contextlib import nullcontext
 
 import panel as pn
 
+from dashboards import workarounds
 from data_access import RelogError, connect
+
+workarounds.apply()
 
 log = logging.getLogger("relog.dashboards")
 
@@ -27,9 +29,8 @@ a.active { opacity: 1; font-weight: bold; border-bottom: 2px solid #ffffff; }
 class RelogTemplate(pn.template.VanillaTemplate):
     """Panel's vanilla template (native design: a third lighter to render than the Bootstrap
     one, whose stylesheet every component's shadow root re-applies), without its web font
-    from Google Fonts: the pages must work on a network with no internet."""
-
-    _resources = {"css": {}}
+    from Google Fonts (:mod:`dashboards.workarounds`): the pages must work on a network with
+    no internet."""
 
 
 def navigation(current: str) -> pn.pane.HTML:
@@ -82,37 +83,3 @@ def _template(route: str, title: str, build) -> RelogTemplate:
     template.sidebar.append(sidebar)
     template.main.append(main)
     return template
-
-
-def _no_mathjax() -> None:
-    """Panel loads Bokeh's MathJax bundle (1.8 MB of JavaScript to fetch and parse) as soon as
-    a page holds an HTML or Markdown pane, in case it contains LaTeX. Ours never do."""
-    from panel.io import resources
-
-    resources._panel_use_mathjax = lambda roots: False
-
-
-_no_mathjax()
-
-
-def _no_webgl_bundle() -> None:
-    """Bokeh sends its WebGL bundle (190 kB of JavaScript) to every page; no plot of ours
-    draws with WebGL (a plot with ``output_backend="webgl"`` would need it back)."""
-    from bokeh.resources import Resources
-
-    Resources._default_components = [c for c in Resources._default_components if c != "bokeh-gl"]
-
-
-_no_webgl_bundle()
-
-
-def _no_document_validation() -> None:
-    """Bokeh's document validation (integrity warnings for developers) walks every model of
-    every new session; ``BOKEH_VALIDATE_DOC=true`` turns it back on."""
-    from bokeh.settings import settings
-
-    if "BOKEH_VALIDATE_DOC" not in os.environ:
-        settings.perform_document_validation.set_value(False)
-
-
-_no_document_validation()

@@ -31,12 +31,14 @@ def fmt_points(delta) -> str:
     return f"{_sign(delta)}{text}\u00a0point{'s' if points >= 2 else ''}"
 
 
-#: Colours of the main criterion groups (colour-blind safe, Okabe–Ito) and of the others.
-GROUP_COLOURS = {
-    "DALO": "#D55E00",
-    "ACD / PDALHPD": "#E69F00",
-    "Autres critères L441-1": "#0072B2",
-    "Non prioritaires": "#BFC5CC",
+#: Colour of each role an indicator declares (``Indicator.colour``): the main criterion
+#: groups (colour-blind safe, Okabe–Ito) and the others.
+COLOURS = {
+    "dalo": "#D55E00",
+    "acd": "#E69F00",
+    "l441": "#0072B2",
+    "non_prioritaire": "#BFC5CC",
+    "prioritaire": "#1D4E89",
 }
 PRIMARY = "#1D4E89"
 
@@ -50,3 +52,12 @@ TABULATOR_PCT = {
     "symbol": "\u00a0%",
     "symbolAfter": True,
 }
+
+
+def tabulator_formatter(unit) -> dict:
+    """The Tabulator cell formatter of a registry :class:`~data_access.indicators.Unit`
+    (shares are shown in percent: the table's values are multiplied by 100)."""
+    if unit.code == "part":
+        return {**TABULATOR_PCT, "precision": unit.decimals}
+    symbol = {"symbol": f"\u00a0{unit.suffix}", "symbolAfter": True} if unit.suffix else {}
+    return {**TABULATOR_INT, "precision": unit.decimals, **symbol}

@@ -3,8 +3,12 @@
 Every file carries what its figures mean: title, period, filters, scope and data freshness
 sit above the table, so a figure pasted in a note to the préfet keeps its context.
 
->>> ctx = ExportContext("Relogements par EPCI", period, filters, str(replica.freshness()))
+>>> ctx = ExportContext("Relogements par EPCI", period, replica.describe(filters),
+...                     str(replica.freshness()))
 >>> to_csv(replica.rehousing_summary(filters, by="epci"), ctx)   # bytes, UTF-8 with BOM
+
+Headings, units and the definitions written above the table come from the indicator registry
+(:mod:`data_access.indicators`).
 
 CSV: ``;`` separator, UTF-8 with a byte-order mark, decimal comma, no thousands separator
 (French Excel reads « 1 234 » as text), months written « janvier 2025 ». XLSX: real numbers
@@ -15,16 +19,15 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
+from data_access import indicators
 from data_access.filters import Filters, Period
-from data_access.formatting import date_label, month_label
-from data_access.schema import DECISIONS_CAL
+from data_access.formatting import date_label
 
 try:
     from zoneinfo import ZoneInfo
@@ -32,47 +35,6 @@ try:
     _PARIS = ZoneInfo("Europe/Paris")  # the time written in files is the reader's
 except Exception:  # pragma: no cover - tzdata missing
     _PARIS = None
-
-#: Column → (French heading, kind). Kinds: month, int, share, text.
-COLUMNS: dict[str, tuple[str, str]] = {
-    "mois": ("Mois", "month"),
-    "libelle": ("Libellé", "text"),
-    "reservataire": ("Identifiant du réservataire", "text"),
-    "nature_reservataire": ("Nature du réservataire", "text"),
-    "epci": ("SIREN de l'EPCI", "text"),
-    "commune": ("Code INSEE de la commune", "text"),
-    "bailleur": ("Identifiant du bailleur", "text"),
-    "critere": ("Critère principal", "text"),
-    "groupe_critere": ("Groupe de critère", "text"),
-    "relogements": ("Relogements (baux signés)", "int"),
-    "relogements_prioritaires": ("dont ménages prioritaires", "int"),
-    "part_prioritaires": ("Part des ménages prioritaires", "share"),
-    "relogements_dalo": ("dont DALO", "int"),
-    "relogements_acd": ("dont accord collectif / PDALHPD", "int"),
-    "relogements_l441": ("dont autres critères L441-1", "int"),
-    "propositions": ("Propositions", "int"),
-    "refus_menage": ("Refus du ménage", "int"),
-    **{
-        f"cal_{code}": (f"Décisions CAL : {label.lower()}", "int")
-        for code, label in DECISIONS_CAL.items()
-    },
-    "baux_signes": ("Baux signés", "int"),
-    "entrees_dans_les_lieux": ("Entrées dans les lieux", "int"),
-    "objectif_part": ("Objectif de part prioritaire", "share"),
-    "ecart_points": ("Écart à l'objectif (points)", "text"),
-    "objectif_atteint": ("Objectif atteint", "text"),
-    "objectif_annuel": ("Objectif annuel (relogements prioritaires)", "text"),
-    "objectif_prorata": ("Objectif au prorata des mois écoulés", "text"),
-    "taux_atteinte": ("Taux d'atteinte", "share"),
-    "demandes_actives": ("Demandes actives (1er choix)", "int"),
-    "demandes_actives_ponderees": ("Demandes actives pondérées", "text"),
-    "demandes_prioritaires_actives": ("Demandes prioritaires actives", "int"),
-    "logements": ("Logements sociaux", "int"),
-    "logements_liberes_12m": ("Logements libérés (12 mois)", "int"),
-    "baux_12m": ("Baux signés (12 mois)", "int"),
-    "relogements_prioritaires_12m": ("Relogements prioritaires (12 mois)", "int"),
-    "tension": ("Tension (demandes ÷ baux)", "text"),
-}
 
 
 @dataclass(frozen=True)
@@ -83,24 +45,20 @@ class ExportContext:
     title: str
     #: The period the figures cover.
     period: Period
-    #: The filters applied: a Filters, or its French description as (label, value) pairs.
-    filters: Filters | list[tuple[str, str]]
+    #: The filters applied, described in French (``replica.describe(filters)``).
+    filters: list[tuple[str, str]]
     #: « Données extraites le … » (``str(replica.freshness())``).
     freshness: str
     #: The profile's scope (« Tout le territoire », « Sicoval », …).
     scope: str = "Tout le territoire"
-    #: Definitions of the figures, one per line.
-    definitions: tuple[str, ...] = ()
+    #: Definitions of the figures, one per line (default: the registry's, for the columns).
+    definitions: tuple[str, ...] | None = None
     #: When the file was made.
     made_at: datetime = field(default_factory=lambda: datetime.now(_PARIS))
 
-    def lines(self) -> list[tuple[str, str]]:
-        described = (
-            self.filters.replace(start=None, end=None).describe()
-            if isinstance(self.filters, Filters)
-            else self.filters
-        )
-        filters = " ; ".join(f"{k} : {v}" for k, v in described) or "aucun"
+    def lines(self, columns=()) -> list[tuple[str, str]]:
+        """The context rows above a table of ``columns``."""
+        filters = " ; ".join(f"{k} : {v}" for k, v in self.filters) or "aucun"
         rows = [
             ("Période", _capitalised(str(self.period))),
             ("Filtres", filters),
@@ -108,7 +66,10 @@ class ExportContext:
             ("Fraîcheur", self.freshness),
             ("Fichier produit le", date_label(self.made_at)),
         ]
-        rows += [("Définition", text) for text in self.definitions]
+        definitions = (
+            self.definitions if self.definitions is not None else indicators.definitions(columns)
+        )
+        rows += [("Définition", text) for text in definitions]
         return rows
 
 
@@ -116,53 +77,40 @@ def _capitalised(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _heading(column: str) -> str:
-    heading, kind = COLUMNS.get(column, (column, "text"))
-    return f"{heading} (%)" if kind == "share" else heading
+def _columns(frame: pd.DataFrame, strict: bool) -> list:
+    """Each column's declaration in the registry. The product's files have every column
+    declared (``strict``: an undeclared one is a bug, not a silent code name); a notebook's
+    own column gets its name as heading, and is written as it is."""
+    out = []
+    for column in frame.columns:
+        try:
+            out.append(indicators.describe(column))
+        except KeyError:
+            if strict:
+                raise
+            integer = pd.api.types.is_integer_dtype(frame[column])
+            out.append(
+                indicators.Column(column, column, indicators.COUNT if integer else indicators.TEXT)
+            )
+    return out
 
 
-def _kind(frame: pd.DataFrame, column: str) -> str:
-    if column in COLUMNS:
-        return COLUMNS[column][1]
-    return "int" if pd.api.types.is_integer_dtype(frame[column]) else "text"
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT
-
-
-def _csv_cell(value, kind: str) -> str:
-    if _missing(value):
-        return ""
-    if kind == "month":
-        return month_label(pd.Timestamp(value).date()) if not isinstance(value, str) else value
-    if kind == "int":
-        return str(int(value))
-    if kind == "share":
-        return f"{value * 100:.1f}".replace(".", ",")
-    if isinstance(value, bool):
-        return "oui" if value else "non"
-    if isinstance(value, float):
-        return f"{value:g}".replace(".", ",")
-    return str(value)
-
-
-def to_csv(frame: pd.DataFrame, context: ExportContext) -> bytes:
+def to_csv(frame: pd.DataFrame, context: ExportContext, strict: bool = True) -> bytes:
     """The table under its context lines, for French Excel (see the module docstring)."""
+    columns = _columns(frame, strict)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow([context.title])
-    for label, text in context.lines():
+    for label, text in context.lines(frame.columns):
         writer.writerow([label, text])
     writer.writerow([])
-    writer.writerow([_heading(c) for c in frame.columns])
-    kinds = [_kind(frame, c) for c in frame.columns]
+    writer.writerow([c.heading for c in columns])
     for row in frame.itertuples(index=False):
-        writer.writerow([_csv_cell(v, k) for v, k in zip(row, kinds)])
+        writer.writerow([c.unit.csv(v) for v, c in zip(row, columns)])
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def to_xlsx(frame: pd.DataFrame, context: ExportContext) -> bytes:
+def to_xlsx(frame: pd.DataFrame, context: ExportContext, strict: bool = True) -> bytes:
     """The same table and context in an Excel workbook, numbers and months as real values."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -173,36 +121,21 @@ def to_xlsx(frame: pd.DataFrame, context: ExportContext) -> bytes:
     ws.title = "Données"
     ws.append([context.title])
     ws["A1"].font = Font(bold=True, size=13)
-    for label, text in context.lines():
+    columns = _columns(frame, strict)
+    for label, text in context.lines(frame.columns):
         ws.append([label, text])
     ws.append([])
     header_row = ws.max_row + 1
-    ws.append([_heading(c) for c in frame.columns])
+    ws.append([c.heading for c in columns])
     for cell in ws[header_row]:
         cell.font = Font(bold=True)
-    kinds = [_kind(frame, c) for c in frame.columns]
-    formats = {"int": "#,##0", "share": "0.0%", "month": "mmmm yyyy"}
     for row in frame.itertuples(index=False):
-        values = []
-        for value, kind in zip(row, kinds):
-            if _missing(value):
-                values.append(None)
-            elif kind == "month":
-                values.append(pd.Timestamp(value).date() if not isinstance(value, str) else value)
-            elif kind == "int":
-                values.append(int(value))
-            elif kind == "share":
-                values.append(float(value))
-            elif isinstance(value, bool):
-                values.append("oui" if value else "non")
-            else:
-                values.append(value if isinstance(value, (int, float, date)) else str(value))
-        ws.append(values)
-        for cell, kind in zip(ws[ws.max_row], kinds):
-            if kind in formats and not isinstance(cell.value, str):
-                cell.number_format = formats[kind]
-    for i, column in enumerate(frame.columns, start=1):
-        width = max([len(_heading(column))] + [len(str(v)) for v in frame[column].head(200)])
+        ws.append([c.unit.excel_value(v) for v, c in zip(row, columns)])
+        for cell, c in zip(ws[ws.max_row], columns):
+            if c.unit.excel and not isinstance(cell.value, str):
+                cell.number_format = c.unit.excel
+    for i, (column, c) in enumerate(zip(frame.columns, columns), start=1):
+        width = max([len(c.heading)] + [len(str(v)) for v in frame[column].head(200)])
         ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 12), 60)
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
     buffer = io.BytesIO()
@@ -227,11 +160,12 @@ def save(
     replica,
     filters: Filters | None = None,
     period: Period | None = None,
-    definitions: tuple[str, ...] = (),
+    definitions: tuple[str, ...] | None = None,
 ) -> Path:
     """Write ``frame`` to ``path`` (``.csv`` or ``.xlsx``) under its context: the period
     (``period``, else ``frame.attrs["periode"]``, else the filters'), the filters, the
-    replica's scope and freshness. For notebooks: ``save(table, "relogements.xlsx",
+    replica's scope and freshness, and the registry's definitions of its columns
+    (``definitions`` to write others). For notebooks: ``save(table, "relogements.xlsx",
     title="Relogements par réservataire", replica=replica, filters=f)``."""
     path = Path(path)
     if path.suffix.lower() not in (".csv", ".xlsx"):
@@ -247,9 +181,10 @@ def save(
         period=period,
         filters=replica.describe(filters),
         freshness=str(replica.freshness_cached()),
-        scope=replica.default_scope.label,
-        definitions=tuple(definitions),
+        scope=replica.scope.label,
+        definitions=tuple(definitions) if definitions is not None else None,
     )
-    content = to_csv(frame, context) if path.suffix.lower() == ".csv" else to_xlsx(frame, context)
+    write = to_csv if path.suffix.lower() == ".csv" else to_xlsx
+    content = write(frame, context, strict=False)
     path.write_bytes(content)
     return path

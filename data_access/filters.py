@@ -26,6 +26,26 @@ _SIREN = re.compile(r"^\d{9}$")
 _INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 
 
+#: Each filter field's French name, in the order filters are described.
+FILTER_LABELS = {
+    "start": "Premier mois",
+    "end": "Dernier mois",
+    "natures_reservataire": "Natures de réservataire",
+    "reservataires": "Réservataires",
+    "epci": "EPCI",
+    "communes": "Communes",
+    "bailleurs": "Bailleurs",
+    "criteres": "Critères de priorité",
+    "mutation": "Demandes",
+    "qpv": "Logements",
+}
+#: What a yes/no filter's values mean.
+FLAG_LABELS = {
+    "mutation": {True: "Mutations (déjà locataires HLM)", False: "Premiers accès"},
+    "qpv": {True: "En QPV", False: "Hors QPV"},
+}
+
+
 def parse_month(value: Any, what: str = "mois") -> date:
     """``"2024-03"``, ``"2024-03-15"``, a date or a datetime → first day of that month."""
     if isinstance(value, datetime):
@@ -313,18 +333,20 @@ class Filters:
         return out
 
     def describe(self, name=None) -> list[tuple[str, str]]:
-        """The active filters as (label, value) pairs, for exports and captions.
-        ``name(field, code)``: the text shown for a listed code (default: the code)."""
+        """The active filters, period aside, as French (label, value) pairs: the one
+        description of filters that pages, exports, notebooks and printed sheets show.
+        ``name(field, code)``: the text shown for a listed code (default: the code;
+        :meth:`Replica.describe` gives the reference's names)."""
         out = []
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value in ((), None):
+        for field_name, label in FILTER_LABELS.items():
+            value = getattr(self, field_name)
+            if field_name in ("start", "end") or value in ((), None):
                 continue
             if isinstance(value, bool):
-                value = "oui" if value else "non"
-            elif isinstance(value, tuple):
-                value = ", ".join(str(name(f.name, v)) if name else str(v) for v in value)
-            out.append((f.metadata["doc"], str(value)))
+                text = FLAG_LABELS[field_name][value]
+            else:
+                text = ", ".join(str(name(field_name, v)) if name else str(v) for v in value)
+            out.append((label, text))
         return out
 
 

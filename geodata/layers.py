@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from data_access.formatting import decimal_label
 from data_access.settings import Settings
 from geodata.boundaries import (
     BoundaryError,
@@ -185,24 +184,3 @@ def map_frame(
     ).drop(columns=level)
     out.attrs["schematique"] = layer.schematic
     return out
-
-
-def quantile_classes(values: pd.Series, k: int = 5, decimals: int = 1) -> dict:
-    """Arguments for ``GeoDataFrame.plot`` drawing ``values`` in ``k`` quantile classes
-    (mapclassify) with French legend labels (« jusqu'à 3,5 », « de 3,5 à 5,7 »…):
-    ``carte.plot(column="tension", **quantile_classes(carte["tension"]))``."""
-    import mapclassify
-
-    data = pd.Series(values, dtype="float64").dropna()
-    if data.empty:
-        raise BoundaryError("Aucune valeur à classer sur la carte.")
-    bins = [float(b) for b in mapclassify.Quantiles(data.to_numpy(), k=min(k, data.nunique())).bins]
-
-    text = [decimal_label(b, decimals) for b in bins]
-    labels = [f"jusqu'à {text[0]}"] + [f"de {lo} à {hi}" for lo, hi in zip(text, text[1:])]
-    return {
-        "scheme": "UserDefined",
-        "classification_kwds": {"bins": bins},
-        "legend": True,
-        "legend_kwds": {"labels": labels},
-    }

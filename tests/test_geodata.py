@@ -17,13 +17,13 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from data_access.settings import PROJECT_ROOT
 from geodata import BoundaryError, build_layer, schematic_communes
 from geodata.fetch import fetch_communes
+from tests.paths import SHARED_GEODATA
 
 pytestmark = pytest.mark.slow
 
-SHARED = PROJECT_ROOT.parent / "shared" / "geodata"
+SHARED = SHARED_GEODATA
 COMMUNES_2018 = (
     SHARED / "france-geojson/departements/31-haute-garonne/communes-31-haute-garonne.geojson"
 )

@@ -17,15 +17,17 @@ from bokeh.document import Document
 from bokeh.document.events import ColumnDataChangedEvent, ModelChangedEvent
 
 from dashboards.pages.demand_supply import DemandSupplyPage
-from dashboards.state.demand_supply import INDICATORS, DemandSupplyState, classify, count_bins
-from data_access import Scope
-from data_access.settings import PROJECT_ROOT
-from geodata.layers import map_layers
+from dashboards.state.demand_supply import DEMAND, SUPPLY, DemandSupplyState
+from data_access import Filters, Scope
+from geodata.classes import classify, count_bins
+from geodata.layers import map_frame, map_layers
 from tests import oracle
+from tests.paths import SHARED_GEODATA
 
 pytestmark = pytest.mark.slow
 
-SHARED = PROJECT_ROOT.parent / "shared" / "geodata"
+INDICATORS = [*DEMAND, *SUPPLY]
+SHARED = SHARED_GEODATA
 COMMUNES_31 = SHARED / "derived/communes-31-cog2026-simplifie.geojson"
 QPV_31 = SHARED / "qpv-hackaviz2021/qp-31-haute-garonne-2015.geojson"
 TOULOUSE_METROPOLE, SICOVAL = "243100518", "243100633"
@@ -122,11 +124,27 @@ DEMAND_DARKEST = "#a63603"
 def test_classify_marks_empty_ratios_and_territories_outside_the_selection():
     values = pd.Series([1.0, np.nan, 12.0, 3.0])
     inside = pd.Series([True, True, True, False])
-    classes = classify(values, inside, "tension", "demande")
+    classes = classify(values, inside, indicator="tension")
     assert classes.colours[1] == "#d9d9d9" and classes.colours[3] == "#f4f4f4"
     labels = [label for _, label in classes.legend]
     assert labels[0] == "jusqu'à 2,00" and "plus de 10,00" in labels
     assert "sans objet (aucun bail)" in labels and "hors sélection" in labels
+
+
+def test_notebook_map_and_map_page_give_identical_classes(state, duckdb_replica):
+    """Notebook 02 colours ``map_frame`` with ``classify``: the same classes, colours and
+    legend as /carte for the same figures, territory by territory."""
+    if not COMMUNES_31.exists():
+        pytest.fail(f"../shared/geodata is missing beside the checkout ({COMMUNES_31})")
+    state.apply_query({"fin": "2026-06"})
+    values = state.values()
+    settings = replace(duckdb_replica.settings, contours_communes=COMMUNES_31)
+    figures = duckdb_replica.demand_supply(Filters(end="2026-06"), level="commune")
+    carte = map_frame(duckdb_replica, figures, "commune", settings=settings).set_index("code")
+    carte = carte.reindex(values.index)
+    for column in [c for c in INDICATORS if c != "desequilibre"]:
+        page, notebook = state.classes(values, column), classify(carte[column], indicator=column)
+        assert page.legend == notebook.legend and page.colours == notebook.colours, column
 
 
 def test_links_open_the_rehousing_page_on_the_territory(state):

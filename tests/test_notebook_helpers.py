@@ -11,13 +11,9 @@ from openpyxl import load_workbook
 
 from data_access import FilterError, Filters
 from data_access.export import save
-from data_access.settings import PROJECT_ROOT
 from geodata import BoundaryError
-from geodata.layers import map_frame, quantile_classes
-
-COMMUNES_31 = (
-    PROJECT_ROOT.parent / "shared" / "geodata" / "derived" / "communes-31-cog2026-simplifie.geojson"
-)
+from geodata.layers import map_frame
+from tests.paths import COMMUNES_31
 
 
 def test_save_writes_the_table_under_its_context(duckdb_replica, tmp_path):
@@ -75,15 +71,3 @@ def test_map_frame_puts_every_commune_once_with_its_figures(duckdb_replica):
     assert carte.crs.to_epsg() == 2154
     with pytest.raises(BoundaryError, match="colonne « epci »"):
         map_frame(replica, figures.drop(columns="epci"), "epci", settings=settings)
-
-
-def test_quantile_classes_have_french_labels():
-    import pandas as pd
-
-    kwargs = quantile_classes(pd.Series([0.5, 1.25, 2.0, 3.5, 10.0, 12.5, None, 7.25]), k=4)
-    labels = kwargs["legend_kwds"]["labels"]
-    assert len(labels) == len(kwargs["classification_kwds"]["bins"]) == 4
-    assert labels[0].startswith("jusqu'à ") and all("." not in label for label in labels)
-    assert labels[-1].endswith("12,5")
-    with pytest.raises(BoundaryError):
-        quantile_classes(pd.Series([None, None]))

@@ -8,14 +8,11 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from data_access.settings import PROJECT_ROOT
+from tests.paths import COMMUNES_31, ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("notebooks")]
 
-NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
-COMMUNES_31 = (
-    PROJECT_ROOT.parent / "shared" / "geodata" / "derived" / "communes-31-cog2026-simplifie.geojson"
-)
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 def test_the_four_notebooks_exist():

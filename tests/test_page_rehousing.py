@@ -49,7 +49,7 @@ def test_chart_and_table_follow_the_filters(page):
     page.state.epci = [SICOVAL]
     series = page.state.series()
     assert chart.data["relogements_dalo"] == series["relogements_dalo"].tolist()
-    table = page._tables["reservataire"]
+    table = page._tables["reservataire"].widget
     assert (
         table.value["relogements"].iloc[0]
         == page.state.table("reservataire")["relogements"].iloc[-1]
@@ -68,25 +68,3 @@ def test_pipeline_tab_is_built_once_and_refreshed_when_shown_again(page):
         table.value["propositions"].iloc[-1]
         == page.state.table("pipeline")["propositions"].iloc[-1]
     )
-
-
-def test_served_pages_skip_the_webgl_bundle_and_bokeh_validation_unless_asked(monkeypatch):
-    import importlib
-
-    from bokeh.resources import Resources
-    from bokeh.settings import settings
-
-    import dashboards.layout as layout
-
-    assert "bokeh-gl" not in Resources._default_components
-    assert "bokeh-widgets" in Resources._default_components
-    monkeypatch.delenv("BOKEH_VALIDATE_DOC", raising=False)
-    settings.perform_document_validation.unset_value()
-    importlib.reload(layout)
-    assert settings.perform_document_validation() is False
-    settings.perform_document_validation.unset_value()
-    monkeypatch.setenv("BOKEH_VALIDATE_DOC", "true")
-    importlib.reload(layout)
-    assert settings.perform_document_validation() is True
-    monkeypatch.delenv("BOKEH_VALIDATE_DOC")
-    importlib.reload(layout)  # as the rest of the suite found it

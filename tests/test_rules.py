@@ -21,7 +21,7 @@ def _d(text: str) -> pd.Timestamp:
     return pd.Timestamp(text)
 
 
-def tiny_replica(tmp_path, **rows) -> Replica:
+def tiny_replica(tmp_path, scope=None, **rows) -> Replica:
     """A replica with two EPCI, two communes, one bailleur, two réservataires, plus ``rows``."""
     base = {
         "epci": [
@@ -79,7 +79,10 @@ def tiny_replica(tmp_path, **rows) -> Replica:
         frames[name] = pd.DataFrame(base.get(name, []), columns=cols)
     path = write_duckdb(frames, tmp_path / "tiny.duckdb")
     return Replica(
-        url=f"duckdb:///{path}", settings=replace(load_settings(), demo_path=path), cache=False
+        url=f"duckdb:///{path}",
+        scope=scope,
+        settings=replace(load_settings(), demo_path=path),
+        cache=False,
     )
 
 
@@ -128,11 +131,12 @@ def demande(i, depot="2022-01-01", radiation=None, mutation=False):
     )
 
 
-def with_leases(tmp_path, leases, priorites=(), demandes=None, wishes=()):
+def with_leases(tmp_path, leases, priorites=(), demandes=None, wishes=(), scope=None):
     props, cals, baux = zip(*leases) if leases else ((), (), ())
     ids = sorted({b["demande_id"] for b in baux})
     return tiny_replica(
         tmp_path,
+        scope=scope,
         proposition=list(props),
         decision_cal=list(cals),
         bail=list(baux),
@@ -438,8 +442,12 @@ def test_a_call_cannot_widen_the_profile_scope(tmp_path):
             lease(1, 1, "2024-05-02", "2024-04-10", logement_id=1),
             lease(2, 2, "2024-05-02", "2024-04-10", logement_id=2),
         ],
+        scope=Scope(epci=(EPCI_B,), label="CC Beta"),
     )
-    replica.default_scope = Scope(epci=(EPCI_B,), label="CC Beta")
+    with pytest.raises(AttributeError):  # the profile's scope is fixed once bound
+        replica.default_scope = Scope()
+    with pytest.raises(AttributeError):
+        replica.scope = Scope()
     wide = replica.monthly_rehousing(
         Filters(start="2024-05", end="2024-05"), scope=Scope.departement()
     )
@@ -533,10 +541,7 @@ def test_backlog_lists_the_filters_it_cannot_apply(tmp_path):
         demande_commune=[dict(demande_id=1, rang=1, commune_code="99001")],
     )
     out = replica.priority_backlog(Filters(bailleurs=[1], qpv=True, epci=[EPCI_A]), at="2024-10-31")
-    assert out.attrs["filtres_non_appliques"] == [
-        "Bailleurs (identifiants)",
-        "Logement en QPV (oui) ou hors QPV (non)",
-    ]
+    assert out.attrs["filtres_non_appliques"] == ["Bailleurs", "Logements"]
     assert out["demandes_actives"].sum() == 1
 
 
@@ -583,7 +588,7 @@ def test_postgresql_columns_become_numpy_integers_and_dates_directly_the_rest_as
 
     import numpy as np
 
-    from data_access.replica import _array
+    from data_access.execution import _array
 
     assert _array([3, 1]).dtype == np.int64 and list(_array([3, 1])) == [3, 1]
     days = _array([date(2025, 3, 1), date(1969, 12, 31)])  # pandas would keep date objects

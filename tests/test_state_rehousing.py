@@ -246,7 +246,7 @@ def test_csv_export_opens_in_french_excel(state):
     assert "Filtres;EPCI : Toulouse Métropole" in lines
     assert any(line.startswith("Fraîcheur;Données extraites le ") for line in lines)
     header = lines.index(
-        "Identifiant du bailleur;Libellé;Relogements (baux signés);dont ménages prioritaires;"
+        "Identifiant du bailleur;Libellé;Relogements (baux signés);Relogements de ménages prioritaires;"
         "Part des ménages prioritaires (%)"
     )
     table = pd.read_csv(

@@ -8,19 +8,23 @@ import pandas as pd
 from bokeh.models import ColumnDataSource, CustomJSTickFormatter, FactorRange, HoverTool
 from bokeh.plotting import figure
 
-from dashboards.theme import GROUP_COLOURS, fmt_int
+from dashboards.theme import COLOURS, fmt_int
 from data_access.formatting import month_label
+from data_access.indicators import INDICATORS
 
 #: JavaScript tick formatter: « 1 234 » with the French (narrow no-break space) separator.
 FRENCH_TICKS = "return tick.toLocaleString('fr-FR')"
 
-#: Stack order, bottom first: legend label → series column.
-STACK = {
-    "DALO": "relogements_dalo",
-    "ACD / PDALHPD": "relogements_acd",
-    "Autres critères L441-1": "relogements_l441",
-    "Non prioritaires": "non_prioritaires",
-}
+#: Stack order, bottom first: the registry's indicators (legend: their short labels).
+STACK = [
+    INDICATORS[code]
+    for code in (
+        "relogements_dalo",
+        "relogements_acd",
+        "relogements_l441",
+        "relogements_non_prioritaires",
+    )
+]
 
 
 def stacked_data(series: pd.DataFrame) -> dict[str, list]:
@@ -29,8 +33,8 @@ def stacked_data(series: pd.DataFrame) -> dict[str, list]:
     months = [month_label(m.date(), short=True) for m in pd.to_datetime(series["mois"])]
     data: dict[str, list] = {"mois": months}
     columns = {
-        **{c: series[c] for c in list(STACK.values())[:-1]},
-        "non_prioritaires": series["relogements"] - series["relogements_prioritaires"],
+        **{i.code: series[i.code] for i in STACK[:-1]},
+        "relogements_non_prioritaires": series["relogements"] - series["relogements_prioritaires"],
     }
     for column, values in columns.items():
         data[column] = [int(v) for v in values]
@@ -52,26 +56,29 @@ class StackedMonthlyChart:
             sizing_mode="stretch_width",
             toolbar_location=None,
             tools="",
-            y_axis_label="Relogements (baux signés)",
+            y_axis_label=INDICATORS["relogements"].label,
         )
         renderers = self.figure.vbar_stack(
-            list(STACK.values()),
+            [i.code for i in STACK],
             x="mois",
             width=0.8,
             source=self.source,
-            color=[GROUP_COLOURS[k] for k in STACK],
+            color=[COLOURS[i.colour] for i in STACK],
             line_color=None,
-            legend_label=list(STACK),
+            legend_label=[i.short for i in STACK],
         )
-        for renderer, (label, column) in zip(renderers, STACK.items()):
+        for renderer, indicator in zip(renderers, STACK):
             self.figure.add_tools(
                 HoverTool(
                     renderers=[renderer],
                     tooltips=[
                         ("Mois", "@mois"),
-                        ("Ménages", label),
-                        ("Relogements", f"@{column}_texte"),
-                        ("dont prioritaires (mois)", "@prioritaires_texte"),
+                        ("Ménages", indicator.short),
+                        (INDICATORS["relogements"].short, f"@{indicator.code}_texte"),
+                        (
+                            f"{INDICATORS['relogements_prioritaires'].short} (mois)",
+                            "@prioritaires_texte",
+                        ),
                         ("Total du mois", "@total_texte"),
                     ],
                 )

@@ -10,8 +10,9 @@ from html import escape
 
 import pandas as pd
 
-from dashboards.theme import fmt_change, fmt_int, fmt_pct, fmt_points
+from dashboards.theme import fmt_change, fmt_pct, fmt_points
 from data_access.formatting import month_label
+from data_access.indicators import INDICATORS, definitions
 
 CSS = """
 .relog-kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(230px, 1fr)); gap: 12px; }
@@ -45,49 +46,49 @@ def _evolution(change: float, what: str = "sur un an") -> str:
     return f'<span class="evol">{fmt_change(change)}</span> {what}'
 
 
-def key_figure_html(figures: pd.DataFrame, target: float, definitions: dict[str, str]) -> str:
-    """The cards for :meth:`Replica.rehousing_key_figures` output."""
+def key_figure_html(figures: pd.DataFrame, target: float) -> str:
+    """The cards for :meth:`Replica.rehousing_key_figures` output; titles and definitions
+    are the registry's."""
     period, last = (figures.set_index("fenetre").loc[w] for w in ("periode", "dernier_mois"))
     last_month = month_label(last["fin"])
-    evolution = definitions["evolution"]
+    priority, leases, part = (
+        INDICATORS[c] for c in ("relogements_prioritaires", "relogements", "part_prioritaires")
+    )
     cards = [
         _card(
-            "relogements_prioritaires",
-            "Relogements de ménages prioritaires",
-            fmt_int(period["relogements_prioritaires"]),
+            priority.code,
+            priority.label,
+            priority.format(period[priority.code]),
             [
                 _evolution(period["evolution_prioritaires"]),
-                f"{last_month} : <b>{fmt_int(last['relogements_prioritaires'])}</b> "
+                f"{last_month} : <b>{priority.format(last[priority.code])}</b> "
                 f"({_evolution(last['evolution_prioritaires'])})",
             ],
-            f"{definitions['prioritaires']} {definitions['relogements']} {evolution}",
+            " ".join(definitions([priority.code, "evolution_prioritaires"])),
         ),
         _card(
-            "relogements",
-            "Relogements (tous ménages)",
-            fmt_int(period["relogements"]),
+            leases.code,
+            leases.label,
+            leases.format(period[leases.code]),
             [
                 _evolution(period["evolution_relogements"]),
-                f"{last_month} : <b>{fmt_int(last['relogements'])}</b> "
+                f"{last_month} : <b>{leases.format(last[leases.code])}</b> "
                 f"({_evolution(last['evolution_relogements'])})",
             ],
-            f"{definitions['relogements']} {evolution}",
+            " ".join(definitions([leases.code, "evolution_relogements"])),
         ),
         _card(
-            "part_prioritaires",
-            f"Part des ménages prioritaires (objectif {fmt_pct(target, 0)})",
-            fmt_pct(period["part_prioritaires"]),
+            part.code,
+            f"{part.label} (objectif {fmt_pct(target, 0)})",
+            part.format(period[part.code]),
             [
                 f'<span class="evol">{fmt_points(period["ecart_part"])}</span> sur un an'
                 if pd.notna(period["ecart_part"])
                 else "évolution sur un an non disponible",
-                f"{last_month} : <b>{fmt_pct(last['part_prioritaires'])}</b>",
+                f"{last_month} : <b>{part.format(last[part.code])}</b>",
             ],
-            f"{definitions['part']} Objectif : au moins {fmt_pct(target, 0)} des attributions "
-            "(article L441-1 du CCH, contingents des réservataires).",
-            alert=bool(
-                pd.notna(period["part_prioritaires"]) and period["part_prioritaires"] < target
-            ),
+            " ".join(definitions([part.code, "objectif_part"])),
+            alert=bool(pd.notna(period[part.code]) and period[part.code] < target),
         ),
     ]
     return f'<div class="relog-kpis">{"".join(cards)}</div>'

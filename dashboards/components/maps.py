@@ -24,22 +24,13 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
+from data_access.indicators import in_view
 from geodata.boundaries import BoundaryLayer
 from geodata.layers import polygon_arrays
 
 #: Hover lines: (label, column, decimals); the columns hold numbers (NaN: empty), formatted
 #: in French by the browser.
-HOVER_ROWS = [
-    ("Demandes actives", "demandes_actives", 0),
-    ("Demandes pondérées", "demandes_actives_ponderees", 2),
-    ("Demandes prioritaires", "demandes_prioritaires_actives", 0),
-    ("Logements sociaux", "logements", 0),
-    ("Logements libérés (12 mois)", "logements_liberes_12m", 0),
-    ("Baux signés (12 mois)", "baux_12m", 0),
-    ("Relogements prioritaires (12 mois)", "relogements_prioritaires_12m", 0),
-    ("Tension", "tension", 2),
-    ("Pression typologique", "desequilibre", 2),
-]
+HOVER_ROWS = [(i.short, i.code, i.unit.decimals) for i in in_view("carte")]
 
 TOOLTIP = (
     '<div class="relog-map-tip" style="font-size:12px;max-width:300px">'

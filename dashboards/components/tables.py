@@ -1,124 +1,154 @@
-"""Sortable tables with French numbers, a frozen total row, and click-to-filter."""
+"""Sortable tables with French numbers, a frozen total row, and click-to-filter.
+
+Columns, titles, number formats and header tooltips (the definitions) come from the
+indicator registry (:mod:`data_access.indicators`): an indicator declared for the
+``repartition`` view appears in the breakdown tables with nothing to add here. Each table is
+refreshed by its page (:meth:`BreakdownTable.refresh`), the one refresh mechanism.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 import panel as pn
-import param
 
-from dashboards.theme import TABULATOR_INT, TABULATOR_PCT
+from dashboards.theme import tabulator_formatter
 from data_access import RelogError
 from data_access.formatting import month_label
-
-#: Display titles of the breakdown table's columns.
-BREAKDOWN_TITLES = {
-    "libelle": "Libellé",
-    "relogements": "Relogements",
-    "relogements_prioritaires": "dont prioritaires",
-    "part": "Part prioritaire",
-}
+from data_access.indicators import INDICATORS, in_view
 
 
-def breakdown_frame(summary: pd.DataFrame, by: str) -> pd.DataFrame:
-    """A state's table(by) (members then total) → the displayed frame, total first."""
-    total, members = summary.iloc[[-1]], summary.iloc[:-1]
+def breakdown_columns() -> list:
+    """The indicators of the breakdown tables: the registry's ``repartition`` view."""
+    return in_view("repartition")
+
+
+def breakdown_frame(table: pd.DataFrame, by: str) -> pd.DataFrame:
+    """A state's ``table(by)`` (members, then the total) → the displayed frame, total first,
+    shares in percent."""
+    total, members = table.iloc[[-1]], table.iloc[:-1]
     out = pd.concat([total, members], ignore_index=True)
-    return pd.DataFrame(
-        {
-            "code": out[by]
-            .astype(object)
-            .where(out[by].notna(), None),  # original codes: a click filters on them
-            "libelle": out["libelle"],
-            "relogements": out["relogements"].astype(int),
-            "relogements_prioritaires": out["relogements_prioritaires"].astype(int),
-            "part": (out["part_prioritaires"] * 100).round(1),
-        }
-    )
+    shown = {
+        "code": out[by].astype(object).where(out[by].notna(), None),
+        "libelle": out["libelle"],
+    }
+    for indicator in breakdown_columns():
+        values = out[indicator.code]
+        if indicator.unit.code == "part":
+            values = (values * 100).round(indicator.unit.decimals)
+        elif indicator.unit.decimals == 0:
+            values = values.astype("Int64" if values.isna().any() else "int64")
+        shown[indicator.code] = values
+    return pd.DataFrame(shown)
 
 
-def breakdown_table(state, by: str, triggers: list) -> pn.widgets.Tabulator:
-    """The period's rehousings by ``by``, recomputed when a parameter of ``triggers``
-    changes; a click on a member's row filters the page on it. Only the table of the tab on
-    show is computed; the others catch up when shown."""
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(columns=columns)
 
-    def value(*_, initial=False):
-        if not initial and state.breakdown != by:
-            raise param.Skip  # hidden tab: keep the old value, no query
+
+def _number_columns(indicators: list) -> dict:
+    """Titles, formatters, alignment and header tooltips of indicator columns."""
+    return {
+        "titles": {i.code: i.short for i in indicators},
+        "formatters": {i.code: tabulator_formatter(i.unit) for i in indicators},
+        "text_align": {i.code: "right" for i in indicators},
+        "header_tooltips": {i.code: i.definition for i in indicators},
+    }
+
+
+class BreakdownTable:
+    """The period's figures by one breakdown ``by``: a click on a member's row filters the
+    page on it (the total row, first and frozen, does not)."""
+
+    def __init__(self, state, by: str):
+        self.state, self.by = state, by
+        indicators = breakdown_columns()
+        self.columns = ["code", "libelle", *[i.code for i in indicators]]
+        spec = _number_columns(indicators)
+        self.widget = pn.widgets.Tabulator(
+            value=self._value(),
+            show_index=False,
+            hidden_columns=["code"],
+            titles={"libelle": "Libellé", **spec["titles"]},
+            formatters=spec["formatters"],
+            text_align=spec["text_align"],
+            header_tooltips=spec["header_tooltips"],
+            disabled=True,
+            frozen_rows=[0],
+            layout="fit_data_stretch",
+            sizing_mode="stretch_width",
+            height=430,
+            selectable=False,
+            css_classes=[f"relog-table-{by}"],
+            configuration={"rowHeight": 30},
+        )
+        self.widget.on_click(self._on_click)
+
+    def _value(self) -> pd.DataFrame:
         try:
-            return breakdown_frame(state.table(by), by)
-        except RelogError:
-            return pd.DataFrame(columns=["code", *BREAKDOWN_TITLES])
+            return breakdown_frame(self.state.table(self.by), self.by)
+        except RelogError:  # the key figures block shows the French message
+            return _empty(self.columns)
 
-    table = pn.widgets.Tabulator(
-        value=value(initial=True)
-        if state.breakdown == by
-        else pd.DataFrame(columns=["code", *BREAKDOWN_TITLES]),
-        show_index=False,
-        hidden_columns=["code"],
-        titles=BREAKDOWN_TITLES,
-        disabled=True,
-        formatters={
-            "relogements": TABULATOR_INT,
-            "relogements_prioritaires": TABULATOR_INT,
-            "part": TABULATOR_PCT,
-        },
-        text_align={"relogements": "right", "relogements_prioritaires": "right", "part": "right"},
-        frozen_rows=[0],
-        layout="fit_data_stretch",
-        sizing_mode="stretch_width",
-        height=430,
-        selectable=False,
-        css_classes=[f"relog-table-{by}"],
-        configuration={"rowHeight": 30},
-    )
+    def refresh(self) -> None:
+        self.widget.value = self._value()
 
-    def on_click(event):
+    def _on_click(self, event) -> None:
         if event.row == 0:  # the total row
             return
-        state.focus(by, table.value["code"].iloc[event.row])
-
-    table.on_click(on_click)
-    table.value = pn.bind(value, *triggers, state.param.breakdown)
-    return table
+        self.state.focus(self.by, self.widget.value["code"].iloc[event.row])
 
 
-def pipeline_frame(pipeline: pd.DataFrame, titles: dict[str, str]) -> pd.DataFrame:
+#: The pipeline table's columns, in order (their titles are the registry's short labels).
+PIPELINE = [
+    "propositions",
+    "refus_menage",
+    "cal_attribution",
+    "cal_attribution_rang",
+    "cal_attribution_sous_condition",
+    "cal_non_attribution",
+    "cal_irrecevable",
+    "cal_ajournement",
+    "baux_signes",
+    "entrees_dans_les_lieux",
+]
+
+
+def pipeline_frame(pipeline: pd.DataFrame) -> pd.DataFrame:
     """Months as French labels; the total row last."""
     out = pipeline.copy()
     out["mois"] = [
         m if isinstance(m, str) else month_label(pd.Timestamp(m).date()) for m in out["mois"]
     ]
-    return out[list(titles)]
+    return out[["mois", *PIPELINE]]
 
 
-def pipeline_table(
-    state, titles: dict[str, str], triggers: list, visible=lambda: True
-) -> pn.widgets.Tabulator:
-    """The monthly pipeline, recomputed when a parameter of ``triggers`` changes, except
-    while ``visible()`` is false."""
+class PipelineTable:
+    """The monthly pipeline, from proposals to leases."""
 
-    def value(*_, initial=False):
-        if not initial and not visible():
-            raise param.Skip
+    def __init__(self, state):
+        self.state = state
+        spec = _number_columns([INDICATORS[c] for c in PIPELINE])
+        self.widget = pn.widgets.Tabulator(
+            value=self._value(),
+            show_index=False,
+            titles={"mois": "Mois", **spec["titles"]},
+            formatters=spec["formatters"],
+            text_align=spec["text_align"],
+            header_tooltips=spec["header_tooltips"],
+            disabled=True,
+            selectable=False,
+            frozen_columns=["mois"],
+            layout="fit_data_table",
+            sizing_mode="stretch_width",
+            css_classes=["relog-table-pipeline"],
+            configuration={"columnDefaults": {"headerSort": False}},
+        )
+
+    def _value(self) -> pd.DataFrame:
         try:
-            return pipeline_frame(state.table("pipeline"), titles)
+            return pipeline_frame(self.state.table("pipeline"))
         except RelogError:
-            return pd.DataFrame(columns=list(titles))
+            return _empty(["mois", *PIPELINE])
 
-    numbers = [c for c in titles if c != "mois"]
-    table = pn.widgets.Tabulator(
-        value=value(initial=True),
-        show_index=False,
-        titles=titles,
-        disabled=True,
-        selectable=False,
-        formatters={c: TABULATOR_INT for c in numbers},
-        text_align={c: "right" for c in numbers},
-        frozen_columns=["mois"],
-        layout="fit_data_table",
-        sizing_mode="stretch_width",
-        css_classes=["relog-table-pipeline"],
-        configuration={"columnDefaults": {"headerSort": False}},
-    )
-    table.value = pn.bind(value, *triggers)
-    return table
+    def refresh(self) -> None:
+        self.widget.value = self._value()

@@ -20,9 +20,10 @@ from dashboards.components.filters import filter_bar
 from dashboards.components.history import encode, follow_state, restore_state
 from dashboards.components.maps import ChoroplethPair, value_columns
 from dashboards.components.refresh import NextTickRefresh
-from dashboards.state.demand_supply import INDICATORS, MAP_QUERY, DemandSupplyState
+from dashboards.state.demand_supply import MAP_QUERY, DemandSupplyState
 from dashboards.state.filters import FILTER_PARAMS
 from data_access import RelogError
+from data_access.indicators import INDICATORS
 from geodata.layers import MapLayers
 
 TITLE = "Demande et offre de logement social"
@@ -88,7 +89,7 @@ class DemandSupplyPage(pn.viewable.Viewer):
         )
         self._main = pn.Column(sizing_mode="stretch_width")
         state.param.watch(
-            NextTickRefresh(self._update, [self._main]), [*FILTER_PARAMS, *VIEW_PARAMS]
+            NextTickRefresh(self.refresh, [self._main]), [*FILTER_PARAMS, *VIEW_PARAMS]
         )
         if self.maps is not None:
             if layers.qpv is not None:
@@ -96,10 +97,10 @@ class DemandSupplyPage(pn.viewable.Viewer):
             if layers.schematic:
                 self.maps.label_schematic()
             self.qpv.param.watch(lambda e: self.maps.show_qpv(e.new), "value")
-        self._update()
+        self.refresh()
 
     # ------------------------------------------------------------------ refresh
-    def _update(self) -> None:
+    def refresh(self) -> None:
         """Compute the values and send them: colours, hover texts, legends, titles, links."""
         state = self.state
         try:
@@ -125,7 +126,10 @@ class DemandSupplyPage(pn.viewable.Viewer):
         for side, column in (("demande", state.demand), ("offre", state.supply)):
             title = self._title(column)
             self.legends[side].object = legend_html(
-                title, INDICATORS[column][1], classes[side].legend, f"relog-legend-{side}-body"
+                title,
+                INDICATORS[column].definition,
+                classes[side].legend,
+                f"relog-legend-{side}-body",
             )
         if self.maps is None:
             return
@@ -147,7 +151,7 @@ class DemandSupplyPage(pn.viewable.Viewer):
         self.maps.supply.title.text = f"Offre : {self._title(state.supply)}"
 
     def _title(self, column: str) -> str:
-        title = INDICATORS[column][0]
+        title = INDICATORS[column].label
         return f"{title} {self.state.typologie}" if column == "desequilibre" else title
 
     # ------------------------------------------------------------------ URL

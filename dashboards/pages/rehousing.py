@@ -1,7 +1,13 @@
 """The monthly rehousing page: priority households by réservataire, EPCI, commune, bailleur.
 
 A thin view over :class:`dashboards.state.rehousing.RehousingState`: layout, widgets and
-bindings only; every figure comes from the state, hence from ``data_access``.
+their refresh only; every figure comes from the state, hence from ``data_access``, and every
+label and definition from the indicator registry.
+
+One refresh mechanism: a filter change shows the loading indicators at once and, on the next
+tick, :meth:`RehousingPage.refresh` pushes the new figures into each view (the key figures'
+HTML, the chart's data, the table on show). Views out of sight (a hidden tab) are marked
+stale and refreshed when shown.
 """
 
 from __future__ import annotations
@@ -20,32 +26,12 @@ from dashboards.components.history import encode, follow_state, restore_state
 from dashboards.components.kpi import CSS as KPI_CSS
 from dashboards.components.kpi import key_figure_html
 from dashboards.components.refresh import NextTickRefresh
-from dashboards.components.tables import breakdown_table, pipeline_table
-from dashboards.state.rehousing import (
-    BREAKDOWNS,
-    DEFINITIONS,
-    FILTER_PARAMS,
-    GROUPS,
-    RehousingState,
-)
+from dashboards.components.tables import BreakdownTable, PipelineTable
+from dashboards.state.rehousing import BREAKDOWNS, FILTER_PARAMS, GROUPS, RehousingState
 from data_access import RelogError
+from data_access.indicators import definitions
 
 TITLE = "Relogement des publics prioritaires"
-
-#: Short column titles of the pipeline table (the exports carry the long ones).
-PIPELINE_TITLES = {
-    "mois": "Mois",
-    "propositions": "Propositions",
-    "refus_menage": "Refus du ménage",
-    "cal_attribution": "CAL : attribution",
-    "cal_attribution_rang": "CAL : par rang",
-    "cal_attribution_sous_condition": "CAL : sous condition",
-    "cal_non_attribution": "CAL : non-attribution",
-    "cal_irrecevable": "CAL : irrecevable",
-    "cal_ajournement": "CAL : ajournement",
-    "baux_signes": "Baux signés",
-    "entrees_dans_les_lieux": "Entrées dans les lieux",
-}
 
 #: Stylesheets of the page's small texts (each pane lives in its own shadow DOM).
 CAPTION_CSS = ":host { color: #4a5563; font-size: 0.9rem; } p { margin: 0; }"
@@ -53,24 +39,45 @@ NOTE_CSS = ":host { color: #4a5563; font-size: 0.85rem; }"
 
 
 class RehousingPage(pn.viewable.Viewer):
-    """Filters in the sidebar; key figures, monthly chart, breakdowns and pipeline in the main area."""
+    """Filters in the sidebar; key figures, monthly chart, breakdowns and pipeline in the main
+    area."""
 
     state = param.ClassSelector(class_=RehousingState, doc="Ce que la page montre")
-    refreshed = param.Integer(
-        default=0, doc="Compteur des mises à jour des vues après un changement de filtre"
-    )
 
     def __init__(self, state: RehousingState, **params):
         super().__init__(state=state, **params)
         self.history = follow_state(state, [*FILTER_PARAMS, "breakdown"])
-        self._depends = [self.param.refreshed]
         self._busy: list[pn.viewable.Viewable] = []  # what shows a loading indicator
-        state.param.watch(NextTickRefresh(self._refresh, self._busy), FILTER_PARAMS)
-        self._tables: dict[str, pn.widgets.Tabulator] = {}
+        self._captions: list[pn.pane.Markdown] = []
+        self._tables: dict[str, BreakdownTable] = {}
+        self._pipeline: PipelineTable | None = None
+        self._stale: set[str] = set()  # views out of sight since the last change
+        self._chart: StackedMonthlyChart | None = None
+        state.param.watch(NextTickRefresh(self.refresh, self._busy), FILTER_PARAMS)
 
     # ------------------------------------------------------------------ refresh
-    def _refresh(self) -> None:
-        self.refreshed += 1  # every view bound to it recomputes from the state
+    def refresh(self) -> None:
+        """Push the state's figures into every view on show; mark the hidden ones stale.
+        Before the page is laid out there is nothing to push: views read the state when
+        they are built."""
+        if self._chart is None:
+            return
+        caption = self._caption_text()
+        for pane in self._captions:
+            pane.object = caption
+        self._kpi.object = self._key_figures_html()
+        self._chart.update(self._series_or_empty())
+        self._stale = set(self._tables) | ({"pipeline"} if self._pipeline else set())
+        self._refresh_shown()
+
+    def _refresh_shown(self) -> None:
+        """Refresh the stale views now on show: the breakdown tab, the pipeline tab."""
+        shown = {self.state.breakdown}
+        if self._monthly_tabs.active == 1:
+            shown.add("pipeline")
+        for key in sorted(self._stale & shown):
+            (self._pipeline if key == "pipeline" else self._tables[key]).refresh()
+            self._stale.discard(key)
 
     # ------------------------------------------------------------------ URL
     def restore(self, search: str) -> None:
@@ -78,7 +85,7 @@ class RehousingPage(pn.viewable.Viewer):
         restore_state(self.state, self.history, search)
 
     # ------------------------------------------------------------------ pieces
-    def _caption_text(self, *_) -> str:
+    def _caption_text(self) -> str:
         try:
             return self.state.caption()
         except RelogError as err:
@@ -86,49 +93,42 @@ class RehousingPage(pn.viewable.Viewer):
 
     def caption(self) -> pn.pane.Markdown:
         """« De janvier 2025 à décembre 2025 · Données extraites le … », updated in place."""
-        return pn.pane.Markdown(
-            pn.bind(self._caption_text, *self._depends),
+        pane = pn.pane.Markdown(
+            self._caption_text(),
             css_classes=["relog-caption"],
             margin=(0, 10),
             stylesheets=[CAPTION_CSS],
         )
+        self._captions.append(pane)
+        return pane
 
-    def _key_figures_html(self, *_) -> str:
+    def _key_figures_html(self) -> str:
         try:
-            return key_figure_html(
-                self.state.key_figures(),
-                self.state.replica.settings.priority_share_target,
-                DEFINITIONS,
-            )
+            target = self.state.replica.settings.priority_share_target
+            return key_figure_html(self.state.key_figures(), target)
         except RelogError as err:
             return f'<div class="relog-error" role="alert">{escape(str(err))}</div>'
 
     def _key_figures(self) -> pn.pane.HTML:
         """One HTML pane whose content is replaced in place at each change."""
-        pane = pn.pane.HTML(
-            pn.bind(self._key_figures_html, *self._depends),
+        self._kpi = pn.pane.HTML(
+            self._key_figures_html(),
             sizing_mode="stretch_width",
             css_classes=["relog-kpi-block"],
             stylesheets=[KPI_CSS],
         )
-        self._busy.append(pane)
-        return pane
+        self._busy.append(self._kpi)
+        return self._kpi
 
-    def _chart(self) -> pn.Column:
+    def _chart_view(self) -> pn.Column:
         """One figure per session; a filter change replaces its data only."""
-        chart = StackedMonthlyChart(self._series_or_empty())
+        self._chart = StackedMonthlyChart(self._series_or_empty())
+        self._chart_source = self._chart.source
         pane = pn.Column(
-            pn.pane.Bokeh(chart.figure, sizing_mode="stretch_width"),
+            pn.pane.Bokeh(self._chart.figure, sizing_mode="stretch_width"),
             css_classes=["relog-chart"],
             sizing_mode="stretch_width",
         )
-
-        self._chart_source = chart.source
-
-        def refresh(*_):  # the figure is this session's model: new data goes straight out
-            chart.update(self._series_or_empty())
-
-        self.param.watch(refresh, "refreshed")
         self._busy.append(pane)
         return pane
 
@@ -154,12 +154,13 @@ class RehousingPage(pn.viewable.Viewer):
         )
 
     def _breakdown(self, key: str) -> pn.Column:
-        self._tables[key] = table = breakdown_table(self.state, key, self._depends)
+        self._tables[key] = table = BreakdownTable(self.state, key)
         return pn.Column(
-            table,
+            table.widget,
             self._note_and_exports(
                 "Cliquez sur une ligne pour filtrer toute la page sur ce membre ; cliquez sur "
-                "un titre de colonne pour trier. La ligne « Total » reste en tête.",
+                "un titre de colonne pour trier (sa définition s'affiche au survol). La ligne "
+                "« Total » reste en tête.",
                 key,
             ),
             sizing_mode="stretch_width",
@@ -173,6 +174,8 @@ class RehousingPage(pn.viewable.Viewer):
         def show(key: str) -> None:
             if not holders[key].objects:
                 holders[key].objects = [self._breakdown(key)]
+            else:
+                self._refresh_shown()
 
         show(self.state.breakdown)
         self._busy.extend(holders.values())
@@ -196,7 +199,10 @@ class RehousingPage(pn.viewable.Viewer):
 
     def _map_link(self, *_) -> str:
         query = {k: v for k, v in self.state.to_query().items() if k not in self.state.VIEW_QUERY}
-        return f'<a href="./carte{escape(encode(query))}">Voir la demande et l\'offre sur la carte (mêmes filtres)</a>'
+        return (
+            f'<a href="./carte{escape(encode(query))}">Voir la demande et l\'offre sur la carte '
+            "(mêmes filtres)</a>"
+        )
 
     def map_link(self) -> pn.pane.HTML:
         """The map page on the same filters (its observation month: the period's last)."""
@@ -209,10 +215,8 @@ class RehousingPage(pn.viewable.Viewer):
     def _monthly(self) -> pn.Tabs:
         """The monthly chart, and the pipeline in a second tab built when first shown."""
         chart = pn.Column(
-            self._chart(),
-            self._note_and_exports(
-                f"{DEFINITIONS['groupe']} {DEFINITIONS['prioritaires']}", "serie"
-            ),
+            self._chart_view(),
+            self._note_and_exports(" ".join(definitions(["relogements_dalo"])), "serie"),
             sizing_mode="stretch_width",
         )
         pipeline = pn.Column(sizing_mode="stretch_width", min_height=200)
@@ -226,23 +230,26 @@ class RehousingPage(pn.viewable.Viewer):
         self._busy.append(pipeline)
         self._monthly_tabs, self._pipeline_holder = tabs, pipeline
 
-        def show(event) -> None:  # built when first shown; it refreshes when shown again
-            if event.new == 1 and not pipeline.objects:
-                pipeline.objects = [
-                    pipeline_table(
-                        self.state,
-                        PIPELINE_TITLES,
-                        [*self._depends, tabs.param.active],
-                        visible=lambda: tabs.active == 1,
-                    ),
-                    self._note_and_exports(DEFINITIONS["pipeline"], "pipeline"),
-                ]
+        def show(event) -> None:  # built when first shown; refreshed when shown again
+            if event.new != 1:
+                return
+            if self._pipeline is None:
+                self._pipeline = PipelineTable(self.state)
+                note = (
+                    "Chaque colonne compte un événement à sa propre date ; sa définition "
+                    "s'affiche au survol de son titre."
+                )
+                pipeline.objects = [self._pipeline.widget, self._note_and_exports(note, "pipeline")]
+            else:
+                self._refresh_shown()
 
         tabs.param.watch(show, "active")
         return tabs
 
     def __panel__(self) -> pn.viewable.Viewable:
-        section = lambda title: pn.pane.Markdown(f"### {title}", margin=(15, 10, 0, 10))  # noqa: E731
+        def section(title):
+            return pn.pane.Markdown(f"### {title}", margin=(15, 10, 0, 10))
+
         return pn.Column(
             self.history,
             pn.pane.Markdown("## Relogements des ménages prioritaires", margin=(0, 10)),

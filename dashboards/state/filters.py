@@ -15,16 +15,21 @@ import pandas as pd
 import param
 
 from data_access import FilterError, Filters, Period, Replica, Scope
-from data_access.filters import add_months, parse_month
+from data_access.filters import FLAG_LABELS, add_months, parse_month
 from data_access.formatting import month_label
 from data_access.schema import CRITERES, NATURES_RESERVATAIRE
 
+#: The yes/no filters' choices (label → URL value); their labels are the filters' own.
 MUTATION = {
     "Toutes les demandes": "tous",
-    "Mutations (déjà locataires HLM)": "oui",
-    "Premiers accès": "non",
+    FLAG_LABELS["mutation"][True]: "oui",
+    FLAG_LABELS["mutation"][False]: "non",
 }
-QPV = {"Tous les logements": "tous", "En QPV": "oui", "Hors QPV": "non"}
+QPV = {
+    "Tous les logements": "tous",
+    FLAG_LABELS["qpv"][True]: "oui",
+    FLAG_LABELS["qpv"][False]: "non",
+}
 
 #: URL query name → parameter. Lists are comma-separated codes.
 QUERY = {
@@ -228,19 +233,9 @@ class FilterState(param.Parameterized):
         return f"{text[:1].upper()}{text[1:]} · {self.replica.freshness_cached()}"
 
     def describe(self) -> list[tuple[str, str]]:
-        """The active filters, in French, with labels rather than codes."""
-        out = []
-        for name in LISTS:
-            values = getattr(self, name)
-            if values:
-                names = {code: label for label, code in self.param[name].objects.items()}
-                out.append((_WHAT[name], ", ".join(str(names.get(v, v)) for v in values)))
-        for name, options in (("mutation", MUTATION), ("qpv", QPV)):
-            if getattr(self, name) != "tous":
-                out.append(
-                    (_WHAT[name], next(k for k, v in options.items() if v == getattr(self, name)))
-                )
-        return out
+        """The active filters, in French, with names rather than codes: the replica's one
+        describer (:meth:`Replica.describe`), as exports and notebooks write them."""
+        return self.replica.describe(self.filters())
 
     # ------------------------------------------------------------------ URL
     def to_query(self) -> dict[str, str]:

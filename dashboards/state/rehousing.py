@@ -11,18 +11,23 @@ from __future__ import annotations
 import pandas as pd
 import param
 
-from dashboards.state.filters import FILTER_PARAMS, LISTS, MUTATION, QPV, QUERY, FilterState  # noqa: F401 (re-exported)
-from data_access import FilterError
+from dashboards.state.filters import (  # noqa: F401 (re-exported)
+    FILTER_PARAMS,
+    LISTS,
+    MUTATION,
+    QPV,
+    QUERY,
+    FilterState,
+)
+from data_access import FilterError, indicators
 from data_access.export import ExportContext, filename, to_csv, to_xlsx
 from data_access.filters import add_months
-from data_access.queries.rehousing import share, total_row
+from data_access.queries.rehousing import share
 
-#: Breakdown tabs: dimension → tab title.
+#: Breakdown tabs: dimension → tab title (the dimensions' plural names).
 BREAKDOWNS = {
-    "reservataire": "Réservataires",
-    "epci": "EPCI",
-    "commune": "Communes",
-    "bailleur": "Bailleurs",
+    code: indicators.DIMENSIONS[code].plural
+    for code in ("reservataire", "epci", "commune", "bailleur")
 }
 
 #: Exportable tables: key → title written in the file.
@@ -39,25 +44,6 @@ TABLES = {
 #: the column each one gets in :meth:`RehousingState.series`.
 GROUPS = {"DALO": "relogements_dalo", "ACD": "relogements_acd", "L441-1": "relogements_l441"}
 
-DEFINITIONS = {
-    "relogements": "Relogement : bail signé, compté au mois de sa date de signature (définition nationale).",
-    "prioritaires": (
-        "Ménage prioritaire : la demande détenait au moins un critère de priorité (DALO, "
-        "labellisation accord collectif / PDALHPD, critère de l'article L441-1 du CCH) "
-        "valide à la date de la décision de la CALEOL qui a attribué le logement."
-    ),
-    "part": "Part des ménages prioritaires : relogements de ménages prioritaires ÷ relogements.",
-    "groupe": (
-        "Critère principal : DALO, sinon accord collectif / PDALHPD, sinon un autre critère "
-        "L441-1 ; un ménage n'est compté qu'une fois."
-    ),
-    "evolution": "Évolution : par rapport aux mêmes mois de l'année précédente.",
-    "pipeline": (
-        "Propositions à leur date, refus du ménage (refus ou absence de réponse) à la date de "
-        "réponse, décisions de CAL à leur date, baux à leur date de signature."
-    ),
-}
-
 
 class RehousingState(FilterState):
     """The monthly rehousing page's filters, and the figures they give."""
@@ -71,12 +57,10 @@ class RehousingState(FilterState):
     )
 
     # ------------------------------------------------------------------ the figures
-    @param.depends(*FILTER_PARAMS)
     def key_figures(self) -> pd.DataFrame:
         """:meth:`Replica.rehousing_key_figures` for the chosen filters."""
         return self.replica.rehousing_key_figures(self.filters(), scope=self.scope)
 
-    @param.depends(*FILTER_PARAMS)
     def series(self) -> pd.DataFrame:
         """One row per month: ``mois``, ``relogements``, ``relogements_prioritaires``,
         ``part_prioritaires`` and the priority rehousings of each main criterion group."""
@@ -102,12 +86,26 @@ class RehousingState(FilterState):
             out[column] = wide[group].to_numpy() if group in wide else 0
         return out
 
-    @param.depends(*FILTER_PARAMS)
-    def breakdown_table(self, by: str) -> pd.DataFrame:
-        """The period's rehousings by ``by`` with the priority share, largest first."""
-        return self.replica.rehousing_summary(self.filters(), by=by, scope=self.scope)
+    def breakdown_table(self, by: str | None) -> pd.DataFrame:
+        """The period's figures by ``by``, one row per member, largest first; ``by=None``:
+        the total row. The columns are the registry's indicators of the ``repartition`` view
+        (:func:`data_access.indicators.in_view`), each asked to its question with
+        ``(filters, by=…, scope=…)``: an indicator declared for the view shows here, in the
+        page's tables and in their exports, without other code."""
+        shown = indicators.in_view("repartition")
+        key = [by] if by else []
+        out = None
+        for question in dict.fromkeys(i.question for i in shown):
+            frame = getattr(self.replica, question)(self.filters(), by=by, scope=self.scope)
+            columns = [i.code for i in shown if i.question == question]
+            if out is None:
+                out = frame[[*key, "libelle", *columns]]
+            elif key:
+                out = out.merge(frame[[by, *columns]], on=by, how="left")
+            else:
+                out = pd.concat([out, frame[columns].reset_index(drop=True)], axis=1)
+        return out.reset_index(drop=True)
 
-    @param.depends(*FILTER_PARAMS)
     def pipeline(self) -> pd.DataFrame:
         """:meth:`Replica.pipeline` for the chosen filters."""
         return self.replica.pipeline(self.filters(), scope=self.scope)
@@ -124,22 +122,19 @@ class RehousingState(FilterState):
             total.insert(0, "mois", "Total")
             return pd.concat([frame.astype({"mois": object}), total], ignore_index=True)
         if key in BREAKDOWNS:
-            frame = self.breakdown_table(key)
-            return pd.concat([frame, total_row(frame, key)], ignore_index=True)
+            total = self.breakdown_table(None).assign(**{key: None})
+            return pd.concat([self.breakdown_table(key), total], ignore_index=True)
         raise FilterError(f"Tableau inconnu : {key!r}.")
 
     def export(self, key: str, fmt: str) -> tuple[str, bytes]:
         """(file name, content) of table ``key`` as ``csv`` or ``xlsx``, with its context."""
         title = TABLES[key]
-        definitions = [DEFINITIONS["relogements"], DEFINITIONS["prioritaires"]]
-        definitions += [DEFINITIONS["pipeline"]] if key == "pipeline" else [DEFINITIONS["part"]]
         context = ExportContext(
             title=title,
             period=self.period,
             filters=self.describe(),
             freshness=str(self.replica.freshness_cached()),
             scope=self.scope.label,
-            definitions=tuple(definitions),
         )
         frame = self.table(key)
         content = to_csv(frame, context) if fmt == "csv" else to_xlsx(frame, context)

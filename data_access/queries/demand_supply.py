@@ -18,6 +18,7 @@ from data_access.queries.base import (
     priority_snapshot,
     run_template,
 )
+from data_access.questions import question
 from data_access.schema import (
     bail,
     commune,
@@ -48,8 +49,13 @@ def active_on(at: date) -> list[sa.ColumnElement]:
     ]
 
 
+@question(at="observation")
 def demand_supply(
-    reader: Reader, filters: Filters, scope: Scope, level: str, at: date
+    reader: Reader,
+    filters: Filters | None = None,
+    level: str = "commune",
+    at: date | str | None = None,
+    scope: Scope | None = None,
 ) -> pd.DataFrame:
     """Demand and supply per territory on the observation date ``at``.
 
@@ -290,8 +296,13 @@ def dwelling_typology(typologie: sa.ColumnElement) -> sa.ColumnElement:
     )
 
 
+@question(at="observation")
 def typology_pressure(
-    reader: Reader, filters: Filters, scope: Scope, level: str, at: date
+    reader: Reader,
+    filters: Filters | None = None,
+    level: str = "commune",
+    at: date | str | None = None,
+    scope: Scope | None = None,
 ) -> pd.DataFrame:
     """Pressure by typology per territory on ``at`` (DRIHL method, domain.md §3.5).
 

@@ -3,13 +3,109 @@ the accord collectif's priority rehousing targets per EPCI, year to date."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from data_access.errors import FilterError
+from data_access.filters import Filters, Period, Scope
 from data_access.queries.base import Reader
 from data_access.queries.rehousing import share
+from data_access.questions import question
 from data_access.schema import objectif
+
+
+@question(cached=False)
+def objective_progress(
+    reader: Reader,
+    by: str = "reservataire",
+    year: int | None = None,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+) -> pd.DataFrame:
+    """Year to date against the annual objectives of the ``objectif`` table.
+
+    The period runs from January of ``year`` (default: the year of the last complete month;
+    in the data's first year, from its first month) to its last complete month. Figures are
+    :func:`~data_access.queries.rehousing.rehousing_summary`'s (same definitions) for the
+    filters, over that period.
+
+    - ``by="reservataire"``: ``objectif_part`` is the réservataire's own target share
+      (``part_prioritaires`` objective without territory nor bailleur), else the
+      department-wide one (no réservataire), else ``RELOG_PRIORITY_SHARE_TARGET`` (25 %);
+      ``ecart_points`` = (share − target) × 100; ``objectif_atteint`` (empty without any
+      rehousing). Réservataires with a target of their own and no rehousing are listed.
+    - ``by="epci"``: ``objectif_annuel`` is the sum of the accord collectif's priority
+      rehousing targets (``relogements_prioritaires``) of the EPCI's bailleurs (only the
+      filtered bailleurs when a bailleur filter is set); ``objectif_prorata`` = annual ×
+      months elapsed ÷ 12; ``taux_atteinte`` = priority rehousings ÷ prorated target.
+      Targets are set per EPCI: a commune filter is refused.
+
+    The frame's ``attrs["periode"]`` holds the :class:`Period` and ``attrs["mois"]`` the
+    number of months elapsed.
+    """
+    if by not in ("reservataire", "epci"):
+        raise FilterError(
+            f"Suivi des objectifs par {by!r} inconnu (attendu : reservataire ou epci)."
+        )
+    coverage = reader.coverage()
+    last = coverage.end
+    year = int(year or last.year)
+    if not coverage.start.year <= year <= last.year:
+        raise FilterError(
+            f"Année hors des données : {year} (de {coverage.start.year} à {last.year})."
+        )
+    if by == "epci" and filters.communes:
+        raise FilterError(
+            "Les objectifs de l'accord collectif sont fixés par EPCI : retirez le filtre sur "
+            "les communes pour les suivre."
+        )
+    period = Period(max(date(year, 1, 1), coverage.start), min(date(year, 12, 1), last))
+    months = len(period.months())
+    summary = reader.rehousing_summary(
+        filters.replace(start=period.start, end=period.end), by=by, scope=scope
+    )
+    targets = reader.cached("objectives", (year,), lambda: objectives(reader, year))
+    if by == "reservataire":
+        out = _share_targets(reader, summary, targets, filters, scope)
+    else:
+        rows = targets[
+            (targets["indicateur"] == "relogements_prioritaires") & targets["epci_siren"].notna()
+        ]
+        if filters.bailleurs:
+            rows = rows[rows["bailleur_id"].isin(filters.bailleurs)]
+        kept = reader.territories("epci", filters, scope).index
+        annual = rows[rows["epci_siren"].isin(kept)].groupby("epci_siren")["valeur"].sum()
+        out = count_progress(summary, annual, months, "epci", reader.reference("epci")["libelle"])
+    out.attrs.update(periode=period, mois=months)
+    return out
+
+
+def _share_targets(
+    reader: Reader, summary: pd.DataFrame, targets: pd.DataFrame, filters: Filters, scope: Scope
+) -> pd.DataFrame:
+    """:func:`share_progress` for the réservataires the filters and scope keep, with each one's
+    own target share, else the department's, else the setting."""
+    rows = targets[
+        (targets["indicateur"] == "part_prioritaires")
+        & targets["epci_siren"].isna()
+        & targets["bailleur_id"].isna()
+    ]
+    department = rows.loc[rows["reservataire_id"].isna(), "valeur"]
+    default = float(department.max()) if len(department) else reader.settings.priority_share_target
+    own = rows.dropna(subset=["reservataire_id"])
+    own = own.groupby(own["reservataire_id"].astype(int))["valeur"].max()
+    allowed = reader.reference("reservataire")
+    if filters.reservataires:
+        allowed = allowed[allowed.index.isin(filters.reservataires)]
+    if filters.natures_reservataire:
+        allowed = allowed[allowed["nature"].isin(filters.natures_reservataire)]
+    if scope.reservataires is not None:
+        allowed = allowed[allowed.index.isin(scope.reservataires)]
+    also = [code for code in own.index if code in allowed.index]
+    return share_progress(summary, own, default, allowed["libelle"], also)
 
 
 def objectives(reader: Reader, year: int) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from data_access.queries.base import (
     period_dates,
     run_template,
 )
+from data_access.questions import question
 from data_access.schema import (
     DECISIONS_CAL,
     REPONSES_REFUS,
@@ -117,7 +118,10 @@ def _statement(filters: Filters, scope: Scope, dates: dict) -> sa.CompoundSelect
     return sa.union_all(*parts)
 
 
-def pipeline(reader: Reader, filters: Filters, period: Period, scope: Scope) -> pd.DataFrame:
+@question()
+def pipeline(
+    reader: Reader, filters: Filters | None = None, scope: Scope | None = None, *, period: Period
+) -> pd.DataFrame:
     """The allocation pipeline per month.
 
     **Definitions.** ``propositions``: proposals made to households, by proposal date.

@@ -8,8 +8,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_access.filters import Filters, Scope, Subject, months_before
+from data_access.indicators import ignored
 from data_access.queries.base import Reader, join_needed, priority_snapshot, run_template
 from data_access.queries.demand_supply import active_on
+from data_access.questions import question
 from data_access.schema import commune, demande, demande_commune
 
 #: Seniority bands in months since filing: (label, lower bound included, upper bound excluded).
@@ -25,13 +27,12 @@ SENIORITY_MONTHS = sorted({m for _, lo, hi in BANDS for m in (lo, hi) if m})
 VALUES = ["demandes_actives", "demandes_prioritaires", "demandes_dalo", "dalo_delai_depasse"]
 
 
+@question(at="observation")
 def priority_backlog(
     reader: Reader,
-    filters: Filters,
-    scope: Scope,
-    at: date,
-    dalo_deadline_months: int,
-    abnormal_delay_months: int,
+    filters: Filters | None = None,
+    at: date | str | None = None,
+    scope: Scope | None = None,
 ) -> pd.DataFrame:
     """Active demandes on ``at`` by seniority band, priority ones and DALO ones apart.
 
@@ -39,8 +40,9 @@ def priority_backlog(
     *active* on ``at`` when filed on or before it and not radiated then; *prioritaire* when it
     holds a priority criterion valid on ``at``; *DALO* when that criterion is DALO.
     ``dalo_delai_depasse``: DALO demandes whose recognition (start of the DALO criterion) is
-    older than the rehousing deadline (6 months in Haute-Garonne) and still not rehoused.
-    Demandes beyond the *délai anormalement long* (36 months) are those of the rows where
+    older than the rehousing deadline (``RELOG_DALO_DEADLINE_MONTHS``, 6 months) and still not
+    rehoused. Demandes beyond the *délai anormalement long* (``RELOG_ABNORMAL_DELAY_MONTHS``,
+    36 months in Haute-Garonne) are those of the rows where
     ``au_dela_delai_anormal`` is true. The territory is that of the first wished commune (a
     territory filter or scope keeps the demandes whose first wish lies in it; without one,
     every active demande counts).
@@ -50,9 +52,10 @@ def priority_backlog(
     Columns: ``tranche_anciennete``, ``mois_min``, ``mois_max``, the counts above and
     ``au_dela_delai_anormal``; the five bands always present, zeros included.
     """
+    settings = reader.settings
     dates = {
         "au": at,
-        "delai_dalo": months_before(at, dalo_deadline_months),
+        "delai_dalo": months_before(at, settings.dalo_deadline_months),
         **{f"depot_{m}_mois": months_before(at, m) for m in SENIORITY_MONTHS},
     }
     frame = run_template(
@@ -67,7 +70,8 @@ def priority_backlog(
     out.insert(0, "tranche_anciennete", [label for label, _, _ in BANDS])
     out.insert(1, "mois_min", [lo for _, lo, _ in BANDS])
     out.insert(2, "mois_max", pd.array([hi for _, _, hi in BANDS], dtype="Int64"))
-    out["au_dela_delai_anormal"] = out["mois_min"] >= abnormal_delay_months
+    out["au_dela_delai_anormal"] = out["mois_min"] >= settings.abnormal_delay_months
+    out.attrs["filtres_non_appliques"] = ignored(VALUES, filters)
     return out
 
 

@@ -17,6 +17,7 @@ from data_access.filters import Filters, Period, Scope, Subject, in_list
 from data_access.queries.base import LeaseJoin, Reader, as_month, densify, in_period, month_of
 from data_access.queries.demand_supply import active_on
 from data_access.queries.pipeline import proposition_join
+from data_access.questions import question
 from data_access.schema import (
     REPONSES_REFUS,
     bail,
@@ -41,8 +42,13 @@ def _days(later: date, earlier: sa.ColumnElement) -> sa.ColumnElement:
     return sa.literal(later, sa.Date) - earlier
 
 
+@question(at="today")
 def pending_propositions(
-    reader: Reader, filters: Filters, scope: Scope, at: date, min_days: int
+    reader: Reader,
+    filters: Filters | None = None,
+    at: date | str | None = None,
+    min_days: int = 30,
+    scope: Scope | None = None,
 ) -> pd.DataFrame:
     """Propositions still awaiting the household's answer on ``at`` although made at least
     ``min_days`` days before: no answer yet, or an answer dated after ``at``.
@@ -86,7 +92,13 @@ def pending_propositions(
     return out
 
 
-def approved_not_leased(reader: Reader, filters: Filters, scope: Scope, at: date) -> pd.DataFrame:
+@question(at="today")
+def approved_not_leased(
+    reader: Reader,
+    filters: Filters | None = None,
+    at: date | str | None = None,
+    scope: Scope | None = None,
+) -> pd.DataFrame:
     """Households the CAL attributed a dwelling to (firm attribution, :func:`firm_attribution`)
     on or before ``at``, whose demande is still active on ``at``, who had not refused the
     proposition by then, and who have no lease on it signed by ``at``.
@@ -159,7 +171,13 @@ DUPLICATE_KEYS = (
 )
 
 
-def likely_duplicates(reader: Reader, filters: Filters, scope: Scope, at: date) -> pd.DataFrame:
+@question(at="today")
+def likely_duplicates(
+    reader: Reader,
+    filters: Filters | None = None,
+    at: date | str | None = None,
+    scope: Scope | None = None,
+) -> pd.DataFrame:
     """Active demandes on ``at`` that share their current commune of residence, household
     size, wished typology and declared monthly income to the cent (:data:`DUPLICATE_KEYS`):
     most likely one household registered twice (the replica holds no names, on purpose).
@@ -234,15 +252,22 @@ RECONCILIATION = [
 ]
 
 
+@question()
 def reconciliation(
-    reader: Reader, filters: Filters, scope: Scope, period: Period, at: date
+    reader: Reader,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    *,
+    period: Period,
+    reference_date: date,
 ) -> pd.DataFrame:
     """Attributions counted on the CAL date against rehousings counted on the lease date.
 
     **Definitions.** ``attributions_date_cal``: propositions whose first firm attribution
     (:func:`firm_attribution`) falls in the month; split into ``attributions_bail_meme_mois``
     (lease signed the same month), ``attributions_bail_plus_tard`` (lease in a later month,
-    up to ``at``) and ``attributions_sans_bail`` (no lease on that proposition by ``at``:
+    up to ``reference_date``, the data's last day) and ``attributions_sans_bail`` (no lease on
+    that proposition by then:
     refused after the CAL, withdrawn, or still to sign). ``baux_date_signature``: leases
     signed in the month (the rehousings of :func:`monthly_rehousing`); split into the
     same-month ones, ``baux_cal_mois_anterieur`` (firm attribution in an earlier month) and
@@ -265,7 +290,7 @@ def reconciliation(
     )
     lease_of = (
         sa.select(bail.c.proposition_id, sa.func.min(bail.c.date_signature).label("date_signature"))
-        .where(bail.c.date_signature <= at)
+        .where(bail.c.date_signature <= reference_date)
         .group_by(bail.c.proposition_id)
         .subquery("baux_signes")
     )
@@ -294,7 +319,7 @@ def reconciliation(
         filters,
         scope,
         *in_period(bail.c.date_signature, period.start, period.end_exclusive),
-        bail.c.date_signature <= at,
+        bail.c.date_signature <= reference_date,
     )
     signed = month_of(lease.lease.c.date_signature)
     attributed = (

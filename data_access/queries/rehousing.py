@@ -20,6 +20,7 @@ from data_access.queries.base import (
     period_dates,
     run_template,
 )
+from data_access.questions import question
 from data_access.schema import CRITERES, SANS_CRITERE, bail, commune, logement, reservataire
 
 #: Breakdowns of :func:`monthly_rehousing`.
@@ -52,8 +53,14 @@ def _dimension_column(by: str, join: LeaseJoin) -> sa.ColumnElement:
     }[by]
 
 
+@question()
 def monthly_rehousing(
-    reader: Reader, filters: Filters, period: Period, scope: Scope, by: str | None = None
+    reader: Reader,
+    filters: Filters | None = None,
+    by: str | None = None,
+    scope: Scope | None = None,
+    *,
+    period: Period,
 ) -> pd.DataFrame:
     """Rehousings per month, and those of priority households, optionally broken down ``by``
     réservataire, réservataire nature, EPCI, commune, bailleur or main criterion.
@@ -146,6 +153,38 @@ def _statement(filters: Filters, scope: Scope, dates: dict, by: str | None) -> s
     )
 
 
+@question(cached=False)
+def rehousing_summary(
+    reader: Reader,
+    filters: Filters | None = None,
+    by: str | None = "reservataire",
+    scope: Scope | None = None,
+) -> pd.DataFrame:
+    """Rehousings over the whole period by ``by``, with the priority share.
+
+    Columns: the dimension's code, ``libelle``, ``relogements``,
+    ``relogements_prioritaires``, ``part_prioritaires`` (priority rehousings ÷ rehousings,
+    NaN when there is none); one row per member with at least one rehousing, by decreasing
+    rehousings. Sums of :func:`monthly_rehousing` ``(filters, by)``, same definitions.
+    ``by=None``: the one total row, ``libelle`` « Total ».
+    """
+    monthly = reader.monthly_rehousing(filters, by=by, scope=scope)
+    return summarise(monthly, by) if by else total_row(monthly)
+
+
+@question(cached=False)
+def rehousing_key_figures(
+    reader: Reader, filters: Filters | None = None, scope: Scope | None = None, *, period: Period
+) -> pd.DataFrame:
+    """The key figures of the period and of its last month, each against a year earlier:
+    see :func:`key_figures`. Computed from the monthly series by criterion group, the very
+    query (and cache entry) of the rehousing page's chart."""
+    wide = filters.replace(start=add_months(period.start, -12), end=period.end)
+    by_group = reader.monthly_rehousing(wide, by="groupe_critere", scope=scope)
+    monthly = by_group.groupby("mois", as_index=False)[VALUES].sum()
+    return key_figures(monthly, period, reader.coverage().start)
+
+
 def summarise(monthly: pd.DataFrame, by: str) -> pd.DataFrame:
     """Totals over the period of a :func:`monthly_rehousing` breakdown, one row per member,
     with ``part_prioritaires`` = relogements_prioritaires ÷ relogements (NaN when no
@@ -160,11 +199,12 @@ def summarise(monthly: pd.DataFrame, by: str) -> pd.DataFrame:
     return out
 
 
-def total_row(summary: pd.DataFrame, by: str) -> pd.DataFrame:
-    """The one-row total of a :func:`summarise` table; its share is computed on the sums."""
-    total = {by: None, "libelle": "Total", **{v: int(summary[v].sum()) for v in VALUES}}
+def total_row(monthly: pd.DataFrame) -> pd.DataFrame:
+    """The one-row total of a :func:`monthly_rehousing` series (without breakdown); its share
+    is computed on the sums."""
+    total = {"libelle": "Total", **{v: int(monthly[v].sum()) for v in VALUES}}
     total["part_prioritaires"] = share(total["relogements_prioritaires"], total["relogements"])
-    return pd.DataFrame([total], columns=summary.columns)
+    return pd.DataFrame([total])
 
 
 def share(part, whole):

@@ -75,7 +75,7 @@ def test_hover_shows_the_commune_figures_and_a_click_opens_its_rehousing_page(
     text = tip.inner_text()
     assert "Demande au 31/10/2026" in text
     for label, column in (
-        ("Demandes actives", "demandes_actives"),
+        ("Demandes actives (1er choix)", "demandes_actives"),
         ("Logements sociaux", "logements"),
         ("Baux signés (12 mois)", "baux_12m"),
     ):
@@ -108,8 +108,8 @@ def test_a_change_of_indicator_sends_values_not_shapes(page, served_app):
     page.wait_for_timeout(500)
     initial = sum(size for _, size, _ in frames)
     frames.clear()
-    page.locator(".relog-demand select").select_option(label="Tension")
-    expect(page.locator(".relog-legend-demande-body h4")).to_have_text("Tension")
+    page.locator(".relog-demand select").select_option(label="Tension (demandes ÷ baux)")
+    expect(page.locator(".relog-legend-demande-body h4")).to_have_text("Tension (demandes ÷ baux)")
     page.wait_for_timeout(500)
     after = sum(size for _, size, _ in frames)
     assert frames and not any('"xs"' in text for _, _, text in frames)
@@ -141,7 +141,7 @@ def test_the_map_follows_the_rehousing_page_filters(page, served_app, toulouse_p
     page.mouse.move(x, y)
     tip = page.locator(".relog-map-tip").first
     expect(tip).to_contain_text("Toulouse")
-    expect(tip).to_contain_text("Demandes actives : hors sélection")
+    expect(tip).to_contain_text("Demandes actives (1er choix) : hors sélection")
     assert "NaN" not in tip.inner_text()
 
 
@@ -150,4 +150,4 @@ def test_a_wrong_value_in_the_map_address_is_a_french_notice(page, served_app):
     notice = page.locator(".relog-notices")
     expect(notice).to_contain_text("inconnue ignorée")
     expect(notice).to_contain_text("99999")
-    expect(page.locator(".relog-legend-demande-body h4")).to_have_text("Demandes actives")
+    expect(page.locator(".relog-legend-demande-body h4")).to_have_text("Demandes actives (1er choix)")

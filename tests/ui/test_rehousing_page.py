@@ -148,7 +148,7 @@ def test_both_exports_carry_figures_filters_and_freshness(page, served_app, raw_
     members = got.drop("Total")
     assert members["Relogements (baux signés)"].to_dict() == expected["relogements"].to_dict()
     assert (
-        members["dont ménages prioritaires"].to_dict()
+        members["Relogements de ménages prioritaires"].to_dict()
         == expected["relogements_prioritaires"].to_dict()
     )
 

@@ -1,0 +1,325 @@
+"""Running statements on the replica: the engine, statement templates, the retry after a
+dropped connection, the data version and the result cache keyed on it.
+
+:class:`Execution` is the part of :class:`~data_access.replica.Replica` that knows SQL
+execution and nothing of the questions: the queries call :meth:`Execution.frame`,
+:meth:`Execution.arrays` and :meth:`Execution.statement`; the questions' answers are kept in
+one process-wide cache (:meth:`Execution.cached`), keyed on the question, its arguments and
+the replica's data version, so ten screens showing the same figures cost one query per data
+version.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from data_access.engine import create_replica_engine
+from data_access.errors import QueryTimeout, ReplicaUnavailable
+from data_access.formatting import date_label
+from data_access.schema import replica_meta
+from data_access.settings import Settings, load_settings
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How recent the replica's data is."""
+
+    #: When the shared file's data was extracted (``replica_meta.extraction``), if known.
+    extraction: datetime | None
+    #: Last transaction replayed by a PostgreSQL hot standby, if the replica is one.
+    replay: datetime | None
+    #: When this was read.
+    read_at: datetime
+    #: The data version that keys caches.
+    version: str
+
+    @property
+    def as_of(self) -> datetime:
+        """The most recent moment the data is known to reflect: the standby's last replay,
+        unless the data were extracted before it (a replica loaded from an extraction holds
+        nothing newer than the extraction, however recent its replay); else the extraction;
+        else the time of reading."""
+        if (
+            self.replay
+            and self.extraction
+            and _comparable(self.extraction) < _comparable(self.replay)
+        ):
+            return self.extraction
+        return self.replay or self.extraction or self.read_at
+
+    def __str__(self) -> str:
+        local = self.as_of.astimezone(_PARIS) if self.as_of.tzinfo else self.as_of
+        verb = "répliquées" if self.replay and self.as_of is self.replay else "extraites"
+        return f"Données {verb} le {date_label(local)}"
+
+
+try:
+    from zoneinfo import ZoneInfo
+
+    _PARIS = ZoneInfo("Europe/Paris")
+except Exception:  # pragma: no cover - tzdata missing
+    _PARIS = UTC
+
+
+class _ResultCache:
+    """A small thread-safe LRU shared by every Replica of the process."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._data: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get_or_compute(self, key, compute: Callable[[], Any]):
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key]
+        value = compute()
+        with self._lock:
+            self.misses += 1
+            self._data[key] = value
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return value
+
+
+#: The freshness lookup, built once: the replica's metadata and, on PostgreSQL, the server's
+#: recovery state and last replayed transaction in the same statement (one round trip).
+_META = sa.select(replica_meta.c.cle, replica_meta.c.valeur)
+_SERVER = sa.select(
+    sa.func.pg_is_in_recovery().label("recovery"),
+    sa.func.pg_last_xact_replay_timestamp().label("replay"),
+).subquery("serveur")
+_META_REPLAY = sa.select(
+    _SERVER.c.recovery, _SERVER.c.replay, replica_meta.c.cle, replica_meta.c.valeur
+).select_from(_SERVER.outerjoin(replica_meta, sa.true()))
+FRESHNESS_STATEMENTS = (_META, _META_REPLAY)
+
+#: One result cache per process, shared by every Replica (hence every Panel session).
+_CACHE = _ResultCache(load_settings().cache_size)
+
+
+def _column(values):
+    """A NumPy column from DuckDB as the row path gives it: masked arrays (NULLs) become
+    object columns holding None, dates stay datetime64."""
+    if isinstance(values, np.ma.MaskedArray):
+        if not values.mask.any():
+            return values.data
+        out = values.data.astype(object)
+        out[values.mask] = None
+        return out
+    return values
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def _array(values: list) -> np.ndarray:
+    """A column of PostgreSQL's rows as NumPy, built directly: integers (no NULL) as int64, as
+    pandas would type them (its inference costs ≈ 0.1 ms a column), and dates (no NULL) as
+    datetime64[D], which pandas would leave as objects: what DuckDB gives for a date column,
+    and converting date objects later costs ≈ 1 µs each, a millisecond on a monthly
+    breakdown. Anything else as pandas types it."""
+    if values:
+        kind = type(values[0])
+        if kind is int and all(type(v) is int for v in values):
+            return np.fromiter(values, dtype=np.int64, count=len(values))
+        if kind is date and all(type(v) is date for v in values):
+            days = np.fromiter((v.toordinal() for v in values), dtype=np.int64, count=len(values))
+            return (days - _EPOCH_ORDINAL).astype("datetime64[D]")
+    return pd.Series(values, dtype=None).to_numpy()
+
+
+class Execution:
+    """The engine of one replica and what runs on it (see the module docstring)."""
+
+    def __init__(
+        self, url: str | None = None, settings: Settings | None = None, cache: bool = True
+    ):
+        self.settings = settings or load_settings()
+        self.url = url if url is not None else self.settings.database_url
+        self.engine = create_replica_engine(self.url, self.settings)
+        self.cache_enabled = cache
+        self._cache = _CACHE
+        self._version: tuple[float, Freshness] | None = None
+        self._version_lock = threading.Lock()
+        self._per_version_store: dict[Any, tuple[str, Any]] = {}
+        # statement templates: a few dozen shapes in practice; bounded all the same
+        self._templates = _ResultCache(512)
+
+    @property
+    def dialect(self) -> str:
+        """« postgresql » or « duckdb »: a few queries pick the plan each engine runs best."""
+        return self.engine.dialect.name
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.engine.url.render_as_string(hide_password=True)}>"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def statement(self, shape: tuple, build: Callable[[], sa.Executable]) -> sa.Executable:
+        """The statement template of ``shape``, built once per replica (see
+        :func:`data_access.queries.base.run_template`)."""
+        return self._templates.get_or_compute(shape, build)
+
+    def frame(
+        self, stmt: sa.Executable, columns: list[str], parameters: dict | None = None
+    ) -> pd.DataFrame:
+        """Run a ``select()`` (with the values of its named ``parameters``) and return its rows
+        as a DataFrame with ``columns``."""
+        return pd.DataFrame(self._fetch(stmt, columns, parameters), columns=columns)
+
+    def arrays(
+        self, stmt: sa.Executable, columns: list[str], parameters: dict | None = None
+    ) -> dict[str, np.ndarray]:
+        """:meth:`frame`'s columns as NumPy arrays (PostgreSQL's through :func:`_array`), for
+        the queries that reshape their rows before building one DataFrame (a DataFrame costs
+        ≈ 0.2 ms, a few % of a department's query)."""
+        return {
+            name: values if isinstance(values, np.ndarray) else _array(values)
+            for name, values in self._fetch(stmt, columns, parameters).items()
+        }
+
+    def _fetch(
+        self, stmt: sa.Executable, columns: list[str], parameters: dict | None
+    ) -> dict[str, Any]:
+        """The rows of ``stmt`` column by column. A pooled connection the server has closed
+        since its last use (a restart, a failover, an idle timeout) fails its first statement;
+        SQLAlchemy then discards every connection the pool held before that moment, and the
+        read is tried once more on a new one, instead of a liveness ping before every
+        statement (a round trip each)."""
+        for attempt in (1, 2):
+            try:
+                with self.engine.connect() as conn:
+                    result = conn.execute(stmt, parameters)
+                    if self.dialect == "duckdb":
+                        # DuckDB hands its result over column by column (NumPy): no Python row
+                        # per result row, which costs more than the query on large results
+                        arrays = result.cursor.fetchnumpy()
+                        result.close()
+                        return {
+                            name: _column(values) for name, values in zip(columns, arrays.values())
+                        }
+                    rows = result.fetchall()
+                break
+            except sa_exc.DBAPIError as err:
+                if attempt == 1 and err.connection_invalidated:
+                    continue
+                raise self._translate(err) from err
+        # column-wise from plain tuples: pandas probing Row objects costs more than the query
+        data = list(zip(*rows)) if rows else [()] * len(columns)
+        return {name: list(values) for name, values in zip(columns, data)}
+
+    def _translate(self, err: sa_exc.DBAPIError) -> Exception:
+        sqlstate = getattr(err.orig, "sqlstate", None)
+        text = str(err)
+        if sqlstate == "57014":  # query_canceled: statement_timeout
+            return QueryTimeout(
+                f"La requête a dépassé le délai maximal de "
+                f"{self.settings.statement_timeout_s:g} s et a été annulée."
+            )
+        if sqlstate == "40001":  # hot standby: conflict with recovery
+            return ReplicaUnavailable(
+                "La réplique était en cours de mise à jour : réessayez dans un instant."
+            )
+        if not isinstance(err, sa_exc.OperationalError):
+            return ReplicaUnavailable(
+                "La réplique ne répond pas comme prévu (vue manquante ou modifiée ?). Prévenez "
+                f"l'administrateur. (Détail technique : {text.splitlines()[0][:200]})"
+            )
+        return ReplicaUnavailable(
+            "La base de données de la réplique est injoignable pour le moment. "
+            "Réessayez dans quelques minutes ; si le problème persiste, prévenez l'administrateur. "
+            f"(Détail technique : {text.splitlines()[0][:200]})"
+        )
+
+    def cached(self, name: str, args: tuple, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """``compute()``, kept in the process-wide cache under the replica, its data version,
+        its settings, ``name`` and ``args`` (hashable); each caller gets its own copy."""
+        if not self.cache_enabled:
+            return compute()
+        key = (
+            self.url or str(self.settings.demo_path),
+            self.settings,
+            self.data_version(),
+            name,
+            args,
+        )
+        return self._cache.get_or_compute(key, compute).copy()
+
+    def per_version(self, key, build: Callable[[], Any]) -> Any:
+        """``build()``, computed once per data version of the replica (references, labels)."""
+        version = self.data_version()
+        cached = self._per_version_store.get(key)
+        if cached is None or cached[0] != version:
+            cached = self._per_version_store[key] = (version, build())
+        return cached[1]
+
+    # ------------------------------------------------------------------ data version, freshness
+    def freshness(self) -> Freshness:
+        """When the replica's data was extracted and, on a PostgreSQL hot standby, the time
+        of the last replayed transaction."""
+        read_at = datetime.now(UTC)
+        replay = None
+        if self.dialect == "postgresql":
+            rows = self._fetch(_META_REPLAY, ["recovery", "replay", "cle", "valeur"], None)
+            in_recovery, replay_ts = rows["recovery"][0], rows["replay"][0]
+            replay = replay_ts if in_recovery and replay_ts is not None else None
+        else:
+            rows = self._fetch(_META, ["cle", "valeur"], None)
+        meta = {k: v for k, v in zip(rows["cle"], rows["valeur"]) if k is not None}
+        extraction = _parse_ts(meta.get("extraction"))
+        version = "|".join(
+            filter(
+                None,
+                [
+                    meta.get("version"),
+                    meta.get("extraction"),
+                    replay.isoformat() if replay else None,
+                ],
+            )
+        )
+        return Freshness(extraction=extraction, replay=replay, read_at=read_at, version=version)
+
+    def freshness_cached(self) -> Freshness:
+        """:meth:`freshness`, read again at most every ``version_ttl_s`` seconds."""
+        now = time.monotonic()
+        with self._version_lock:
+            if self._version and now - self._version[0] < self.settings.version_ttl_s:
+                return self._version[1]
+        fresh = self.freshness()
+        with self._version_lock:
+            self._version = (now, fresh)
+        return fresh
+
+    def data_version(self) -> str:
+        """The replica's data version (extraction, version and, on a standby, replay time)."""
+        return self.freshness_cached().version
+
+
+def _comparable(moment: datetime) -> datetime:
+    """An aware datetime (a naive one is read as Paris time, as the shared file writes it)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=_PARIS)
+
+
+def _parse_ts(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None

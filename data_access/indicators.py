@@ -1,0 +1,746 @@
+"""The indicator registry: every figure the product shows, declared once.
+
+An :class:`Indicator` is a column of a question's result (``relogements_prioritaires`` of
+:meth:`Replica.monthly_rehousing`, ``tension`` of :meth:`Replica.demand_supply`…). Its
+declaration holds everything the other layers need to show it: French labels, unit and
+format, the definition users read (hover, exports, notebooks, ``help()``), the questions
+computing it, the filters it follows (so a page or a file can say « non filtré par le
+bailleur » instead of silently mixing bases), whether it counts households (statistical
+secrecy hooks there) and its colour role. Pages, exports, maps and notebooks read it; no
+French indicator label or definition is written anywhere else.
+
+The descriptive columns of the same results (codes, labels, months) are :class:`Column`\\ s,
+and the breakdowns :class:`Dimension`\\ s, declared here too.
+
+>>> INDICATORS["part_prioritaires"].format(0.274)
+'27,4 %'
+>>> ignored(["demandes_actives"], Filters(bailleurs=[2]))
+['Bailleurs']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from data_access.filters import FILTER_LABELS, Filters
+from data_access.formatting import decimal_label, int_label, month_label, pct_label
+from data_access.schema import DECISIONS_CAL
+
+
+def _missing(value) -> bool:
+    return value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """How a kind of figure is written: on screen (French), in a CSV for French Excel, and
+    as an Excel number format."""
+
+    #: ``nombre``, ``part``, ``ratio``, ``points``, ``mois``, ``jours``, ``oui_non``,
+    #: ``mois_calendaire``, ``date``, ``texte``.
+    code: str
+    #: Decimals shown on screen and in CSV files.
+    decimals: int = 0
+    #: Excel number format of the cells (None: as the value comes).
+    excel: str | None = None
+    #: What follows the number on screen (« mois », « points »).
+    suffix: str = ""
+
+    @property
+    def numeric(self) -> bool:
+        return self.code in ("nombre", "part", "ratio", "points", "mois", "jours")
+
+    def format(self, value) -> str:
+        """The value as a French reader reads it on screen; « – » when empty."""
+        if _missing(value):
+            return "–"
+        if self.code == "part":
+            return pct_label(value, self.decimals)
+        if self.code == "oui_non":
+            return "oui" if value else "non"
+        if self.code == "mois_calendaire":
+            return month_label(pd.Timestamp(value).date())
+        if self.code == "date":
+            return pd.Timestamp(value).strftime("%d/%m/%Y")
+        if self.numeric:
+            text = int_label(value) if self.decimals == 0 else decimal_label(value, self.decimals)
+            return f"{text}\u00a0{self.suffix}" if self.suffix else text
+        return str(value)
+
+    def csv(self, value) -> str:
+        """The value in a CSV cell French Excel reads as a number: decimal comma, no
+        thousands separator (« 1 234 » would be text), shares in percent."""
+        if _missing(value):
+            return ""
+        if isinstance(value, str):  # a total row's « Total », a label
+            return value
+        if self.code == "part":
+            return f"{value * 100:.{self.decimals}f}".replace(".", ",")
+        if self.numeric:
+            return f"{value:.{self.decimals}f}".replace(".", ",")
+        if self.code in ("mois_calendaire", "date", "oui_non"):
+            return self.format(value)
+        if isinstance(value, float):
+            return f"{value:g}".replace(".", ",")
+        return str(value)
+
+    def excel_value(self, value):
+        """The value as an Excel cell holds it (numbers and dates as such)."""
+        if _missing(value):
+            return None
+        if isinstance(value, str):
+            return value
+        if self.code in ("mois_calendaire", "date"):
+            return pd.Timestamp(value).date()
+        if self.code == "oui_non":
+            return "oui" if value else "non"
+        if self.numeric:
+            return int(value) if self.decimals == 0 and self.code != "part" else float(value)
+        return value if isinstance(value, (int, float)) else str(value)
+
+
+COUNT = Unit("nombre", 0, "#,##0")
+WEIGHTED = Unit("nombre", 2, "#,##0.00")
+SHARE = Unit("part", 1, "0.0%")
+RATIO = Unit("ratio", 2, "0.00")
+POINTS = Unit("points", 1, "+0.0;-0.0;0.0", "points")
+MONTHS = Unit("mois", 1, "0.0", "mois")
+DAYS = Unit("jours", 0, "#,##0", "jours")
+FLAG = Unit("oui_non")
+MONTH = Unit("mois_calendaire", excel="mmmm yyyy")
+DATE = Unit("date", excel="dd/mm/yyyy")
+TEXT = Unit("texte")
+
+#: Filter fields (of :class:`Filters`), by what a figure's source can follow. Periods are
+#: each question's own (a month's leases, an observation date): not listed.
+ALL_FILTERS = frozenset(
+    ("reservataires", "natures_reservataire", "epci", "communes", "bailleurs", "criteres")
+    + ("mutation", "qpv")
+)
+#: Demand (active demandes on their wished communes): territory, criteria, mutation.
+DEMAND_FILTERS = frozenset(("epci", "communes", "criteres", "mutation"))
+#: Dwellings in service: territory, bailleur, QPV (no réservataire under gestion en flux).
+STOCK_FILTERS = frozenset(("epci", "communes", "bailleurs", "qpv"))
+#: Freed dwellings, oriented to a réservataire: the stock's filters and the réservataire's.
+FREED_FILTERS = STOCK_FILTERS | {"reservataires", "natures_reservataire"}
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One figure, declared once (see the module docstring)."""
+
+    #: The column of the questions' results, e.g. ``relogements_prioritaires``.
+    code: str
+    #: French label, complete (export headings, hovers, legends).
+    label: str
+    #: French label for a table column or a chart legend.
+    short: str
+    #: How it is written.
+    unit: Unit
+    #: The definition users read: French sentences, each complete (shared ones, such as what
+    #: a rehousing is, are written once and listed once in a file).
+    sentences: tuple[str, ...]
+    #: The ``Replica`` questions whose results hold this column; the first is the one a page
+    #: view asks for it (for ``repartition``: a question answering per member of a
+    #: breakdown over the period, asked with ``(filters, by=…, scope=…)``).
+    questions: tuple[str, ...]
+    #: The filter fields the figure follows; the others it does not (see :func:`ignored`).
+    honours: frozenset[str] = ALL_FILTERS
+    #: True when the figure is a number of households (statistical secrecy applies).
+    counts_households: bool = False
+    #: For a share, rate or median: the count of households it is computed on.
+    based_on: str | None = None
+    #: Colour role (``theme.COLOURS`` gives the colour): ``prioritaire``, ``dalo``, ``acd``,
+    #: ``l441``, ``non_prioritaire``, ``demande``, ``offre``, ``desequilibre``.
+    colour: str | None = None
+    #: What an empty value means, when it can be empty (a ratio without divisor).
+    empty: str | None = None
+    #: Page views that show it by themselves: ``repartition`` (the rehousing page's
+    #: breakdown tables), ``carte`` (the map's hover).
+    views: tuple[str, ...] = field(default=())
+
+    def __post_init__(self):
+        if isinstance(self.sentences, str):
+            object.__setattr__(self, "sentences", (self.sentences,))
+
+    def format(self, value) -> str:
+        return self.unit.format(value)
+
+    @property
+    def question(self) -> str:
+        """The question a view asks for this figure."""
+        return self.questions[0]
+
+    @property
+    def definition(self) -> str:
+        """The whole definition, as a hover or a note shows it."""
+        return " ".join(self.sentences)
+
+    @property
+    def heading(self) -> str:
+        """The column heading of a file: the label, with « (%) » for a share."""
+        return f"{self.label} (%)" if self.unit.code == "part" else self.label
+
+    def ignored(self, filters: Filters) -> list[str]:
+        """The French names of the active filters this figure does not follow."""
+        return [label for name, label in _active(filters) if name not in self.honours]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A descriptive column of results (a code, a label, a month)."""
+
+    code: str
+    label: str
+    unit: Unit = TEXT
+
+    short = property(lambda self: self.label)
+    heading = property(lambda self: self.label)
+
+    def format(self, value) -> str:
+        return self.unit.format(value)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A breakdown of results: its code column, its French names and the filter it maps to."""
+
+    #: The code column of a breakdown (``reservataire``, ``epci``…).
+    code: str
+    #: « Réservataire ».
+    label: str
+    #: « Réservataires » (a tab, a heading).
+    plural: str
+    #: Heading of the code column in files (« SIREN de l'EPCI »).
+    code_heading: str
+    #: The :class:`Filters` field a member filters on (a click on its row), if any.
+    filter: str | None = None
+
+
+DIMENSIONS: dict[str, Dimension] = {
+    d.code: d
+    for d in (
+        Dimension(
+            "reservataire", "Réservataire", "Réservataires", "Identifiant du réservataire",
+            "reservataires",
+        ),
+        Dimension(
+            "nature_reservataire", "Nature du réservataire", "Natures de réservataire",
+            "Nature du réservataire", "natures_reservataire",
+        ),
+        Dimension("epci", "EPCI", "EPCI", "SIREN de l'EPCI", "epci"),
+        Dimension("commune", "Commune", "Communes", "Code INSEE de la commune", "communes"),
+        Dimension("bailleur", "Bailleur", "Bailleurs", "Identifiant du bailleur", "bailleurs"),
+        Dimension("critere", "Critère principal", "Critères principaux", "Critère principal"),
+        Dimension(
+            "groupe_critere", "Groupe de critère", "Groupes de critère", "Groupe de critère"
+        ),
+    )
+}  # fmt: skip
+
+# ---------------------------------------------------------------- definitions shared by several
+_LEASE = "Relogement : bail signé, compté au mois de sa date de signature (définition nationale)."
+_PRIORITY = (
+    "Ménage prioritaire : la demande détenait au moins un critère de priorité (DALO, "
+    "labellisation accord collectif / PDALHPD, critère de l'article L441-1 du CCH) valide à la "
+    "date de la décision de la CALEOL qui a attribué le logement."
+)
+_MAIN = (
+    "Critère principal : DALO, sinon accord collectif / PDALHPD, sinon un autre critère L441-1 ; "
+    "un ménage n'est compté qu'une fois."
+)
+_YEAR = "Évolution : par rapport aux mêmes mois de l'année précédente."
+_ACTIVE = (
+    "Demande active : déposée au plus tard à la date d'observation et non radiée à cette date."
+)
+_WINDOW = "sur les 12 mois qui s'achèvent à la date d'observation"
+_REHOUSING = ("rehousing_summary", "monthly_rehousing", "rehousing_key_figures")
+
+
+def _count(code, label, short, sentences, questions, **kw) -> Indicator:
+    """A count of households."""
+    return Indicator(code, label, short, COUNT, sentences, questions, counts_households=True, **kw)
+
+
+_DECLARED: list[Indicator | Column] = [
+    # ------------------------------------------------------------ rehousing
+    _count(
+        "relogements",
+        "Relogements (baux signés)",
+        "Relogements",
+        _LEASE,
+        (*_REHOUSING, "objective_progress"),
+        views=("repartition",),
+    ),
+    _count(
+        "relogements_prioritaires",
+        "Relogements de ménages prioritaires",
+        "dont prioritaires",
+        (_PRIORITY, _LEASE),
+        (*_REHOUSING, "objective_progress"),
+        colour="prioritaire",
+        views=("repartition",),
+    ),
+    Indicator(
+        "part_prioritaires",
+        "Part des ménages prioritaires",
+        "Part prioritaire",
+        SHARE,
+        "Part des ménages prioritaires : relogements de ménages prioritaires ÷ relogements.",
+        ("rehousing_summary", "rehousing_key_figures", "objective_progress"),
+        based_on="relogements",
+        colour="prioritaire",
+        views=("repartition",),
+    ),
+    _count(
+        "relogements_dalo",
+        "Relogements prioritaires au titre du DALO",
+        "DALO",
+        (_MAIN, _PRIORITY),
+        ("monthly_rehousing",),
+        colour="dalo",
+    ),
+    _count(
+        "relogements_acd",
+        "Relogements prioritaires au titre de l'accord collectif / PDALHPD",
+        "ACD / PDALHPD",
+        (_MAIN, _PRIORITY),
+        ("monthly_rehousing",),
+        colour="acd",
+    ),
+    _count(
+        "relogements_l441",
+        "Relogements prioritaires au titre d'un autre critère L441-1",
+        "Autres critères L441-1",
+        (_MAIN, _PRIORITY),
+        ("monthly_rehousing",),
+        colour="l441",
+    ),
+    _count(
+        "relogements_non_prioritaires",
+        "Relogements de ménages non prioritaires",
+        "Non prioritaires",
+        ("Relogements de ménages sans critère de priorité à la date de la CAL.", _LEASE),
+        ("monthly_rehousing",),
+        colour="non_prioritaire",
+    ),
+    Indicator(
+        "evolution_relogements",
+        "Évolution des relogements sur un an",
+        "Évolution",
+        SHARE,
+        _YEAR,
+        ("rehousing_key_figures",),
+        based_on="relogements",
+    ),
+    Indicator(
+        "evolution_prioritaires",
+        "Évolution des relogements prioritaires sur un an",
+        "Évolution",
+        SHARE,
+        _YEAR,
+        ("rehousing_key_figures",),
+        based_on="relogements_prioritaires",
+    ),
+    Indicator(
+        "ecart_part",
+        "Évolution de la part des ménages prioritaires sur un an",
+        "Évolution",
+        POINTS,
+        _YEAR,
+        ("rehousing_key_figures",),
+        based_on="relogements",
+    ),
+    # ------------------------------------------------------------ pipeline
+    _count(
+        "propositions",
+        "Propositions",
+        "Propositions",
+        "Propositions de logement faites aux ménages, à leur date.",
+        ("pipeline",),
+    ),
+    _count(
+        "refus_menage",
+        "Refus du ménage",
+        "Refus du ménage",
+        "Propositions refusées par le ménage ou restées sans réponse (ce qui vaut refus, "
+        "article R441-10 du CCH), à la date de la réponse.",
+        ("pipeline",),
+    ),
+    *[
+        _count(
+            f"cal_{code}",
+            f"Décisions CAL : {label.lower()}",
+            f"CAL : {label.lower()}",
+            f"Décisions de la CALEOL de nature « {label.lower()} », à la date de la commission.",
+            ("pipeline",),
+        )
+        for code, label in DECISIONS_CAL.items()
+    ],
+    _count(
+        "baux_signes",
+        "Baux signés",
+        "Baux signés",
+        ("Baux, à leur date de signature (les relogements).", _LEASE),
+        ("pipeline",),
+    ),
+    _count(
+        "entrees_dans_les_lieux",
+        "Entrées dans les lieux",
+        "Entrées dans les lieux",
+        "Baux, à la date d'entrée dans les lieux.",
+        ("pipeline",),
+    ),
+    # ------------------------------------------------------------ objectives
+    Indicator(
+        "objectif_part",
+        "Objectif de part prioritaire",
+        "Objectif",
+        SHARE,
+        "Part des attributions à consacrer aux ménages prioritaires : l'objectif propre du "
+        "réservataire, sinon celui du département, sinon 25 % (article L441-1 du CCH).",
+        ("objective_progress",),
+    ),
+    Indicator(
+        "ecart_points",
+        "Écart à l'objectif (points)",
+        "Écart",
+        POINTS,
+        "Part des ménages prioritaires moins l'objectif, en points de pourcentage.",
+        ("objective_progress",),
+        based_on="relogements",
+    ),
+    Indicator(
+        "objectif_atteint",
+        "Objectif atteint",
+        "Atteint",
+        FLAG,
+        "Oui quand la part des ménages prioritaires atteint l'objectif (vide sans relogement).",
+        ("objective_progress",),
+        based_on="relogements",
+    ),
+    Indicator(
+        "objectif_annuel",
+        "Objectif annuel (relogements prioritaires)",
+        "Objectif annuel",
+        Unit("nombre", 1, "#,##0.0"),
+        "Objectif annuel de relogements de ménages prioritaires de l'accord collectif "
+        "départemental (somme des objectifs des bailleurs du territoire).",
+        ("objective_progress",),
+    ),
+    Indicator(
+        "objectif_prorata",
+        "Objectif au prorata des mois écoulés",
+        "Objectif au prorata",
+        Unit("nombre", 1, "#,##0.0"),
+        "Objectif annuel × mois écoulés depuis janvier ÷ 12.",
+        ("objective_progress",),
+    ),
+    Indicator(
+        "taux_atteinte",
+        "Taux d'atteinte",
+        "Taux d'atteinte",
+        SHARE,
+        "Relogements de ménages prioritaires depuis janvier ÷ objectif au prorata.",
+        ("objective_progress",),
+        based_on="relogements_prioritaires",
+    ),
+    # ------------------------------------------------------------ demand and supply
+    _count(
+        "demandes_actives",
+        "Demandes actives (1er choix)",
+        "Demandes actives (1er choix)",
+        (_ACTIVE, "Chaque demande est comptée sur sa commune de premier choix."),
+        ("demand_supply", "typology_pressure", "priority_backlog"),
+        honours=DEMAND_FILTERS,
+        colour="demande",
+        views=("carte",),
+    ),
+    Indicator(
+        "demandes_actives_ponderees",
+        "Demandes actives pondérées",
+        "Demandes pondérées",
+        WEIGHTED,
+        (
+            _ACTIVE,
+            "Chaque demande compte 1/n sur chacune de ses n communes souhaitées : la somme sur "
+            "le territoire dépasse le nombre de premiers choix quand des demandes le citent en "
+            "2e choix ou au-delà.",
+        ),
+        ("demand_supply",),
+        honours=DEMAND_FILTERS,
+        counts_households=True,
+        colour="demande",
+        views=("carte",),
+    ),
+    _count(
+        "demandes_prioritaires_actives",
+        "Demandes prioritaires actives (1er choix)",
+        "Demandes prioritaires (1er choix)",
+        (
+            _ACTIVE,
+            "Demandes dont le ménage détient un critère de priorité à la date d'observation, "
+            "sur leur commune de premier choix.",
+        ),
+        ("demand_supply",),
+        honours=DEMAND_FILTERS,
+        colour="demande",
+        views=("carte",),
+    ),
+    _count(
+        "logements",
+        "Logements sociaux",
+        "Logements sociaux",
+        "Logements sociaux en service à la date d'observation (RPLS).",
+        ("demand_supply",),
+        honours=STOCK_FILTERS,
+        colour="offre",
+        views=("carte",),
+    ),
+    _count(
+        "logements_liberes_12m",
+        "Logements libérés (12 mois)",
+        "Logements libérés (12 mois)",
+        f"Logements libérés et orientés vers un réservataire {_WINDOW}.",
+        ("demand_supply",),
+        honours=FREED_FILTERS,
+        colour="offre",
+        views=("carte",),
+    ),
+    _count(
+        "baux_12m",
+        "Baux signés (12 mois)",
+        "Baux signés (12 mois)",
+        f"Baux signés {_WINDOW}.",
+        ("demand_supply", "typology_pressure"),
+        colour="offre",
+        views=("carte",),
+    ),
+    _count(
+        "relogements_prioritaires_12m",
+        "Relogements prioritaires (12 mois)",
+        "Relogements prioritaires (12 mois)",
+        f"Baux signés {_WINDOW} par des ménages prioritaires (critère détenu à la date de la CAL).",
+        ("demand_supply",),
+        colour="offre",
+        views=("carte",),
+    ),
+    Indicator(
+        "tension",
+        "Tension (demandes ÷ baux)",
+        "Tension",
+        RATIO,
+        f"Demandes actives (1er choix) ÷ baux signés {_WINDOW} (sans objet sans bail).",
+        ("demand_supply",),
+        honours=DEMAND_FILTERS,
+        based_on="baux_12m",
+        colour="demande",
+        empty="sans objet (aucun bail)",
+        views=("carte",),
+    ),
+    Indicator(
+        "pression",
+        "Pression de la typologie",
+        "Pression",
+        RATIO,
+        "Demandes actives dont c'est la typologie cible (selon la taille du ménage) ÷ baux "
+        f"signés de cette typologie {_WINDOW}.",
+        ("typology_pressure",),
+        honours=DEMAND_FILTERS,
+        based_on="baux_12m",
+    ),
+    Indicator(
+        "pression_globale",
+        "Pression toutes typologies",
+        "Pression globale",
+        RATIO,
+        "Demandes actives ÷ baux signés, toutes typologies du territoire.",
+        ("typology_pressure",),
+        honours=DEMAND_FILTERS,
+        based_on="baux_12m",
+    ),
+    Indicator(
+        "desequilibre",
+        "Pression typologique",
+        "Pression typologique",
+        RATIO,
+        "Pression de la typologie choisie (demandes ÷ baux de cette typologie) rapportée à la "
+        "pression toutes typologies du territoire : au-dessus de 1, cette typologie est plus "
+        "difficile à obtenir que la moyenne (méthode DRIHL).",
+        ("typology_pressure",),
+        honours=DEMAND_FILTERS,
+        based_on="baux_12m",
+        colour="desequilibre",
+        empty="sans objet (aucun bail de cette typologie, ou aucune demande)",
+        views=("carte",),
+    ),
+    # ------------------------------------------------------------ priority backlog
+    _count(
+        "demandes_prioritaires",
+        "Demandes prioritaires actives",
+        "Demandes prioritaires",
+        (_ACTIVE, "Demandes dont le ménage détient un critère de priorité à cette date."),
+        ("priority_backlog",),
+        honours=DEMAND_FILTERS,
+    ),
+    _count(
+        "demandes_dalo",
+        "Demandes DALO actives",
+        "Demandes DALO",
+        (_ACTIVE, "Demandes dont le ménage est reconnu prioritaire et urgent (DALO)."),
+        ("priority_backlog",),
+        honours=DEMAND_FILTERS,
+    ),
+    _count(
+        "dalo_delai_depasse",
+        "DALO au-delà du délai de relogement",
+        "DALO hors délai",
+        "Ménages reconnus DALO depuis plus que le délai légal de relogement (6 mois, réglage "
+        "RELOG_DALO_DEADLINE_MONTHS) et toujours en attente.",
+        ("priority_backlog",),
+        honours=DEMAND_FILTERS,
+    ),
+    # ------------------------------------------------------------ reconciliation
+    _count(
+        "attributions_date_cal",
+        "Attributions (date de CAL)",
+        "Attributions",
+        "Propositions dont la première attribution ferme de la CALEOL tombe dans le mois.",
+        ("reconciliation",),
+    ),
+    _count(
+        "attributions_bail_meme_mois",
+        "dont bail signé le même mois",
+        "Bail le même mois",
+        "Attributions du mois dont le bail est signé le même mois.",
+        ("reconciliation",),
+    ),
+    _count(
+        "attributions_bail_plus_tard",
+        "dont bail signé un mois suivant",
+        "Bail plus tard",
+        "Attributions du mois dont le bail est signé un mois suivant.",
+        ("reconciliation",),
+    ),
+    _count(
+        "attributions_sans_bail",
+        "dont sans bail à ce jour",
+        "Sans bail",
+        "Attributions sans bail signé à la date des données (refus après la CAL, retrait, "
+        "signature à venir).",
+        ("reconciliation",),
+    ),
+    _count(
+        "baux_date_signature",
+        "Baux signés (date de signature)",
+        "Baux signés",
+        _LEASE,
+        ("reconciliation",),
+    ),
+    _count(
+        "baux_cal_mois_anterieur",
+        "dont attribués en CAL un mois antérieur",
+        "CAL un mois antérieur",
+        "Baux du mois dont l'attribution ferme date d'un mois antérieur.",
+        ("reconciliation",),
+    ),
+    _count(
+        "baux_sans_cal",
+        "dont sans attribution ferme enregistrée",
+        "Sans attribution ferme",
+        "Baux sans attribution ferme sur la proposition (attribution au rang 2 ou 3, ou décision "
+        "non saisie).",
+        ("reconciliation",),
+    ),
+    # ------------------------------------------------------------ descriptive columns
+    Column("mois", "Mois", MONTH),
+    Column("libelle", "Libellé"),
+    Column("fenetre", "Fenêtre"),
+    Column("debut", "Début", MONTH),
+    Column("fin", "Fin", MONTH),
+    Column("typologie", "Typologie"),
+    Column("tranche_anciennete", "Ancienneté de la demande"),
+    Column("mois_min", "Ancienneté minimale (mois)", COUNT),
+    Column("mois_max", "Ancienneté maximale (mois)", COUNT),
+    Column("au_dela_delai_anormal", "Au-delà du délai anormalement long", FLAG),
+    Column("proposition", "Proposition"),
+    Column("numero_unique", "Numéro unique"),
+    Column("date_proposition", "Date de proposition", DATE),
+    Column("date_cal", "Date de CAL", DATE),
+    Column("date_depot", "Date de dépôt", DATE),
+    Column("decision", "Décision"),
+    Column("jours_en_attente", "Jours en attente", COUNT),
+    Column("jours_depuis_cal", "Jours depuis la CAL", COUNT),
+    Column("groupe", "Groupe", COUNT),
+    Column("commune_residence", "Code INSEE de la commune de résidence"),
+    Column("commune_residence_nom", "Commune de résidence"),
+    Column("nb_personnes", "Nombre de personnes", COUNT),
+    Column("typologie_recherchee", "Typologie recherchée"),
+    Column("revenu_mensuel", "Revenu mensuel (€)", Unit("nombre", 2, "#,##0.00")),
+    Column("baux_meme_mois", "dont attribués en CAL le même mois", COUNT),
+]
+
+#: Every indicator, by code.
+INDICATORS: dict[str, Indicator] = {i.code: i for i in _DECLARED if isinstance(i, Indicator)}
+#: Every descriptive column, by code (dimensions' code columns included).
+COLUMNS: dict[str, Column] = {
+    **{c.code: c for c in _DECLARED if isinstance(c, Column)},
+    **{d.code: Column(d.code, d.code_heading) for d in DIMENSIONS.values()},
+}
+
+
+def describe(code: str) -> Indicator | Column:
+    """The declaration of a result column: an indicator, else a descriptive column. An
+    undeclared column is a bug (a label would be missing in a file): it raises."""
+    if code in INDICATORS:
+        return INDICATORS[code]
+    if code in COLUMNS:
+        return COLUMNS[code]
+    raise KeyError(f"Colonne non déclarée dans le registre des indicateurs : {code!r}")
+
+
+def of_question(name: str) -> list[Indicator]:
+    """The indicators a question computes, in declaration order."""
+    return [i for i in INDICATORS.values() if name in i.questions]
+
+
+def in_view(view: str) -> list[Indicator]:
+    """The indicators a page view shows (``repartition``, ``carte``), in declaration order."""
+    return [i for i in INDICATORS.values() if view in i.views]
+
+
+def definitions(codes: Iterable[str]) -> tuple[str, ...]:
+    """The distinct definition sentences of these indicators, in order (files, notes)."""
+    out: list[str] = []
+    for code in codes:
+        indicator = INDICATORS.get(code)
+        for sentence in indicator.sentences if indicator is not None else ():
+            if sentence not in out:
+                out.append(sentence)
+    return tuple(out)
+
+
+def ignored(codes: Iterable[str], filters: Filters) -> list[str]:
+    """The French names of the active filters that none of these indicators follows."""
+    codes = [c for c in codes if c in INDICATORS]
+    return [
+        label
+        for name, label in _active(filters)
+        if codes and all(name not in INDICATORS[c].honours for c in codes)
+    ]
+
+
+def _active(filters: Filters) -> list[tuple[str, str]]:
+    """(field, French name) of the filters set, period aside."""
+    out = []
+    for name, label in FILTER_LABELS.items():
+        if name in ("start", "end"):
+            continue
+        value = getattr(filters, name)
+        if value not in ((), None):
+            out.append((name, label))
+    return out
