@@ -4,8 +4,10 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-DEMO   := data/demo-departement.duckdb
 PORT   ?= 5006
+# The product writes its files (demo replica, fetched contours) here: the checkout's data/.
+export RELOG_DATA_DIR ?= $(CURDIR)/data
+DEMO   := $(RELOG_DATA_DIR)/demo-departement.duckdb
 
 .PHONY: serve test demo bench setup clean notebooks
 
@@ -31,8 +33,8 @@ serve: $(VENV)/.installed $(DEMO)
 
 ## Set everything up (PostgreSQL and Chromium included) and run the whole test suite.
 test: $(VENV)/.installed
-	bash scripts/ensure-postgres.sh
-	bash scripts/ensure-chromium.sh
+	bash tests/setup/ensure-postgres.sh
+	bash tests/setup/ensure-chromium.sh
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 ## JupyterLab on the analysts' notebooks (notebooks/), with the project's environment.

@@ -20,10 +20,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.dashboard import Measure, _p95
-from data_access.settings import PROJECT_ROOT
+from tests.paths import SHARED_GEODATA
 
 TARGETS = {"indicator_ms": 200, "first_render_s": 2.0}
-SHARED = PROJECT_ROOT.parent / "shared" / "geodata"
+SHARED = SHARED_GEODATA
 COMMUNES_31 = SHARED / "derived/communes-31-cog2026-simplifie.geojson"
 COMMUNES_OCCITANIE = SHARED / "derived/communes-occitanie-cog2026-simplifie.geojson"
 OCCITANIE_APP = Path(__file__).with_name("occitanie_map.py")

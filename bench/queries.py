@@ -23,7 +23,7 @@ import pandas as pd
 from data_access import Filters, Replica
 from data_access.demo import build_demo, demo_is_current, load_postgres
 from data_access.execution import FRESHNESS_STATEMENTS
-from data_access.settings import PROJECT_ROOT
+from data_access.settings import load_settings
 
 TARGETS_MS = {
     ("departement", "duckdb"): 30,
@@ -162,7 +162,7 @@ def measure(replica: RecordingReplica, scale: str, backend: str, repeat: int) ->
 
 
 def _demo(scale: str) -> Path:
-    path = PROJECT_ROOT / "data" / f"demo-{scale}.duckdb"
+    path = load_settings().data_dir / f"demo-{scale}.duckdb"
     if not demo_is_current(path):
         print(f"Génération de la démonstration {scale} dans {path}…", flush=True)
         t0 = time.perf_counter()
@@ -228,7 +228,7 @@ def main(args) -> int:
                 replica.dispose()
             if "postgres" in backends:
                 if cluster is None:
-                    from bench.postgres_cluster import PostgresCluster
+                    from tests.postgres_cluster import PostgresCluster
 
                     cluster = PostgresCluster()
                     cluster.start()

@@ -61,7 +61,7 @@ class ServedApp:
         command = (
             [sys.executable, "-m", "panel", "serve", *map(str, files), *listen, "--liveness"]
             if files
-            else [sys.executable, "-m", "dashboards.cli", "serve", *listen]
+            else [sys.executable, "-m", "relog", "serve", *listen]
         )
         self.process = subprocess.Popen(
             command, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT

@@ -1,19 +1,33 @@
 """Configuration read from environment variables, in one place.
 
 Every setting has a default that serves the embedded demo replica; production sets
-``RELOG_DATABASE_URL`` to the PostgreSQL read replica.
+``RELOG_DATABASE_URL`` to the PostgreSQL read replica. Files the product writes (the demo
+replica, downloaded contours) go to the data directory, ``RELOG_DATA_DIR``, by default the
+user's data folder (``~/.local/share/relog`` on Linux, as platformdirs finds it on each
+system): never into the installed package. ``make serve`` sets it to the checkout's
+``data/``.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-#: The checkout (or installed tree) the package lives in; the demo replica sits in its ``data/``.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+import platformdirs
 
-DEFAULT_DEMO_PATH = PROJECT_ROOT / "data" / "demo-departement.duckdb"
+#: Name of the demo replica's file in the data directory.
+DEMO_FILE = "demo-departement.duckdb"
+
+
+def default_data_dir() -> Path:
+    """``RELOG_DATA_DIR``, else the user's data folder for « relog »."""
+    raw = os.environ.get("RELOG_DATA_DIR")
+    return (
+        Path(raw).expanduser()
+        if raw
+        else Path(platformdirs.user_data_dir("relog", appauthor=False))
+    )
 
 
 def _env_float(name: str, default: float) -> float:
@@ -48,8 +62,10 @@ class Settings:
 
     #: SQLAlchemy URL of the replica; ``None`` opens the embedded demo DuckDB file read-only.
     database_url: str | None = None
-    #: The demo DuckDB file used when no URL is given.
-    demo_path: Path = DEFAULT_DEMO_PATH
+    #: Where the product writes its files (demo replica, downloaded contours).
+    data_dir: Path = field(default_factory=default_data_dir)
+    #: The demo DuckDB file used when no URL is given (default: in the data directory).
+    demo_path: Path = field(default_factory=lambda: default_data_dir() / DEMO_FILE)
     #: A query running longer than this is cancelled (PostgreSQL ``statement_timeout``).
     statement_timeout_s: float = 15.0
     #: Seconds a database connection attempt may take before the replica is declared down.
@@ -75,9 +91,11 @@ class Settings:
 
 def load_settings() -> Settings:
     """Read the settings from ``RELOG_*`` environment variables."""
+    data_dir = default_data_dir()
     return Settings(
         database_url=os.environ.get("RELOG_DATABASE_URL") or None,
-        demo_path=Path(os.environ.get("RELOG_DEMO_PATH") or DEFAULT_DEMO_PATH),
+        data_dir=data_dir,
+        demo_path=Path(os.environ.get("RELOG_DEMO_PATH") or data_dir / DEMO_FILE),
         statement_timeout_s=_env_float("RELOG_STATEMENT_TIMEOUT_S", 15.0),
         connect_timeout_s=_env_int("RELOG_CONNECT_TIMEOUT_S", 5),
         priority_share_target=_env_float("RELOG_PRIORITY_SHARE_TARGET", 0.25),

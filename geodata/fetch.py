@@ -1,7 +1,8 @@
 """Official commune contours of a département from the public geographic API
 (geo.api.gouv.fr, Etalab), downloaded into the project's cache when the machine is online.
 
-``relog geodata fetch --departement 31`` writes ``data/geodata/communes-31.geojson``;
+``relog geodata fetch --departement 31`` writes ``communes-31.geojson`` into the ``geodata``
+folder of the data directory (``RELOG_DATA_DIR``);
 ``RELOG_GEO_API_URL`` points at another server (a mirror on a closed network, or a test).
 """
 
@@ -13,16 +14,20 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from data_access.settings import PROJECT_ROOT
+from data_access.settings import default_data_dir
 from geodata.boundaries import BoundaryError
 
 DEFAULT_API = "https://geo.api.gouv.fr"
-CACHE_DIR = PROJECT_ROOT / "data" / "geodata"
 
 
-def cached_communes(departement: str, cache_dir: Path | None = None) -> Path:
-    """Where the fetched contours of ``departement`` live."""
-    return Path(cache_dir or CACHE_DIR) / f"communes-{departement}.geojson"
+def cache_dir(data_dir: Path | None = None) -> Path:
+    """The folder of fetched contours: ``geodata`` in the data directory."""
+    return Path(data_dir or default_data_dir()) / "geodata"
+
+
+def cached_communes(departement: str, cache: Path | None = None) -> Path:
+    """Where the fetched contours of ``departement`` live (``cache``: default :func:`cache_dir`)."""
+    return Path(cache or cache_dir()) / f"communes-{departement}.geojson"
 
 
 def fetch_communes(

@@ -31,7 +31,7 @@ from geodata.boundaries import (
     load_boundaries,
     schematic_communes,
 )
-from geodata.fetch import cached_communes
+from geodata.fetch import cache_dir, cached_communes
 
 
 @dataclass
@@ -58,7 +58,7 @@ def commune_file(settings: Settings, communes: pd.DataFrame) -> Path | None:
         return settings.contours_communes
     departements = {code[:3] if code.startswith("97") else code[:2] for code in communes.index}
     if len(departements) == 1:
-        fetched = cached_communes(departements.pop())
+        fetched = cached_communes(departements.pop(), cache_dir(settings.data_dir))
         if fetched.exists():
             return fetched
     return None

@@ -58,7 +58,7 @@ def duckdb_replica(demo_path) -> Replica:
 def pg_cluster(demo_path):
     """A PostgreSQL primary and its streaming hot standby on loopback, the demo loaded in the
     primary and replayed on the standby."""
-    from bench.postgres_cluster import PostgresCluster
+    from tests.postgres_cluster import PostgresCluster
 
     with PostgresCluster() as cluster:
         load_postgres(demo_path, cluster.primary_url)

@@ -20,7 +20,7 @@ def test_every_contract_column_is_documented():
 
 def test_readme_contract_section_is_up_to_date():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme == readme_with_contract(readme), "lancez « relog contrat --readme »"
+    assert readme == readme_with_contract(readme), "lancez « relog contrat --readme README.md »"
 
 
 @pytest.mark.parametrize("name", sorted(TABLES))

@@ -7,9 +7,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from dashboards.cli import main as relog
 from data_access.demo import generate
 from data_access.schema import TABLES
+from relog.cli import main as relog
 from tests.conftest import AS_OF
 
 pytestmark = pytest.mark.slow
@@ -151,7 +151,7 @@ def test_relog_demo_writes_the_duckdb_file(tmp_path, capsys):
 
 def test_relog_reports_errors_in_french(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("RELOG_DEMO_PATH", str(tmp_path / "absent.duckdb"))
-    from dashboards import cli
+    from relog import cli
 
     assert (
         cli.main(

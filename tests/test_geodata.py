@@ -180,7 +180,7 @@ def test_fetch_command_and_its_french_errors(geo_api, tmp_path):
     env_cmd = [
         sys.executable,
         "-m",
-        "dashboards.cli",
+        "relog",
         "geodata",
         "fetch",
         "--departement",

@@ -248,7 +248,9 @@ def test_a_change_of_indicator_or_filter_sends_values_never_shapes(duckdb_replic
 
 
 def test_schematic_map_without_boundary_file_is_labelled(duckdb_replica, tmp_path, monkeypatch):
-    monkeypatch.setattr("geodata.layers.cached_communes", lambda dep: tmp_path / "absent.geojson")
+    monkeypatch.setattr(
+        "geodata.layers.cached_communes", lambda dep, cache=None: tmp_path / "absent.geojson"
+    )
     layers = _layers(duckdb_replica)
     assert layers.schematic and not layers.errors
     page = _page(duckdb_replica, layers)

@@ -1,7 +1,7 @@
-"""The PostgreSQL primary + hot standby harness (bench/postgres_cluster.py) works.
+"""The PostgreSQL primary + hot standby harness (tests/postgres_cluster.py) works.
 
 These tests start real PostgreSQL servers on loopback (see
-scripts/ensure-postgres.sh for the installation); they fail, rather than skip,
+tests/setup/ensure-postgres.sh for the installation); they fail, rather than skip,
 when PostgreSQL is missing.
 """
 
@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy import text
 
-from bench.postgres_cluster import PostgresCluster
+from tests.postgres_cluster import PostgresCluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("postgres")]
 

@@ -150,4 +150,6 @@ def test_a_wrong_value_in_the_map_address_is_a_french_notice(page, served_app):
     notice = page.locator(".relog-notices")
     expect(notice).to_contain_text("inconnue ignorée")
     expect(notice).to_contain_text("99999")
-    expect(page.locator(".relog-legend-demande-body h4")).to_have_text("Demandes actives (1er choix)")
+    expect(page.locator(".relog-legend-demande-body h4")).to_have_text(
+        "Demandes actives (1er choix)"
+    )

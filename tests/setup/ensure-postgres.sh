@@ -69,7 +69,7 @@ cleanup() {
 }
 trap cleanup EXIT
 if [[ ! -e $policy ]]; then
-    printf '#!/bin/sh\n# temporary, from scripts/ensure-postgres.sh\nexit 101\n' > "$policy"
+    printf '#!/bin/sh\n# temporary, from tests/setup/ensure-postgres.sh\nexit 101\n' > "$policy"
     chmod 0755 "$policy"
     added_policy=1
 fi

@@ -1,4 +1,8 @@
-"""``relog``: the one entry point (demo data, serving the dashboards, benchmark, contract)."""
+"""``relog``: the one entry point (demo data, serving the dashboards, benchmark, contract).
+
+Files go to the data directory (``RELOG_DATA_DIR``, see :mod:`data_access.settings`), never
+into the installed package. ``relog bench`` needs a checkout (the benchmark and the
+PostgreSQL harness it starts are not part of the installed product)."""
 
 from __future__ import annotations
 
@@ -9,38 +13,38 @@ import time
 from datetime import date
 from pathlib import Path
 
-from data_access.settings import DEFAULT_DEMO_PATH, PROJECT_ROOT
+import dashboards
+from data_access.errors import RelogError
+from data_access.settings import load_settings
 
 #: One file per route: /app (also the index, /) and /carte.
-APPS = [Path(__file__).parent / "app.py", Path(__file__).parent / "carte.py"]
+APPS = [Path(dashboards.__file__).parent / name for name in ("app.py", "carte.py")]
 
 
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"date invalide : {text!r} (format attendu : AAAA-MM-JJ)")
+        raise argparse.ArgumentTypeError(
+            f"date invalide : {text!r} (format attendu : AAAA-MM-JJ)"
+        ) from None
 
 
 def cmd_demo(args) -> int:
     from data_access.demo import build_demo, load_postgres
     from data_access.errors import ReplicaUnavailable
 
-    out = str(
-        args.out
-        or (
-            DEFAULT_DEMO_PATH
-            if args.scale == "departement"
-            else PROJECT_ROOT / "data" / f"demo-{args.scale}.duckdb"
-        )
-    )
+    settings = load_settings()
+    in_data_dir = settings.data_dir / f"demo-{args.scale}.duckdb"
+    default = settings.demo_path if args.scale == "departement" else in_data_dir
+    out = str(args.out or default)
     to_postgres = out.startswith("postgresql")
     if args.source:
         duck = Path(args.source)
         if not duck.is_file():
             raise ReplicaUnavailable(f"Fichier DuckDB introuvable : {duck}.")
     else:
-        duck = Path(out) if not to_postgres else PROJECT_ROOT / "data" / f"demo-{args.scale}.duckdb"
+        duck = Path(out) if not to_postgres else in_data_dir
         t0 = time.perf_counter()
         print(
             f"Génération de la réplique de démonstration ({args.scale}, graine {args.seed})…",
@@ -83,6 +87,15 @@ def cmd_serve(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    """The benchmark of a checkout: run from its root (``make bench``)."""
+    root = Path.cwd()
+    if not (root / "bench" / "queries.py").is_file() or not (root / "tests").is_dir():
+        raise RelogError(
+            "« relog bench » mesure une copie du dépôt : lancez-le depuis sa racine "
+            "(make bench), le banc d'essai et son serveur PostgreSQL n'étant pas installés "
+            "avec le produit."
+        )
+    sys.path.insert(0, str(root))
     from bench.queries import main as bench_main
 
     return bench_main(args)
@@ -101,7 +114,7 @@ def cmd_contrat(args) -> int:
     from data_access.contract import contract_markdown, readme_with_contract
 
     if args.readme:
-        readme = PROJECT_ROOT / "README.md"
+        readme = Path(args.readme)
         readme.write_text(
             readme_with_contract(readme.read_text(encoding="utf-8")), encoding="utf-8"
         )
@@ -132,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         "--out",
         default=None,
         help="fichier DuckDB, ou URL postgresql:// où charger la démo "
-        "(défaut : data/demo-<échelle>.duckdb)",
+        "(défaut : demo-<échelle>.duckdb dans le dossier de données, RELOG_DATA_DIR)",
     )
     demo.add_argument(
         "--from",
@@ -172,19 +185,23 @@ def main(argv: list[str] | None = None) -> int:
         "fetch", help="télécharge les contours officiels des communes d'un département"
     )
     fetch.add_argument("--departement", required=True, help="code du département (ex. 31)")
-    fetch.add_argument("--out-dir", default=None, help="dossier du cache (défaut : data/geodata)")
+    fetch.add_argument(
+        "--out-dir", default=None, help="dossier du cache (défaut : geodata dans RELOG_DATA_DIR)"
+    )
     fetch.set_defaults(func=cmd_geodata_fetch)
 
     contrat = sub.add_parser("contrat", help="affiche le contrat de la réplique (Markdown)")
-    contrat.add_argument("--readme", action="store_true", help="met à jour la section du README")
+    contrat.add_argument(
+        "--readme",
+        metavar="FICHIER",
+        help="met à jour la section « Brancher votre réplique » de ce README",
+    )
     contrat.set_defaults(func=cmd_contrat)
 
     args = parser.parse_args(argv)
     try:
         return args.func(args) or 0
     except Exception as err:  # a clear French message rather than a traceback
-        from data_access.errors import RelogError
-
         if isinstance(err, RelogError):
             print(f"Erreur : {err}", file=sys.stderr)
             return 2

@@ -4,12 +4,12 @@ The production dashboards read from a PostgreSQL *hot standby* (a streaming
 replica in recovery, read-only).  Our tests exercise the real thing, without
 Docker: this module starts two local servers with the PostgreSQL binaries
 installed on the machine (Debian's ``postgresql`` package; see
-``scripts/ensure-postgres.sh``), wires the second one as a streaming replica of
+``tests/setup/ensure-postgres.sh``), wires the second one as a streaming replica of
 the first, and tears everything down afterwards.
 
 Usage::
 
-    from bench.postgres_cluster import PostgresCluster
+    from tests.postgres_cluster import PostgresCluster
 
     with PostgresCluster() as cluster:          # start() ... stop()
         engine = sqlalchemy.create_engine(cluster.primary_url)
@@ -145,7 +145,7 @@ def find_pg_bindir() -> Path:
     raise RuntimeError(
         "No PostgreSQL server binaries found (looked at $RELOG_PG_BINDIR, "
         "`pg_config --bindir`, /usr/lib/postgresql/*/bin and $PATH). "
-        "Install them with `bash scripts/ensure-postgres.sh` "
+        "Install them with `bash tests/setup/ensure-postgres.sh` "
         "(Debian: apt-get install postgresql), or point RELOG_PG_BINDIR at them."
     )
 
@@ -339,7 +339,7 @@ class PostgresCluster:
             "log_line_prefix": "'%m [%p] %q%u@%d '",
             "timezone": "'UTC'",
         }
-        lines = ["", "# --- bench/postgres_cluster.py ---"]
+        lines = ["", "# --- tests/postgres_cluster.py ---"]
         lines += [f"{k} = {v}" for k, v in settings.items()]
         with open(datadir / "postgresql.conf", "a", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")

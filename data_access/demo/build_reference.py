@@ -8,9 +8,9 @@ repository, e.g.::
     cd /tmp && npm pack @etalab/decoupage-administratif@6.0.0 \
         && tar xzf etalab-decoupage-administratif-6.0.0.tgz        # → /tmp/package
 
-then, from the repository root::
+then, from a checkout (the files are written beside this module)::
 
-    python tools/build_reference.py --package-dir /tmp/package --departement 31 \
+    python -m data_access.demo.build_reference --package-dir /tmp/package --departement 31 \
         --qpv-geojson /path/to/qp-31-haute-garonne-2015.geojson
 
 Files written to ``--out-dir`` (default ``data_access/demo/reference``), UTF-8, comma-separated:
@@ -45,7 +45,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-DEFAULT_OUT_DIR = Path(__file__).resolve().parent.parent / "data_access" / "demo" / "reference"
+DEFAULT_OUT_DIR = Path(__file__).resolve().parent / "reference"
 
 
 class ReferenceError(Exception):
