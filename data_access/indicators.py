@@ -118,8 +118,16 @@ TEXT = Unit("texte")
 #: Filter fields (of :class:`Filters`), by what a figure's source can follow. Periods are
 #: each question's own (a month's leases, an observation date): not listed.
 ALL_FILTERS = frozenset(
-    ("reservataires", "natures_reservataire", "epci", "communes", "bailleurs", "criteres")
-    + ("mutation", "qpv")
+    (
+        "reservataires",
+        "natures_reservataire",
+        "epci",
+        "communes",
+        "bailleurs",
+        "criteres",
+        "mutation",
+        "qpv",
+    )
 )
 #: Demand (active demandes on their wished communes): territory, criteria, mutation.
 DEMAND_FILTERS = frozenset(("epci", "communes", "criteres", "mutation"))
@@ -182,8 +190,14 @@ class Indicator:
 
     @property
     def heading(self) -> str:
-        """The column heading of a file: the label, with « (%) » for a share."""
-        return f"{self.label} (%)" if self.unit.code == "part" else self.label
+        """The column heading of a file: the label, with its unit for a share or a duration."""
+        if self.unit.code == "part":
+            return f"{self.label} (%)"
+        return (
+            f"{self.label} ({self.unit.suffix})"
+            if self.unit.code in ("mois", "jours")
+            else self.label
+        )
 
     def ignored(self, filters: Filters) -> list[str]:
         """The French names of the active filters this figure does not follow."""
