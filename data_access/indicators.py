@@ -272,6 +272,19 @@ _ACTIVE = (
     "Demande active : déposée au plus tard à la date d'observation et non radiée à cette date."
 )
 _WINDOW = "sur les 12 mois qui s'achèvent à la date d'observation"
+_DELAY = (
+    "Délai d'attente : du dépôt de la demande (ancienneté conservée au renouvellement) à la "
+    "signature du bail, pour les baux signés sur la période (ménage prioritaire : critère "
+    "détenu à la date de la CAL)."
+)
+_ABNORMAL = (
+    "Délai anormalement long : bail signé après au moins 36 mois révolus d'attente (réglage "
+    "RELOG_ABNORMAL_DELAY_MONTHS)."
+)
+_GROUPS = (
+    ("prioritaires", "prioritaires", "relogements_prioritaires"),
+    ("non_prioritaires", "non prioritaires", "relogements"),
+)
 _REHOUSING = ("rehousing_summary", "monthly_rehousing", "rehousing_key_figures")
 
 
@@ -369,6 +382,33 @@ _DECLARED: list[Indicator | Column] = [
         ("rehousing_key_figures",),
         based_on="relogements",
     ),
+    # ------------------------------------------------------------ waiting time of the rehoused
+    *[
+        Indicator(
+            f"delai_median_{group}",
+            f"Délai d'attente médian des ménages {label} relogés",
+            f"Délai médian ({label})",
+            MONTHS,
+            (_DELAY, "Médiane en mois (jours ÷ 30,44)."),
+            ("rehousing_delay",),
+            based_on=count,
+            views=("repartition",),
+        )
+        for group, label, count in _GROUPS
+    ],
+    *[
+        Indicator(
+            f"part_delai_anormal_{group}",
+            f"Part des ménages {label} relogés après un délai anormalement long",
+            f"Délai anormal ({label})",
+            SHARE,
+            (_DELAY, _ABNORMAL),
+            ("rehousing_delay",),
+            based_on=count,
+            views=("repartition",),
+        )
+        for group, label, count in _GROUPS
+    ],
     # ------------------------------------------------------------ pipeline
     _count(
         "propositions",

@@ -284,6 +284,51 @@ def monthly_rehousing(raw, filters: Filters, by: str | None = None) -> pd.DataFr
     return out
 
 
+def rehousing_delay(
+    raw, filters: Filters, by: str | None = None, threshold: int = 36
+) -> pd.DataFrame:
+    """The wait of the households rehoused in the period (leases of :func:`monthly_rehousing`),
+    from the demande's filing date to the lease's signature: per member of ``by`` (or one
+    « Total » row) and priority, the median in months (days ÷ 365.25/12, rounded to 0.1) and
+    the share of leases signed after ``threshold`` whole calendar months or more (a month is
+    whole once the signature's day of the month reaches the filing's)."""
+    start, end_excl, _ = _period(filters)
+    lease = leases(raw)
+    lease = lease[(lease["date_signature"] >= start) & (lease["date_signature"] < end_excl)]
+    lease = lease[_lease_mask(raw, lease, filters)].copy()
+    filed = raw["demande"].set_index("id")["date_depot"]
+    signed, depot = (
+        pd.to_datetime(lease["date_signature"]),
+        pd.to_datetime(lease["demande_id"].map(filed)),
+    )
+    lease["jours"] = (signed - depot).dt.days
+    months = (
+        (signed.dt.year - depot.dt.year) * 12
+        + signed.dt.month
+        - depot.dt.month
+        - (signed.dt.day < depot.dt.day).astype(int)
+    )
+    lease["au_dela"] = (months >= threshold).astype(int)
+    lease["prioritaire"] = holds(raw, lease["demande_id"], lease["date_cal_bail"]).astype(int)
+    source = {"reservataire": "reservataire_id", "nature_reservataire": "nature",
+              "epci": "epci_siren", "commune": "commune_code", "bailleur": "bailleur_id"}  # fmt: skip
+    key = by or "_tout"
+    lease[key] = lease[source[by]] if by else "Total"
+    out = pd.DataFrame({key: sorted(lease[key].unique())})
+    for flag, suffix in ((1, "prioritaires"), (0, "non_prioritaires")):
+        group = lease[lease["prioritaire"] == flag].groupby(key)
+        figures = pd.DataFrame({
+            f"delai_median_{suffix}": (group["jours"].median() / (365.25 / 12)).round(1),
+            f"part_delai_anormal_{suffix}": group["au_dela"].sum() / group.size(),
+        })  # fmt: skip
+        out = out.merge(figures, left_on=key, right_index=True, how="left")
+    if by:
+        out.insert(1, "libelle", out[by].map(labels(raw, by)))
+    else:
+        out = out.rename(columns={key: "libelle"})
+    return out
+
+
 def pipeline(raw, filters: Filters) -> pd.DataFrame:
     """Per month: ``propositions`` (by date_proposition), ``refus_menage`` (answer refusee or
     sans_reponse, by date_reponse), ``cal_<decision>`` (by date_cal), ``baux_signes`` (by

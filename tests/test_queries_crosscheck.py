@@ -113,6 +113,20 @@ def test_monthly_rehousing_matches_independent_count(replica, raw_tables, name, 
     assert_same(api, expected(raw_tables, "monthly_rehousing", filters, by), keys)
 
 
+# ------------------------------------------------------------------ rehousing_delay
+@pytest.mark.parametrize(
+    "by", [None, "reservataire", "nature_reservataire", "epci", "commune", "bailleur"]
+)
+@pytest.mark.parametrize("name", list(FILTERS))
+def test_waiting_time_of_the_rehoused_matches_independent_computation(
+    replica, raw_tables, name, by
+):
+    filters = FILTERS[name]
+    api = replica.rehousing_delay(filters, by=by)
+    want = expected(raw_tables, "rehousing_delay", filters, by)
+    assert_same(api, want, [by] if by else ["libelle"])
+
+
 # ------------------------------------------------------------------ pipeline
 @pytest.mark.parametrize("name", list(FILTERS))
 def test_pipeline_matches_independent_count(replica, raw_tables, name):

@@ -72,6 +72,33 @@ def test_changing_filters_gives_the_api_figures(state, duckdb_replica, raw_table
     assert table["relogements"].to_dict() == by_epci[by_epci > 0].to_dict()
 
 
+def test_breakdown_tables_and_their_exports_show_the_waiting_time_of_the_rehoused(
+    state, raw_tables
+):
+    """An indicator declared for the « repartition » view (the registry) is in every
+    breakdown table, its total row and its files, with the independent computation's values."""
+    state.param.update(start=date(2025, 1, 1), end=date(2025, 12, 1), bailleurs=[1, 2])
+    filters = state.filters()
+    table = state.table("epci")
+    members, total = table.iloc[:-1].set_index("epci"), table.iloc[-1]
+    want = oracle.rehousing_delay(raw_tables, filters, "epci").set_index("epci")
+    columns = list(want.columns.drop("libelle"))
+    members.index = members.index.astype(str)
+    want.index = want.index.astype(str)
+    pd.testing.assert_frame_equal(
+        members[columns].sort_index(), want[columns].sort_index(), check_names=False
+    )
+    whole = oracle.rehousing_delay(raw_tables, filters, None).iloc[0]
+    assert total["libelle"] == "Total"
+    assert [total[c] for c in columns] == pytest.approx([whole[c] for c in columns])
+    _, content = state.export("epci", "csv")
+    text = content.decode("utf-8-sig")
+    assert "Délai d'attente médian des ménages prioritaires relogés (mois)" in text
+    assert "Définition;Délai d'attente : du dépôt de la demande" in text
+    median = f"{whole['delai_median_prioritaires']:.1f}".replace(".", ",")
+    assert text.split("\r\n")[-2].split(";")[5] == median  # the total row, last
+
+
 def test_key_figures_compare_with_a_year_earlier(state, raw_tables):
     state.param.update(start=date(2025, 3, 1), end=date(2025, 8, 1), bailleurs=[1])
     figures = state.key_figures().set_index("fenetre")

@@ -21,7 +21,15 @@ from data_access.queries.base import (
     run_template,
 )
 from data_access.questions import question
-from data_access.schema import CRITERES, SANS_CRITERE, bail, commune, logement, reservataire
+from data_access.schema import (
+    CRITERES,
+    SANS_CRITERE,
+    bail,
+    commune,
+    demande,
+    logement,
+    reservataire,
+)
 
 #: Breakdowns of :func:`monthly_rehousing`.
 DIMENSIONS = (
@@ -274,3 +282,107 @@ def _change(now, before) -> float:
     if before is None or (isinstance(before, float) and math.isnan(before)) or before == 0:
         return math.nan
     return now / before - 1
+
+
+#: Days in an average month: a waiting time in days ÷ this = months.
+DAYS_PER_MONTH = 365.25 / 12
+DELAY = [
+    "delai_median_prioritaires",
+    "delai_median_non_prioritaires",
+    "part_delai_anormal_prioritaires",
+    "part_delai_anormal_non_prioritaires",
+]
+
+
+@question()
+def rehousing_delay(
+    reader: Reader,
+    filters: Filters | None = None,
+    by: str | None = "reservataire",
+    scope: Scope | None = None,
+    *,
+    period: Period,
+) -> pd.DataFrame:
+    """How long the households rehoused in the period had waited, priority ones apart.
+
+    **Definitions.** The wait runs from the demande's filing date (kept at renewal) to the
+    lease's signature date, for the leases signed in the period (the rehousings of
+    :func:`monthly_rehousing`, same filters; priority: a criterion held on the CAL date).
+    ``delai_median_*``: the median wait in months (days ÷ 365.25/12). ``part_delai_anormal_*``:
+    the share of those leases signed after at least ``RELOG_ABNORMAL_DELAY_MONTHS`` (36)
+    whole months of waiting (a month is whole once the signature's day of the month reaches
+    the filing's). Empty when the group has no lease.
+
+    Columns: with ``by`` (réservataire, réservataire nature, EPCI, commune or bailleur) its
+    code and ``libelle``, one row per member with at least one rehousing; without, one row
+    (``libelle`` « Total »). Then the four figures above.
+    """
+    if by not in (None, "reservataire", "nature_reservataire", "epci", "commune", "bailleur"):
+        raise FilterError(f"Délai d'attente par {by!r} : ventilation non prévue.")
+    threshold = reader.settings.abnormal_delay_months
+    rows = run_template(
+        reader,
+        ("rehousing_delay", by, threshold),
+        lambda f, s, d: _delay_statement(f, s, d, by, threshold),
+        [*([by] if by else []), "prioritaire", "baux", "mediane_jours", "au_dela"],
+        filters,
+        scope,
+        period_dates(period),
+    )
+    key = [by] if by else []
+    out = rows[key].drop_duplicates().reset_index(drop=True) if by else pd.DataFrame(index=[0])
+    for flag, suffix in ((1, "prioritaires"), (0, "non_prioritaires")):
+        group = rows[rows["prioritaire"] == flag].drop(columns="prioritaire")
+        group = group.assign(
+            **{
+                f"delai_median_{suffix}": (group["mediane_jours"] / DAYS_PER_MONTH).round(1),
+                f"part_delai_anormal_{suffix}": group["au_dela"] / group["baux"],
+            }
+        )
+        columns = [f"delai_median_{suffix}", f"part_delai_anormal_{suffix}"]
+        if by:
+            out = out.merge(group[[by, *columns]], on=by, how="left")
+        else:
+            out[columns] = group[columns].to_numpy()[:1] if len(group) else np.nan
+    if by:
+        labels = reader.labels(by).reindex(out[by].to_numpy()).to_numpy()
+        out.insert(1, "libelle", np.where(pd.isna(labels), out[by].astype(str), labels))
+    else:
+        out.insert(0, "libelle", "Total")
+    return out[[*key, "libelle", *DELAY]].astype({c: "float64" for c in DELAY})
+
+
+def _delay_statement(
+    filters: Filters, scope: Scope, dates: dict, by: str | None, threshold: int
+) -> sa.Select:
+    """Leases of the period per member and priority: count, median wait in days, and how
+    many waited ``threshold`` whole months or more."""
+    join = LeaseJoin(
+        filters, scope, *in_period(bail.c.date_signature, dates["debut"], dates["fin"])
+    )
+    signed, filed = join.lease.c.date_signature, demande.c.date_depot
+    days = signed - filed
+
+    def part(unit, column):
+        return sa.extract(unit, column)
+
+    whole_months = (
+        (part("year", signed) - part("year", filed)) * 12
+        + part("month", signed)
+        - part("month", filed)
+        - sa.case((part("day", signed) < part("day", filed), 1), else_=0)
+    )
+    keys = [_dimension_column(by, join).label(by)] if by else []
+    prioritaire = join.prioritaire().label("prioritaire")
+    return (
+        sa.select(
+            *keys,
+            prioritaire,
+            sa.func.count().label("baux"),
+            sa.func.percentile_cont(0.5).within_group(days).label("mediane_jours"),
+            sa.func.sum(sa.case((whole_months >= threshold, 1), else_=0)).label("au_dela"),
+        )
+        .select_from(join.from_clause(prioritaire, filed, *keys))
+        .where(*join.where)
+        .group_by(*keys, prioritaire)
+    )

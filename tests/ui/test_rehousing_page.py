@@ -106,6 +106,13 @@ def test_changing_epci_and_period_shows_the_independent_figures(page, served_app
     expect(row).to_be_visible()
     cells = row.locator(".tabulator-cell:visible").all_inner_texts()
     assert [number(c) for c in cells[1:3]] == [top["relogements"], top["relogements_prioritaires"]]
+    # the waiting time of the rehoused, declared in the registry for the breakdown tables
+    titles = page.locator(".relog-table-commune .tabulator-col-title").all_inner_texts()
+    shown = titles[titles.index("Libellé") :]  # after Tabulator's and the hidden code column
+    assert shown[4:6] == ["Délai médian (prioritaires)", "Délai médian (non prioritaires)"]
+    delay = oracle.rehousing_delay(raw_tables, filters, "commune").set_index("commune")
+    median = delay.loc[top["commune"], "delai_median_non_prioritaires"]
+    assert cells[5].replace("\u00a0", " ") == f"{median:.1f} mois".replace(".", ",")
     total = page.locator(".relog-table-commune .tabulator-row", has_text="Total").first
     assert (
         number(total.locator(".tabulator-cell:visible").all_inner_texts()[1])
