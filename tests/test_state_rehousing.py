@@ -273,8 +273,12 @@ def test_csv_export_opens_in_french_excel(state):
     assert "Filtres;EPCI : Toulouse Métropole" in lines
     assert any(line.startswith("Fraîcheur;Données extraites le ") for line in lines)
     header = lines.index(
-        "Identifiant du bailleur;Libellé;Relogements (baux signés);Relogements de ménages prioritaires;"
-        "Part des ménages prioritaires (%)"
+        "Identifiant du bailleur;Libellé;Relogements (baux signés);"
+        "Relogements de ménages prioritaires;Part des ménages prioritaires (%);"
+        "Délai d'attente médian des ménages prioritaires relogés (mois);"
+        "Délai d'attente médian des ménages non prioritaires relogés (mois);"
+        "Part des ménages prioritaires relogés après un délai anormalement long (%);"
+        "Part des ménages non prioritaires relogés après un délai anormalement long (%)"
     )
     table = pd.read_csv(
         io.StringIO("\r\n".join(lines[header:])), sep=";", decimal=",", dtype={0: str}
