@@ -55,6 +55,8 @@ class ExportContext:
     definitions: tuple[str, ...] | None = None
     #: When the file was made.
     made_at: datetime = field(default_factory=lambda: datetime.now(_PARIS))
+    #: The filters applied, to say which figures do not follow some of them.
+    applied: Filters | None = None
 
     def lines(self, columns=()) -> list[tuple[str, str]]:
         """The context rows above a table of ``columns``."""
@@ -69,6 +71,11 @@ class ExportContext:
         definitions = (
             self.definitions if self.definitions is not None else indicators.definitions(columns)
         )
+        if self.applied is not None:
+            rows += [
+                ("Filtres non suivis", f"{label} : {names}")
+                for label, names in indicators.unfollowed(columns, self.applied)
+            ]
         rows += [("Définition", text) for text in definitions]
         return rows
 
@@ -183,6 +190,7 @@ def save(
         freshness=str(replica.freshness_cached()),
         scope=replica.scope.label,
         definitions=tuple(definitions) if definitions is not None else None,
+        applied=filters,
     )
     write = to_csv if path.suffix.lower() == ".csv" else to_xlsx
     content = write(frame, context, strict=False)

@@ -788,6 +788,18 @@ def ignored(codes: Iterable[str], filters: Filters) -> list[str]:
     ]
 
 
+def unfollowed(codes: Iterable[str], filters: Filters) -> list[tuple[str, str]]:
+    """For each of these indicators that does not follow some active filters: (its label,
+    the French names of those filters), what a file or a legend says beside the figure."""
+    out = []
+    for code in codes:
+        indicator = INDICATORS.get(code)
+        names = indicator.ignored(filters) if indicator is not None else []
+        if names:
+            out.append((indicator.label, ", ".join(names)))
+    return out
+
+
 def _active(filters: Filters) -> list[tuple[str, str]]:
     """(field, French name) of the filters set, period aside."""
     out = []

@@ -55,6 +55,18 @@ def test_objective_progress_keeps_its_period_in_the_file(duckdb_replica, tmp_pat
     assert ";25,0;" in text  # French decimals
 
 
+def test_a_file_says_which_figures_do_not_follow_the_filters(duckdb_replica, tmp_path):
+    f = Filters(end="2026-06", bailleurs=[2], qpv=True)
+    table = duckdb_replica.demand_supply(f, level="epci")
+    path = save(table, tmp_path / "offre.csv", title="Demande et offre", replica=duckdb_replica,
+                filters=f)  # fmt: skip
+    lines = path.read_bytes().decode("utf-8-sig").split("\r\n")
+    unfollowed = [line for line in lines if line.startswith("Filtres non suivis;")]
+    assert "Filtres non suivis;Demandes actives (1er choix) : Bailleurs, Logements" in unfollowed
+    assert not any("Logements sociaux" in line for line in unfollowed)  # the stock follows them
+    assert len(unfollowed) == 4  # the three demand counts and the tension
+
+
 def test_map_frame_puts_every_commune_once_with_its_figures(duckdb_replica):
     if not COMMUNES_31.exists():
         pytest.fail(f"../shared/geodata is missing beside the checkout ({COMMUNES_31})")

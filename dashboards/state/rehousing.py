@@ -135,6 +135,7 @@ class RehousingState(FilterState):
             filters=self.describe(),
             freshness=str(self.replica.freshness_cached()),
             scope=self.scope.label,
+            applied=self.filters(),
         )
         frame = self.table(key)
         content = to_csv(frame, context) if fmt == "csv" else to_xlsx(frame, context)
@@ -152,7 +153,8 @@ class RehousingState(FilterState):
         if code is None or (isinstance(code, float) and pd.isna(code)) or code == "INCONNU":
             self.notices = [
                 *self.notices,
-                "Cette ligne regroupe les valeurs non renseignées : elle ne peut pas servir de filtre.",
+                "Cette ligne regroupe les valeurs non renseignées : "
+                "elle ne peut pas servir de filtre.",
             ]
             return
         known = {

@@ -25,13 +25,18 @@ from data_access.schema import (
     priorite,
     reservataire,
 )
+from data_access.settings import Settings
 
 #: The code given to a missing dimension value in breakdowns.
 UNKNOWN = "INCONNU"
 
 
 class Reader(Protocol):
-    """What a query needs from the replica: run a statement, know the reference tables."""
+    """What a query needs from the replica: run a statement, know the reference tables and
+    the settings. Questions receive the :class:`~data_access.Replica` itself, so a question
+    built on others (``cached=False``) calls their public methods."""
+
+    settings: Settings
 
     def frame(
         self, stmt: sa.Executable, columns: list[str], parameters: dict | None = None
