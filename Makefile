@@ -31,8 +31,10 @@ demo: $(VENV)/.installed
 serve: $(VENV)/.installed $(DEMO)
 	$(BIN)/relog serve --port $(PORT)
 
-## Set everything up (PostgreSQL and Chromium included) and run the whole test suite.
+## Set everything up (PostgreSQL and Chromium included), check lint and format, run the whole test suite.
 test: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	bash tests/setup/ensure-postgres.sh
 	bash tests/setup/ensure-chromium.sh
 	$(BIN)/python -m pytest -n 2 --dist loadgroup

@@ -94,7 +94,8 @@ def filter_change(demo_path: Path, repeat: int = 40) -> list[Measure]:
 RENDERED = """deep => {
     const chart = deep('.relog-chart'), table = deep('.relog-table-reservataire')
     const canvas = chart && deep('canvas', chart)
-    return Boolean(deep('[data-valeur="relogements"]') && canvas && canvas.getBoundingClientRect().width > 0
+    return Boolean(deep('[data-valeur="relogements"]') && canvas &&
+      canvas.getBoundingClientRect().width > 0
                    && table && deep('.tabulator-row', table))
 }"""
 

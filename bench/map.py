@@ -74,7 +74,8 @@ def indicator_change(demo_path: Path, repeat: int = 40) -> Measure:
 
 
 #: Both maps laid out and painted (JavaScript, run in the page).
-PAINTED = """() => window.Bokeh && Bokeh.documents.some(d => ['relog-map-demande', 'relog-map-offre'].every(n => {
+PAINTED = """() => window.Bokeh && Bokeh.documents.some(d => ['relog-map-demande',
+  'relog-map-offre'].every(n => {
     const f = d.get_model_by_name(n); const v = f && Bokeh.index.find_one(f)
     return v != null && v.frame.bbox.width > 100 && v.has_finished() }))"""
 #: The same and the supply legend, checked in the page (``deep`` looks through shadow roots).
@@ -134,7 +135,8 @@ def occitanie_first_render(demo_path: Path, renders: int = 10) -> list[Measure]:
 def main(demo_path: Path) -> list[Measure]:
     if not COMMUNES_OCCITANIE.exists() or not COMMUNES_31.exists():
         print(
-            f"Carte : mesures sautées, contours de référence absents ({SHARED}, ../shared/geodata).",
+            f"Carte : mesures sautées, contours de référence absents ({SHARED}, "
+            "../shared/geodata).",
             flush=True,
         )
         return []

@@ -153,8 +153,10 @@ def measure(replica: RecordingReplica, scale: str, backend: str, repeat: int) ->
         )
         rows.append(row)
         print(
-            f"  {scale:11s} {backend:8s} {name:34s} médiane {row.median_ms:8.1f} ms  p95 {row.p95_ms:8.1f} ms  "
-            f"SQL nu {row.bare_ms:8.1f} ms ({row.ratio:4.2f}×)  SQL nu → DataFrame {row.bare_frame_ms:8.1f} ms "
+            f"  {scale:11s} {backend:8s} {name:34s} médiane {row.median_ms:8.1f} ms  "
+            f"p95 {row.p95_ms:8.1f} ms  "
+            f"SQL nu {row.bare_ms:8.1f} ms ({row.ratio:4.2f}×)  "
+            f"SQL nu → DataFrame {row.bare_frame_ms:8.1f} ms "
             f"({row.ratio_frame:4.2f}×)",
             flush=True,
         )
@@ -183,11 +185,13 @@ def report(rows: list[Row]) -> str:
         overhead = f"≤ {MAX_OVERHEAD}× {'✔' if r.ratio <= MAX_OVERHEAD else '✘'}"
         lines.append(
             f"| {r.scale} | {r.backend} | {r.query} | {r.median_ms:.1f} | {r.p95_ms:.1f} | "
-            f"{r.bare_ms:.1f} | {r.ratio:.2f} | {r.bare_frame_ms:.1f} | {r.ratio_frame:.2f} | {verdict} | "
+            f"{r.bare_ms:.1f} | {r.ratio:.2f} | {r.bare_frame_ms:.1f} | {r.ratio_frame:.2f} | "
+            f"{verdict} | "
             f"{overhead} |"
         )
     lines.append(
-        f"\nRatio : médiane des rapports appariés, chaque appel de l'API rapporté au SQL nu exécuté "
+        f"\nRatio : médiane des rapports appariés, chaque appel de l'API rapporté au SQL nu "
+        "exécuté "
         f"juste après lui. Cible de surcoût : ≤ {MAX_OVERHEAD}× le SQL nu."
     )
     return "\n".join(lines)

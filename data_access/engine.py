@@ -44,7 +44,8 @@ def create_replica_engine(url: str | None, settings: Settings) -> Engine:
                 # and PostgreSQL then plans it once for any period and filter (a generic plan
                 # blind to how many rows a date range keeps); plan each run for its values.
                 "options": (
-                    f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms} -c jit=off "
+                    f"-c default_transaction_read_only=on -c statement_timeout={timeout_ms} "
+                    "-c jit=off "
                     "-c plan_cache_mode=force_custom_plan"
                 ),
             },
@@ -135,7 +136,8 @@ def _duckdb_engine(path: Path) -> Engine:
         try:
             dbapi_connection.execute("SET enable_progress_bar = false")
         except duckdb.InvalidInputException:
-            pass  # in Jupyter without ipywidgets DuckDB refuses to touch the setting (and shows no bar)
+            # in Jupyter without ipywidgets DuckDB refuses to touch the setting (and shows no bar)
+            pass
 
     return engine
 

@@ -55,7 +55,8 @@ def parse_month(value: Any, what: str = "mois") -> date:
     match = _MONTH.match(str(value).strip())
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise FilterError(
-            f"{what.capitalize()} invalide : {value!r} (format attendu : AAAA-MM, par exemple 2024-01)."
+            f"{what.capitalize()} invalide : {value!r} "
+            "(format attendu : AAAA-MM, par exemple 2024-01)."
         )
     return date(int(match.group(1)), int(match.group(2)), 1)
 

@@ -59,7 +59,7 @@ def int_label(value) -> str:
     """1234 → « 1 234 »; « – » when empty."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    return f"{int(round(value)):,}".replace(",", NBSP)
+    return f"{round(value):,}".replace(",", NBSP)
 
 
 def decimal_label(value, decimals: int = 2) -> str:

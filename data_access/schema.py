@@ -88,7 +88,8 @@ reservataire = Table(
     _col(
         "territoire_code",
         String,
-        "Pour une commune : code INSEE ; pour un EPCI : SIREN ; pour un bailleur : son id ; sinon vide",
+        "Pour une commune : code INSEE ; pour un EPCI : SIREN ; "
+        "pour un bailleur : son id ; sinon vide",
     ),
     comment="Titulaires de droits de réservation (contingents, gestion en flux)",
 )

@@ -39,7 +39,7 @@ def _env_float(name: str, default: float) -> float:
     except ValueError:
         raise ValueError(
             f"La variable d'environnement {name} doit être un nombre (reçu : {raw!r})."
-        )
+        ) from None
 
 
 def _env_int(name: str, default: int) -> int:
@@ -74,7 +74,8 @@ class Settings:
     priority_share_target: float = 0.25
     #: Months after a favourable COMED decision within which a DALO household must be rehoused.
     dalo_deadline_months: int = 6
-    #: "Délai anormalement long" in months (Haute-Garonne: 36, until the préfectoral arrêté says otherwise).
+    #: "Délai anormalement long" in months (Haute-Garonne: 36, until the préfectoral arrêté
+    #: says otherwise).
     abnormal_delay_months: int = 36
     #: Seconds during which the replica's data version is trusted before being read again.
     version_ttl_s: float = 30.0

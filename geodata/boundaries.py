@@ -71,12 +71,14 @@ class BoundaryReport:
         out = []
         if self.repaired:
             out.append(
-                f"{len(self.repaired)} contour(s) invalide(s) réparé(s) : {', '.join(self.repaired[:10])}."
+                f"{len(self.repaired)} contour(s) invalide(s) réparé(s) : "
+                f"{', '.join(self.repaired[:10])}."
             )
         if self.recoded:
             pairs = ", ".join(f"{old} → {new}" for old, new in list(self.recoded.items())[:10])
             out.append(
-                f"{len(self.recoded)} ancienne(s) commune(s) rattachée(s) à la commune actuelle : {pairs}."
+                f"{len(self.recoded)} ancienne(s) commune(s) rattachée(s) "
+                f"à la commune actuelle : {pairs}."
             )
         if self.outside:
             out.append(f"{len(self.outside)} territoire(s) hors du référentiel ignoré(s).")
@@ -236,7 +238,7 @@ def schematic_communes(reference: pd.DataFrame) -> BoundaryLayer:
     squares, codes, names = [], [], []
     size, gap, x0, y0, row_height = 1000.0, 3000.0, 0.0, 0.0, 0.0
     width_limit = 60 * size
-    for epci, members in reference.sort_values(["epci", "libelle"]).groupby("epci", sort=True):
+    for _epci, members in reference.sort_values(["epci", "libelle"]).groupby("epci", sort=True):
         n = len(members)
         cols = int(np.ceil(np.sqrt(n)))
         rows = int(np.ceil(n / cols))

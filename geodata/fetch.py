@@ -43,7 +43,10 @@ def fetch_communes(
             f"Code de département invalide : « {departement} » (exemples : 31, 2A, 974)."
         )
     base = (api_url or os.environ.get("RELOG_GEO_API_URL") or DEFAULT_API).rstrip("/")
-    url = f"{base}/departements/{departement}/communes?format=geojson&geometry=contour&fields=code,nom"
+    url = (
+        f"{base}/departements/{departement}/communes"
+        "?format=geojson&geometry=contour&fields=code,nom"
+    )
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             body = response.read()

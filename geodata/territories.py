@@ -2,8 +2,9 @@
 communes that merged, and the current commune each one belongs to.
 
 The table (``data_access/demo/reference/anciens_codes_31.csv``, built from
-``@etalab/decoupage-administratif`` by ``python -m data_access.demo.build_reference``) lists the old codes of
-Haute-Garonne; a deployment elsewhere adds its own rows with ``RELOG_OLD_CODES_CSV``.
+``@etalab/decoupage-administratif`` by ``python -m data_access.demo.build_reference``) lists
+the old codes of Haute-Garonne; a deployment elsewhere adds its own rows with
+``RELOG_OLD_CODES_CSV``.
 """
 
 from __future__ import annotations

@@ -62,7 +62,8 @@ DIMENSIONS = (
     "critere",
     "groupe_critere",
 )
-#: Criterion groups of the stacked chart: DALO, accord collectif / PDALHPD, the other L441-1 criteria.
+#: Criterion groups of the stacked chart: DALO, accord collectif / PDALHPD, the other L441-1
+#: criteria.
 GROUP_LABELS = {"DALO": "DALO", "ACD": "ACD / PDALHPD", "L441-1": "Autres critères L441-1"}
 
 
@@ -311,7 +312,8 @@ def rehousing_delay(
     lease["au_dela"] = (months >= threshold).astype(int)
     lease["prioritaire"] = holds(raw, lease["demande_id"], lease["date_cal_bail"]).astype(int)
     source = {"reservataire": "reservataire_id", "nature_reservataire": "nature",
-              "epci": "epci_siren", "commune": "commune_code", "bailleur": "bailleur_id"}  # fmt: skip
+              "epci": "epci_siren", "commune": "commune_code",
+              "bailleur": "bailleur_id"}  # fmt: skip
     key = by or "_tout"
     lease[key] = lease[source[by]] if by else "Total"
     out = pd.DataFrame({key: sorted(lease[key].unique())})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -110,7 +111,7 @@ def test_classes_cover_every_value_with_french_labels(state):
             label for _, label in state.classes(values, column).legend if label.startswith("de ")
         ]
         bounds = [[int(re.sub(r"\D", "", n)) for n in label[3:].split(" à ")] for label in labels]
-        assert all(nxt[0] == prev[1] + 1 for prev, nxt in zip(bounds, bounds[1:])), (column, labels)
+        assert all(nxt[0] == prev[1] + 1 for prev, nxt in pairwise(bounds)), (column, labels)
     # counts: zero alone, then classes whose bounds hold every value
     bins = count_bins(values["demandes_actives"].to_numpy(dtype=float))
     assert bins[0] == 0 and bins[-1] == values["demandes_actives"].max()

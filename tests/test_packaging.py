@@ -46,20 +46,26 @@ def installed(tmp_path_factory):
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
     for package in PACKAGES:
-        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
     purelib = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     # the suite's dependencies (a path in a .pth file: no other .pth of theirs is processed,
     # so the checkout's editable install stays out of this environment)
     Path(purelib, "suite-dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     done = subprocess.run(
         [python, "-m", "pip", "install", "--quiet", "--no-deps", str(source)],
-        capture_output=True, text=True, cwd=work,
+        capture_output=True,
+        text=True,
+        cwd=work,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return venv, Path(purelib), work
@@ -101,12 +107,16 @@ def test_the_installed_package_runs_the_demo_and_the_dashboards_outside_the_chec
         while time.monotonic() < deadline and server.poll() is None:
             try:
                 for route in ("app", "carte"):
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/{route}", timeout=30) as r:
+                    with urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/{route}", timeout=30
+                    ) as r:
                         pages[route] = (r.status, r.read().decode())
                 break
             except OSError:
                 time.sleep(0.5)
-        assert set(pages) == {"app", "carte"}, server.stdout.read1().decode() if server.poll() else ""
+        assert set(pages) == {"app", "carte"}, (
+            server.stdout.read1().decode() if server.poll() else ""
+        )
         assert all(status == 200 for status, _ in pages.values())
     finally:
         server.terminate()

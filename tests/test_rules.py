@@ -583,7 +583,7 @@ def test_a_month_outside_the_period_is_refused_not_dropped():
         month_positions(pd.Series(pd.to_datetime(["2024-04-01"])), period)
 
 
-def test_postgresql_columns_become_numpy_integers_and_dates_directly_the_rest_as_pandas_types_them():
+def test_postgresql_columns_become_numpy_integers_and_dates_directly_the_rest_as_pandas_types_them():  # noqa: E501
     from datetime import date, datetime
 
     import numpy as np

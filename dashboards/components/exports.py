@@ -34,7 +34,8 @@ def export_buttons(state, key: str) -> pn.Row:
             height=34,
             margin=(5, 5),
             css_classes=[f"relog-export-{key}-{fmt}"],
-            description=f"Télécharger ce tableau ({label}) avec la période, les filtres et la date des données",
+            description=f"Télécharger ce tableau ({label}) avec la période, les filtres "
+            "et la date des données",
         )
         return download
 

@@ -8,7 +8,8 @@ import panel as pn
 
 NOTICE_CSS = """
 :host { width: 100%; }
-.relog-notice-box { background: #fff3cd; border: 1px solid #ffe69c; color: #664d03; border-radius: 6px;
+.relog-notice-box { background: #fff3cd; border: 1px solid #ffe69c; color: #664d03;
+  border-radius: 6px;
                     padding: 10px 14px; margin: 6px 10px; font-size: 0.95rem; }
 .relog-notice-box ul { margin: 4px 0 0 0; padding-left: 1.2em; }
 """
@@ -21,7 +22,8 @@ def notices(messages: list[str]) -> pn.viewable.Viewable:
         return pn.Spacer(height=0)
     items = "".join(f"<li>{escape(m)}</li>" for m in messages)
     return pn.pane.HTML(
-        f'<div class="relog-notice-box" role="status"><strong>À noter</strong><ul>{items}</ul></div>',
+        '<div class="relog-notice-box" role="status"><strong>À noter</strong>'
+        f"<ul>{items}</ul></div>",
         sizing_mode="stretch_width",
         css_classes=["relog-notices"],
         stylesheets=[NOTICE_CSS],

@@ -9,8 +9,10 @@ import panel as pn
 CHOICES_FRENCH = """
 .choices .choices__list--dropdown .choices__item.has-no-results,
 .choices .choices__list--dropdown .choices__item.has-no-choices { font-size: 0; }
-.choices .choices__list--dropdown .choices__item.has-no-results::after { content: "Aucun résultat"; font-size: 14px; }
-.choices .choices__list--dropdown .choices__item.has-no-choices::after { content: "Plus rien à choisir"; font-size: 14px; }
+.choices .choices__list--dropdown .choices__item.has-no-results::after {
+  content: "Aucun résultat"; font-size: 14px; }
+.choices .choices__list--dropdown .choices__item.has-no-choices::after {
+  content: "Plus rien à choisir"; font-size: 14px; }
 .choices__list--dropdown .choices__item--selectable::after,
 .choices__list[aria-expanded] .choices__item--selectable::after { content: "Entrée pour choisir"; }
 """
@@ -46,8 +48,8 @@ def filter_bar(state, single_month: bool = False, extra: list | None = None) -> 
             label="Mois d'observation",
             sizing_mode="stretch_width",
             css_classes=["relog-filter-end"],
-            description="La demande est observée le dernier jour de ce mois ; l'offre et les baux sur les 12 mois qui "
-            "s'achèvent ce jour-là",
+            description="La demande est observée le dernier jour de ce mois ; "
+            "l'offre et les baux sur les 12 mois qui s'achèvent ce jour-là",
         )
         if single_month
         else pn.Row(

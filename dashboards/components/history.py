@@ -39,7 +39,8 @@ class BrowserHistory(JSComponent):
       const write = () => {
         const q = model.query
         if (same(q, window.location.search)) { first = false; return }
-        if (first) { window.history.replaceState({}, "", url(q)) } else { window.history.pushState({}, "", url(q)) }
+        if (first) { window.history.replaceState({}, "", url(q)) }
+          else { window.history.pushState({}, "", url(q)) }
         first = false
       }
       const pop = () => { model.query = window.location.search }

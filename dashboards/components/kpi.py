@@ -15,7 +15,8 @@ from data_access.formatting import month_label
 from data_access.indicators import INDICATORS, definitions
 
 CSS = """
-.relog-kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(230px, 1fr)); gap: 12px; }
+.relog-kpis { display: grid; grid-template-columns: repeat(auto-fit, minmax(230px, 1fr));
+  gap: 12px; }
 .relog-kpi { border: 1px solid #d5dae1; border-left: 5px solid #1D4E89; border-radius: 6px;
              padding: 10px 14px; background: #fff; cursor: help; }
 .relog-kpi h3 { font-size: 0.95rem; margin: 0 0 4px 0; color: #2b3440; font-weight: 600; }
@@ -24,7 +25,8 @@ CSS = """
 .relog-kpi .evol { font-weight: 600; }
 .relog-kpi.alerte { border-left-color: #B3261E; }
 .relog-kpi.alerte .valeur { color: #B3261E; }
-.relog-error { border: 1px solid #B3261E; background: #fdecea; color: #7a1a14; padding: 10px 14px; border-radius: 6px; }
+.relog-error { border: 1px solid #B3261E; background: #fdecea; color: #7a1a14;
+  padding: 10px 14px; border-radius: 6px; }
 """
 
 

@@ -34,10 +34,12 @@ HOVER_ROWS = [(i.short, i.code, i.unit.decimals) for i in in_view("carte")]
 
 TOOLTIP = (
     '<div class="relog-map-tip" style="font-size:12px;max-width:300px">'
-    '<div style="font-weight:bold;font-size:13px">@nom <span style="color:#666">(@code)</span></div>'
+    '<div style="font-weight:bold;font-size:13px">@nom '
+    '<span style="color:#666">(@code)</span></div>'
     '<div style="color:#666;margin-bottom:4px">__PERIODE__</div>'
     + "".join(
-        f'<div><span style="color:#444">{escape(label)} :</span> <b>@v_{col}{{fr{decimals}}}</b></div>'
+        f'<div><span style="color:#444">{escape(label)} :</span> '
+        f"<b>@v_{col}{{fr{decimals}}}</b></div>"
         for label, col, decimals in HOVER_ROWS
     )
     + "</div>"

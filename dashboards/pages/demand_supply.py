@@ -42,7 +42,8 @@ CAPTION_CSS = ":host { color: #4a5563; font-size: 0.9rem; } p { margin: 0; }"
 
 def legend_html(title: str, definition: str, legend: list[tuple[str, str]], css_class: str) -> str:
     items = "".join(
-        f'<span class="item"><span class="sw" style="background:{colour}"></span>{escape(label)}</span>'
+        f'<span class="item"><span class="sw" style="background:{colour}"></span>'
+        f"{escape(label)}</span>"
         for colour, label in legend
     )
     return (

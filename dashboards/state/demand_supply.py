@@ -88,7 +88,8 @@ class DemandSupplyState(FilterState):
         at = self.at
         since = months_before(at, 12) + timedelta(days=1)
         return (
-            f"Demande au {date_label(at)} ; logements libérés et baux des 12 mois jusqu'au {date_label(at)} "
+            f"Demande au {date_label(at)} ; logements libérés et baux des 12 mois "
+            f"jusqu'au {date_label(at)} "
             f"(depuis le {date_label(since)})"
         )
 
@@ -97,7 +98,8 @@ class DemandSupplyState(FilterState):
         return f"{self.observation_text()} · {self.replica.freshness_cached()}"
 
     def territories(self, level: str | None = None) -> pd.DataFrame:
-        """Every territory of the user's scope at ``level`` (index code, ``libelle``), whatever the filters."""
+        """Every territory of the user's scope at ``level`` (index code, ``libelle``), whatever
+        the filters."""
         return self.replica.territories(level or self.level, Filters(), self.scope)
 
     def values(self, level: str | None = None) -> pd.DataFrame:
@@ -160,7 +162,8 @@ class DemandSupplyState(FilterState):
         return out
 
     def link(self, code: str, level: str | None = None) -> str:
-        """Where a click on territory ``code`` goes (:meth:`links_by_code`, else :meth:`link_template`)."""
+        """Where a click on territory ``code`` goes (:meth:`links_by_code`, else
+        :meth:`link_template`)."""
         level = level or self.level
         direct = self.links_by_code(level).get(code)
         if direct:

@@ -295,7 +295,8 @@ class FilterState(param.Parameterized):
                     month = parse_month(raw, "mois")
                 except FilterError:
                     notices.append(
-                        f"Mois invalide dans l'adresse, ignoré : « {raw} » (format attendu : AAAA-MM)."
+                        f"Mois invalide dans l'adresse, ignoré : « {raw} » "
+                        "(format attendu : AAAA-MM)."
                     )
                     continue
                 if not self.coverage.start <= month <= self.coverage.end:
@@ -313,7 +314,8 @@ class FilterState(param.Parameterized):
             updates["start"] = max(self.coverage.start, add_months(updates["end"], -11))
         if updates["start"] > updates["end"]:
             notices.append(
-                "Période de l'adresse vide (début après la fin), ignorée : les 12 derniers mois complets sont affichés."
+                "Période de l'adresse vide (début après la fin), ignorée : "
+                "les 12 derniers mois complets sont affichés."
             )
             updates["start"], updates["end"] = self.default_period.start, self.default_period.end
         # communes and réservataires must belong to the EPCI and natures of the same link
@@ -324,7 +326,8 @@ class FilterState(param.Parameterized):
         ]
         if dropped:
             notices.append(
-                f"Ignoré car hors des EPCI ou natures choisis dans l'adresse : {', '.join(dropped)}."
+                "Ignoré car hors des EPCI ou natures choisis dans l'adresse : "
+                f"{', '.join(dropped)}."
             )
         updates["communes"] = [c for c in updates["communes"] if c in communes_ok.index]
         updates["reservataires"] = [

@@ -157,7 +157,8 @@ def _vacuum(engine: sa.Engine, timeout_s: float = 120) -> None:
             if pending and time.monotonic() > deadline:  # the data are loaded all the same
                 warnings.warn(
                     "PostgreSQL n'a pas pu marquer visibles toutes les pages des tables "
-                    f"chargées ({', '.join(pending)}) : une transaction ancienne le bloque-t-elle ?",
+                    f"chargées ({', '.join(pending)}) : "
+                    "une transaction ancienne le bloque-t-elle ?",
                     stacklevel=2,
                 )
                 return
@@ -177,6 +178,7 @@ def _check_demo_target(engine: sa.Engine) -> None:
             ).scalar()
     if not (source or "").startswith("démonstration"):
         raise RelogError(
-            "Cette base contient déjà des tables du contrat qui ne viennent pas de la démonstration "
+            "Cette base contient déjà des tables du contrat "
+            "qui ne viennent pas de la démonstration "
             f"({', '.join(sorted(existing))}) : elle n'est pas écrasée. Choisissez une base vide."
         )

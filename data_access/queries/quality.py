@@ -191,8 +191,10 @@ def likely_duplicates(
     """
     if scope.reservataires is not None or scope.bailleurs is not None:
         raise FilterError(
-            "La recherche de doublons liste des demandes : elle est réservée aux profils qui voient "
-            "toutes les demandes d'un territoire, pas à un périmètre de réservataires ou de bailleurs."
+            "La recherche de doublons liste des demandes : "
+            "elle est réservée aux profils qui voient "
+            "toutes les demandes d'un territoire, "
+            "pas à un périmètre de réservataires ou de bailleurs."
         )
     keys = [demande.c[k] for k in DUPLICATE_KEYS]
     territory = Filters(epci=filters.epci, communes=filters.communes)

@@ -70,7 +70,8 @@ def wait_for_query(page, expected: dict[str, str]) -> None:
     page.wait_for_function(
         """(expected) => {
             const got = Object.fromEntries(new URLSearchParams(window.location.search))
-            return JSON.stringify(Object.entries(got).sort()) === JSON.stringify(Object.entries(expected).sort())
+            return JSON.stringify(Object.entries(got).sort()) ===
+              JSON.stringify(Object.entries(expected).sort())
         }""",
         arg=expected,
     )
