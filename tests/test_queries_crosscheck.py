@@ -113,6 +113,18 @@ def test_monthly_rehousing_matches_independent_count(replica, raw_tables, name, 
     assert_same(api, expected(raw_tables, "monthly_rehousing", filters, by), keys)
 
 
+@pytest.mark.parametrize("name", list(FILTERS))
+def test_rehousing_total_row_is_the_period_total(replica, raw_tables, name):
+    """The breakdown tables' « Total » row (``rehousing_summary(by=None)``), read from the key
+    figures' series, is the period's count."""
+    filters = FILTERS[name]
+    total = replica.rehousing_summary(filters, by=None).iloc[0]
+    monthly = expected(raw_tables, "monthly_rehousing", filters, None)
+    assert total["libelle"] == "Total"
+    assert total["relogements"] == monthly["relogements"].sum()
+    assert total["relogements_prioritaires"] == monthly["relogements_prioritaires"].sum()
+
+
 # ------------------------------------------------------------------ rehousing_delay
 @pytest.mark.parametrize(
     "by", [None, "reservataire", "nature_reservataire", "epci", "commune", "bailleur"]

@@ -8,6 +8,7 @@ the pipeline, and the export files.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import param
 
@@ -71,19 +72,26 @@ class RehousingState(FilterState):
             scope=self.scope,
         )
         by_group = by_group[by_group["mois"] >= pd.Timestamp(self.period.start)]
-        wide = by_group.pivot_table(
-            index="mois",
-            columns="groupe_critere",
-            values="relogements",
-            aggfunc="sum",
-            fill_value=0,
+        # a full grid, month-major, groups sorted within each month (monthly_rehousing's
+        # contract): reshaped with NumPy, as a pandas pivot costs more than the query
+        months = np.array([np.datetime64(m, "ns") for m in self.period.months()])
+        n_groups = len(by_group) // len(months)
+        groups = list(by_group["groupe_critere"].iloc[:n_groups])
+
+        def grid(column: str) -> np.ndarray:
+            return by_group[column].to_numpy(dtype=np.int64).reshape(len(months), n_groups)
+
+        leases, priority = grid("relogements"), grid("relogements_prioritaires")
+        out = pd.DataFrame(
+            {
+                "mois": months,
+                "relogements": leases.sum(axis=1),
+                "relogements_prioritaires": priority.sum(axis=1),
+            }
         )
-        out = by_group.groupby("mois", as_index=False)[
-            ["relogements", "relogements_prioritaires"]
-        ].sum()
         out["part_prioritaires"] = share(out["relogements_prioritaires"], out["relogements"])
         for group, column in GROUPS.items():
-            out[column] = wide[group].to_numpy() if group in wide else 0
+            out[column] = leases[:, groups.index(group)] if group in groups else 0
         return out
 
     def breakdown_table(self, by: str | None) -> pd.DataFrame:

@@ -176,8 +176,14 @@ def rehousing_summary(
     rehousings. Sums of :func:`monthly_rehousing` ``(filters, by)``, same definitions.
     ``by=None``: the one total row, ``libelle`` « Total ».
     """
-    monthly = reader.monthly_rehousing(filters, by=by, scope=scope)
-    return summarise(monthly, by) if by else total_row(monthly)
+    if by:
+        return summarise(reader.monthly_rehousing(filters, by=by, scope=scope), by)
+    # the total from the series by criterion group over the period and the year before: the
+    # very query (and cache entry) of the key figures and the monthly chart
+    period = reader.period(filters)
+    wide = filters.replace(start=add_months(period.start, -12), end=period.end)
+    by_group = reader.monthly_rehousing(wide, by="groupe_critere", scope=scope)
+    return total_row(by_group[by_group["mois"] >= pd.Timestamp(period.start)])
 
 
 @question(cached=False)
