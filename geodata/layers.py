@@ -3,10 +3,13 @@ plain arrays for the browser.
 
 :func:`map_layers` picks the files: the commune file the deployment names
 (``RELOG_CONTOURS_COMMUNES``), else the contours ``relog geodata fetch`` downloaded for the
-replica's département, else a schematic layout labelled as such. EPCI come from their own
-file (``RELOG_CONTOURS_EPCI``) or are the union of their communes; QPV outlines are offered
-when ``RELOG_CONTOURS_QPV`` names a file. A file that cannot be used becomes a French
-message in ``errors`` and no layer: the page shows the message instead of the map.
+replica's département, else the layer shipped with the product for that département
+(``geodata/contours``, derived from IGN ADMIN EXPRESS by :mod:`geodata.derive`), else a
+schematic layout, labelled as such and explained in ``notices``. EPCI come from their own
+file (``RELOG_CONTOURS_EPCI``), the shipped layer beside shipped communes, or the union of
+their communes; QPV outlines are offered when ``RELOG_CONTOURS_QPV`` names a file. A file
+that cannot be used becomes a French message in ``errors`` and no layer: the page shows the
+message instead of the map.
 
 :func:`polygon_arrays` turns a layer into Bokeh ``multi_polygons`` columns once per process
 (cached with the layer), so that every session sends the same compact arrays.
@@ -31,6 +34,7 @@ from geodata.boundaries import (
     load_boundaries,
     schematic_communes,
 )
+from geodata.derive import departement_of, shipped
 from geodata.fetch import cache_dir, cached_communes
 
 
@@ -42,6 +46,8 @@ class MapLayers:
     epci: BoundaryLayer | None
     qpv: BoundaryLayer | None
     errors: list[str] = field(default_factory=list)
+    #: What the user should know about the layers (a schematic map), in French.
+    notices: list[str] = field(default_factory=list)
 
     @property
     def schematic(self) -> bool:
@@ -51,14 +57,23 @@ class MapLayers:
         return {"commune": self.commune, "epci": self.epci, "qpv": self.qpv}[level]
 
 
+#: What the map page says when it can only draw the schematic layout.
+SCHEMATIC_NOTICE = (
+    "Aucun fichier de contours ne correspond aux communes de la réplique : la carte est un "
+    "schéma (un carré par commune, groupées par EPCI), pas une carte. Nommez un fichier de "
+    "contours (RELOG_CONTOURS_COMMUNES) ou téléchargez-les (« relog geodata fetch »)."
+)
+
+
 def commune_file(settings: Settings, communes: pd.DataFrame) -> Path | None:
-    """The commune file to draw: the one the settings name, else the fetched contours of the
-    replica's département (when all its communes are in one), else None (schematic)."""
+    """The commune file the deployment chose: the one the settings name, else the fetched
+    contours of the replica's département (when all its communes are in one), else None
+    (the shipped layer, or the schematic one)."""
     if settings.contours_communes is not None:
         return settings.contours_communes
-    departements = {code[:3] if code.startswith("97") else code[:2] for code in communes.index}
-    if len(departements) == 1:
-        fetched = cached_communes(departements.pop(), cache_dir(settings.data_dir))
+    departement = departement_of(communes)
+    if departement is not None:
+        fetched = cached_communes(departement, cache_dir(settings.data_dir))
         if fetched.exists():
             return fetched
     return None
@@ -86,19 +101,34 @@ def map_layers(
     """The layers for the replica whose references are ``communes`` (index code, ``libelle``,
     ``epci``), ``epci`` and ``qpv`` (index code, ``libelle``)."""
     errors: list[str] = []
+    notices: list[str] = []
     path = commune_file(settings, communes)
-    commune_layer = None
+    commune_layer, from_shipped = None, False
     if path is None:
-        commune_layer = _cached(
-            ("schematic", tuple(communes.index), tuple(communes["epci"])),
-            lambda: schematic_communes(communes),
-        )
+        departement = departement_of(communes)
+        candidate = shipped("commune", departement) if departement else None
+        if candidate is not None and candidate.exists():
+            try:
+                commune_layer, from_shipped = load_boundaries(candidate, "commune", communes), True
+            except BoundaryError:  # another edition of the communes: the shipped layer won't do
+                commune_layer = None
+        if commune_layer is None:
+            commune_layer = _cached(
+                ("schematic", tuple(communes.index), tuple(communes["epci"])),
+                lambda: schematic_communes(communes),
+            )
+            notices.append(SCHEMATIC_NOTICE)
     else:
         try:
             commune_layer = load_boundaries(path, "commune", communes)
         except BoundaryError as err:
             errors.append(f"Contours des communes : {err}")
     epci_layer = None
+    if settings.contours_epci is None and from_shipped:
+        try:
+            epci_layer = load_boundaries(shipped("epci", departement), "epci", epci)
+        except BoundaryError:
+            epci_layer = None  # the union of the communes below
     if settings.contours_epci is not None:
         try:
             epci_layer = load_boundaries(settings.contours_epci, "epci", epci)
@@ -117,7 +147,9 @@ def map_layers(
             qpv_layer = load_boundaries(settings.contours_qpv, "qpv", qpv)
         except BoundaryError as err:
             errors.append(f"Contours des QPV : {err}")
-    return MapLayers(commune=commune_layer, epci=epci_layer, qpv=qpv_layer, errors=errors)
+    return MapLayers(
+        commune=commune_layer, epci=epci_layer, qpv=qpv_layer, errors=errors, notices=notices
+    )
 
 
 _CACHE: dict[tuple, object] = {}

@@ -110,6 +110,23 @@ def cmd_geodata_fetch(args) -> int:
     return 0
 
 
+def cmd_geodata_derive(args) -> int:
+    """Derive the shipped commune and EPCI layers from a public commune file."""
+    from data_access import connect
+    from geodata.derive import SHIPPED, derive
+
+    replica = connect()
+    paths = derive(
+        args.communes,
+        replica.reference("commune"),
+        replica.reference("epci"),
+        Path(args.out_dir) if args.out_dir else SHIPPED,
+    )
+    for path in paths:
+        print(f"{path} ({path.stat().st_size / 1e3:.0f} ko)")
+    return 0
+
+
 def cmd_contrat(args) -> int:
     from data_access.contract import contract_markdown, readme_with_contract
 
@@ -189,6 +206,16 @@ def main(argv: list[str] | None = None) -> int:
         "--out-dir", default=None, help="dossier du cache (défaut : geodata dans RELOG_DATA_DIR)"
     )
     fetch.set_defaults(func=cmd_geodata_fetch)
+    derive = geodata_sub.add_parser(
+        "derive",
+        help="dérive les contours livrés avec le produit (communes et EPCI du département de la "
+        "réplique) d'un fichier public de communes",
+    )
+    derive.add_argument("--communes", required=True, help="contours des communes (ADMIN EXPRESS…)")
+    derive.add_argument(
+        "--out-dir", default=None, help="dossier de sortie (défaut : geodata/contours du paquet)"
+    )
+    derive.set_defaults(func=cmd_geodata_derive)
 
     contrat = sub.add_parser("contrat", help="affiche le contrat de la réplique (Markdown)")
     contrat.add_argument(

@@ -201,3 +201,61 @@ def test_fetch_command_and_its_french_errors(geo_api, tmp_path):
         fetch_communes("31", cache_dir=tmp_path, api_url="http://127.0.0.1:9", timeout=2)
     with pytest.raises(BoundaryError, match="invalide"):
         fetch_communes("3x1", cache_dir=tmp_path, api_url=geo_api)
+
+
+# ------------------------------------------------------------------ the layers the product ships
+def _default_layers(replica, tmp_path):
+    from dataclasses import replace
+
+    from geodata.layers import map_layers
+
+    settings = replace(
+        replica.settings, data_dir=tmp_path, contours_communes=None, contours_epci=None
+    )
+    return map_layers(
+        settings, replica.reference("commune"), replica.reference("epci"), replica.reference("qpv")
+    )
+
+
+def test_without_any_contour_file_the_map_draws_the_shipped_department(duckdb_replica, tmp_path):
+    """`make serve` on a fresh machine, offline: the real Haute-Garonne, not a schematic."""
+    layers = _default_layers(duckdb_replica, tmp_path)
+    assert not layers.schematic and layers.errors == [] and layers.notices == []
+    assert layers.commune.report.source == "communes-31.geojson"
+    assert sorted(layers.commune.frame["code"]) == sorted(duckdb_replica.reference("commune").index)
+    assert layers.epci.report.source == "epci-31.geojson" and len(layers.epci.frame) == 18
+
+
+def test_the_shipped_layers_are_what_the_project_tool_derives_from_the_public_file(
+    duckdb_replica, tmp_path
+):
+    from geodata.derive import SHIPPED, derive
+
+    written = derive(
+        COMMUNES_2018,
+        duckdb_replica.reference("commune"),
+        duckdb_replica.reference("epci"),
+        tmp_path,
+    )
+    for path in written:
+        assert path.read_bytes() == (SHIPPED / path.name).read_bytes(), path.name
+    assert sum((SHIPPED / p.name).stat().st_size for p in written) <= 1_000_000
+    assert (SHIPPED / "README.md").read_text().count("Licence Ouverte") >= 2
+
+
+def test_a_replica_the_shipped_layer_does_not_match_gets_a_labelled_schematic(
+    duckdb_replica, tmp_path, monkeypatch
+):
+    import pandas as pd
+
+    communes = duckdb_replica.reference("commune")
+    extra = pd.DataFrame({"libelle": ["Nouvelle-Commune"], "epci": [communes["epci"].iloc[0]]},
+                         index=pd.Index(["31999"], name="code"))  # fmt: skip
+    monkeypatch.setattr(
+        type(duckdb_replica), "reference",
+        lambda self, name: pd.concat([communes, extra]) if name == "commune"
+        else self._reference(name).copy(),
+    )  # fmt: skip
+    layers = _default_layers(duckdb_replica, tmp_path)
+    assert layers.schematic and layers.errors == []
+    assert "schéma" in layers.notices[0] and "RELOG_CONTOURS_COMMUNES" in layers.notices[0]

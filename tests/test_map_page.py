@@ -249,14 +249,16 @@ def test_a_change_of_indicator_or_filter_sends_values_never_shapes(duckdb_replic
 
 
 def test_schematic_map_without_boundary_file_is_labelled(duckdb_replica, tmp_path, monkeypatch):
-    monkeypatch.setattr(
-        "geodata.layers.cached_communes", lambda dep, cache=None: tmp_path / "absent.geojson"
-    )
+    absent = tmp_path / "absent.geojson"
+    monkeypatch.setattr("geodata.layers.cached_communes", lambda dep, cache=None: absent)
+    monkeypatch.setattr("geodata.layers.shipped", lambda level, dep: absent)  # none shipped
     layers = _layers(duckdb_replica)
-    assert layers.schematic and not layers.errors
+    assert layers.schematic and not layers.errors and layers.notices
     page = _page(duckdb_replica, layers)
     assert page.maps.schematic_labels and "Schéma" in page.maps.schematic_labels[0].text
     assert len(page.maps.sources["commune"].data["code"]) == 586
+    notices = [o for o in page.__panel__().objects if "relog-boundary-notice" in o.css_classes]
+    assert notices and "un schéma" in notices[0].object
 
 
 def test_partial_boundary_file_names_what_is_missing_and_the_page_still_loads(

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.paths import COMMUNES_31, ROOT
+from tests.paths import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("notebooks")]
 
@@ -36,12 +36,13 @@ def test_notebook_is_committed_without_outputs(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_top_to_bottom(path, demo_path, tmp_path, monkeypatch):
-    # the kernel inherits this environment: the test demo, real contours, files in tmp_path
+    # the kernel inherits this environment: the test demo, files in tmp_path, no contour file
+    # (the map is drawn on the contours shipped with the product, as on a fresh machine)
     monkeypatch.setenv("RELOG_DEMO_PATH", str(demo_path))
     monkeypatch.delenv("RELOG_DATABASE_URL", raising=False)
     monkeypatch.setenv("RELOG_SORTIE", str(tmp_path / "sorties"))
-    if COMMUNES_31.exists():
-        monkeypatch.setenv("RELOG_CONTOURS_COMMUNES", str(COMMUNES_31))
+    monkeypatch.setenv("RELOG_DATA_DIR", str(tmp_path / "donnees"))
+    monkeypatch.delenv("RELOG_CONTOURS_COMMUNES", raising=False)
     book = nbformat.read(path, as_version=4)
     client = NotebookClient(
         book, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}

@@ -215,6 +215,14 @@ class DemandSupplyPage(pn.viewable.Viewer):
                 css_classes=["relog-boundary-error"],
             )
             for message in self.layers.errors
+        ] + [
+            pn.pane.Alert(
+                escape(message),
+                alert_type="warning",
+                sizing_mode="stretch_width",
+                css_classes=["relog-boundary-notice"],
+            )
+            for message in self.layers.notices
         ]
         if self.maps is not None:
             body = pn.Row(

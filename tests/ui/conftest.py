@@ -21,12 +21,11 @@ from bench.served_app import CHROMIUM, ServedApp, launch_chromium
 expect.set_options(timeout=15_000)
 
 
-#: The real Haute-Garonne layers the map page is served with (``../shared/geodata``).
+#: The served map draws the communes shipped with the product (no RELOG_CONTOURS_COMMUNES:
+#: what `make serve` shows on a fresh machine), and the QPV of ``../shared/geodata``.
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "geodata"
-MAP_FILES = {
-    "RELOG_CONTOURS_COMMUNES": SHARED / "derived/communes-31-cog2026-simplifie.geojson",
-    "RELOG_CONTOURS_QPV": SHARED / "qpv-hackaviz2021/qp-31-haute-garonne-2015.geojson",
-}
+MAP_FILES = {"RELOG_CONTOURS_QPV": SHARED / "qpv-hackaviz2021/qp-31-haute-garonne-2015.geojson"}
+SHIPPED_COMMUNES = Path(__file__).resolve().parents[2] / "geodata/contours/communes-31.geojson"
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from data_access import Filters
 from tests import oracle
-from tests.ui.conftest import MAP_FILES
+from tests.ui.conftest import SHIPPED_COMMUNES
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.xdist_group("ui")]
 
@@ -26,7 +26,7 @@ OBSERVED = date(2026, 10, 31)  # default observation date: end of the last compl
 @pytest.fixture(scope="module")
 def toulouse_point():
     """A point inside Toulouse, in the map's Lambert-93 metres."""
-    frame = gpd.read_file(MAP_FILES["RELOG_CONTOURS_COMMUNES"]).to_crs("EPSG:2154")
+    frame = gpd.read_file(SHIPPED_COMMUNES).to_crs("EPSG:2154")
     shape = frame.loc[frame["code"] == "31555", "geometry"].iloc[0]
     point = shape.representative_point()
     return point.x, point.y
