@@ -118,9 +118,13 @@ def to_csv(frame: pd.DataFrame, context: ExportContext, strict: bool = True) -> 
 
 
 def to_xlsx(frame: pd.DataFrame, context: ExportContext, strict: bool = True) -> bytes:
-    """The same table and context in an Excel workbook, numbers and months as real values."""
+    """The same table and context in an Excel workbook, numbers and months as real values.
+
+    Sheet « Données »: the title and context above the table, whose header row is frozen
+    (the rows above it with it: they stay short, the definitions being on their own sheet
+    « Définitions »), so the column headings stay in view however far one scrolls."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
     wb = Workbook()
@@ -129,11 +133,16 @@ def to_xlsx(frame: pd.DataFrame, context: ExportContext, strict: bool = True) ->
     ws.append([context.title])
     ws["A1"].font = Font(bold=True, size=13)
     columns = _columns(frame, strict)
-    for label, text in context.lines(frame.columns):
-        ws.append([label, text])
-    ws.append([])
-    header_row = ws.max_row + 1
+    lines = context.lines(frame.columns)
+    definitions = [text for label, text in lines if label == "Définition"]
+    for label, text in lines:
+        if label != "Définition":
+            ws.append([label, text])
+    if definitions:
+        ws.append(["Définitions", "voir la feuille « Définitions »"])
+    ws.append([""])  # a blank row (an empty append would not count as a row)
     ws.append([c.heading for c in columns])
+    header_row = ws.max_row
     for cell in ws[header_row]:
         cell.font = Font(bold=True)
     for row in frame.itertuples(index=False):
@@ -145,6 +154,14 @@ def to_xlsx(frame: pd.DataFrame, context: ExportContext, strict: bool = True) ->
         width = max([len(c.heading)] + [len(str(v)) for v in frame[column].head(200)])
         ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 12), 60)
     ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    if definitions:
+        sheet = wb.create_sheet("Définitions")
+        sheet.append([context.title])
+        sheet["A1"].font = Font(bold=True, size=13)
+        for text in definitions:
+            sheet.append([text])
+            sheet.cell(row=sheet.max_row, column=1).alignment = Alignment(wrap_text=True)
+        sheet.column_dimensions["A"].width = 110
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -168,6 +168,11 @@ def test_both_exports_carry_figures_filters_and_freshness(page, served_app, raw_
     rows = list(workbook.active.iter_rows(values_only=True))
     assert ("Filtres", "EPCI : Toulouse Métropole") in [r[:2] for r in rows]
     start = next(i for i, r in enumerate(rows) if r[0] == "Identifiant du bailleur")
+    # the header row is frozen (row numbers start at 1): it stays in view when scrolling
+    assert workbook.active.freeze_panes == f"A{start + 2}"
+    assert workbook.active.cell(row=start + 1, column=1).font.bold
+    definitions = [r[0] for r in workbook["Définitions"].iter_rows(values_only=True)]
+    assert any(d and d.startswith("Relogement : bail signé") for d in definitions)
     xlsx = {r[1]: r[2] for r in rows[start + 1 :]}
     assert xlsx.pop("Total") == expected["relogements"].sum()
     assert xlsx == expected["relogements"].to_dict()
