@@ -15,7 +15,7 @@ from html import escape
 import panel as pn
 import param
 
-from dashboards.components.feedback import notices
+from dashboards.components.feedback import FilterSummary, notices
 from dashboards.components.filters import filter_bar
 from dashboards.components.history import encode, follow_state, restore_state
 from dashboards.components.maps import ChoroplethPair, value_columns
@@ -74,6 +74,7 @@ class DemandSupplyPage(pn.viewable.Viewer):
         self.caption = pn.pane.Markdown(
             "", css_classes=["relog-caption"], margin=(0, 10), stylesheets=[CAPTION_CSS]
         )
+        self.summary = FilterSummary(state)
         self.rehousing_link = pn.pane.HTML("", css_classes=["relog-link-rehousing"], margin=(0, 10))
         self.error = pn.pane.Alert(
             "",
@@ -111,6 +112,7 @@ class DemandSupplyPage(pn.viewable.Viewer):
             self.error.object, self.error.visible = escape(str(err)), True
             return
         self.error.visible = False
+        self.summary.refresh()
         self.caption.object = caption
         query = encode({k: v for k, v in state.to_query().items() if k not in MAP_QUERY})
         self.rehousing_link.object = (
@@ -255,6 +257,7 @@ class DemandSupplyPage(pn.viewable.Viewer):
         return pn.Column(
             self.history,
             pn.pane.Markdown("## Demande et offre de logement social", margin=(0, 10)),
+            self.summary.pane,
             self.caption,
             pn.bind(notices, self.state.param.notices),
             *problems,

@@ -20,7 +20,7 @@ import param
 
 from dashboards.components.charts import StackedMonthlyChart
 from dashboards.components.exports import export_buttons
-from dashboards.components.feedback import notices
+from dashboards.components.feedback import FilterSummary, notices
 from dashboards.components.filters import filter_bar
 from dashboards.components.history import encode, follow_state, restore_state
 from dashboards.components.kpi import CSS as KPI_CSS
@@ -53,6 +53,7 @@ class RehousingPage(pn.viewable.Viewer):
         self._pipeline: PipelineTable | None = None
         self._stale: set[str] = set()  # views out of sight since the last change
         self._chart: StackedMonthlyChart | None = None
+        self.summary = FilterSummary(state)
         state.param.watch(NextTickRefresh(self.refresh, self._busy), FILTER_PARAMS)
 
     # ------------------------------------------------------------------ refresh
@@ -62,6 +63,7 @@ class RehousingPage(pn.viewable.Viewer):
         they are built."""
         if self._chart is None:
             return
+        self.summary.refresh()
         caption = self._caption_text()
         for pane in self._captions:
             pane.object = caption
@@ -253,6 +255,7 @@ class RehousingPage(pn.viewable.Viewer):
         return pn.Column(
             self.history,
             pn.pane.Markdown("## Relogements des ménages prioritaires", margin=(0, 10)),
+            self.summary.pane,
             self.caption(),
             pn.bind(notices, self.state.param.notices),
             self._key_figures(),

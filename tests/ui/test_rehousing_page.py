@@ -289,3 +289,20 @@ def test_filter_search_speaks_french(page, served_app):
     assert (
         message.evaluate("e => getComputedStyle(e).fontSize") == "0px"
     )  # the English text is hidden
+
+
+@pytest.mark.parametrize("route", ["", "carte"])
+def test_the_active_filters_stay_in_view_when_the_filter_panel_is_hidden(page, served_app, route):
+    page.goto(f"{served_app.url}/{route}?epci={SICOVAL}&criteres=DALO&bailleurs=2")
+    summary = page.locator(".relog-filter-summary")
+    expect(summary).to_contain_text("Sicoval")
+    page.locator("#sidebar-button").click()  # the template's menu button hides the filters
+    expect(page.locator(".relog-filter-epci")).to_be_hidden()
+    expect(summary).to_be_visible()
+    for text in ("EPCI", "Sicoval", "Critères de priorité", "DALO", "Bailleurs", "Promologis"):
+        expect(summary).to_contain_text(text)
+    page.emulate_media(media="print")
+    expect(summary).to_be_visible()
+    page.emulate_media(media="screen")
+    page.goto(f"{served_app.url}/{route}")
+    expect(page.locator(".relog-filter-summary")).to_contain_text("Aucun filtre")
