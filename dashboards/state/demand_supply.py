@@ -19,8 +19,8 @@ import pandas as pd
 import param
 
 from dashboards.state.filters import FilterState
-from data_access import Filters, Period, indicators
-from data_access.filters import add_months, months_before
+from data_access import FilterError, Filters, Period, indicators
+from data_access.filters import add_months, months_before, parse_month
 from data_access.formatting import date_label
 from data_access.queries.demand_supply import TYPOLOGIES
 from geodata.classes import Classes, classify
@@ -68,14 +68,44 @@ class DemandSupplyState(FilterState):
         return Period(self.end, self.end)
 
     def to_query(self) -> dict[str, str]:
-        """As the rehousing page's, with the observation month as ``fin`` only (the rehousing
-        page opens the 12 months ending then) and the map's own choices."""
+        """As the rehousing page's, with the observation month as ``fin`` and the map's own
+        choices. The map does not use the first month, but carries the one a link brought
+        (``debut``) as long as it does not follow the observation month, so that the way back
+        to the rehousing page reopens the same period; without it, that page opens the 12
+        months ending with ``fin``."""
         out = super().to_query()
         out.pop("debut", None)
         out.pop("fin", None)
         if self.end != self.default_period.end:
             out["fin"] = f"{self.end:%Y-%m}"
+        start = self.carried_start()
+        if start is not None:
+            out["debut"] = f"{start:%Y-%m}"
         return out
+
+    def carried_start(self) -> date | None:
+        """The first month a link brought (``debut``), while it does not follow the
+        observation month and differs from the one ``fin`` alone implies (12 months)."""
+        start = getattr(self, "_carried", None)
+        end = self.end
+        if start is None or start > end or start == max(add_months(end, -11), self.coverage.start):
+            return None
+        return start
+
+    def apply_query(self, query: dict[str, str]) -> list[str]:
+        # known before the filters change, so that the address written meanwhile carries it
+        try:
+            self._carried = parse_month(query["debut"]) if "debut" in query else None
+        except FilterError:
+            self._carried = None
+        notices = super().apply_query(query)
+        if self._carried != self.start:  # refused (outside the data…): not carried
+            self._carried = None
+        return notices
+
+    def reset(self) -> None:
+        self._carried = None
+        super().reset()
 
     @property
     def at(self) -> date:
@@ -130,17 +160,16 @@ class DemandSupplyState(FilterState):
 
     def link_template(self, level: str | None = None, inside: bool = True) -> str:
         """The rehousing page's address filtered on one territory, with ``CODE`` in place of
-        its code: the 12 complete months ending with the observation month, the other
-        filters kept. ``inside=False``: for a territory outside the chosen selection, whose
-        EPCI and commune filters are dropped (it would be empty under them)."""
+        its code: the period a link brought (:meth:`carried_start`) or the 12 complete months
+        ending with the observation month, the other filters kept. ``inside=False``: for a
+        territory outside the chosen selection, whose EPCI and commune filters are dropped (it
+        would be empty under them)."""
         level = level or self.level
         query = {k: v for k, v in self.to_query().items() if k not in MAP_QUERY}
         at = self.at
         end = min(date(at.year, at.month, 1), self.coverage.end)  # complete months only
-        query["debut"], query["fin"] = (
-            f"{max(add_months(end, -11), self.coverage.start):%Y-%m}",
-            f"{end:%Y-%m}",
-        )
+        start = self.carried_start() or max(add_months(end, -11), self.coverage.start)
+        query["debut"], query["fin"] = f"{min(start, end):%Y-%m}", f"{end:%Y-%m}"
         query.pop("communes", None)
         if level == "epci" or not inside:
             query.pop("epci", None)

@@ -153,3 +153,22 @@ def test_a_wrong_value_in_the_map_address_is_a_french_notice(page, served_app):
     expect(page.locator(".relog-legend-demande-body h4")).to_have_text(
         "Demandes actives (1er choix)"
     )
+
+
+def test_the_round_trip_to_the_map_and_back_keeps_the_period(page, served_app, raw_tables):
+    page.goto(f"{served_app.url}/app?epci={SICOVAL}&debut=2026-01&fin=2026-06&criteres=DALO")
+    filters = Filters(start="2026-01", end="2026-06", epci=(SICOVAL,), criteres=("DALO",))
+    expected = int(oracle.monthly_rehousing(raw_tables, filters)["relogements"].sum())
+    kpi = page.locator('[data-valeur="relogements"]')
+    expect(kpi).to_have_text(re.compile(rf"^\s*{expected}\s*$"))
+    page.locator(".relog-link-map a").click()
+    page.wait_for_url(re.compile(r"/carte\?"))
+    back = page.locator(".relog-link-rehousing a")
+    expect(back).to_have_attribute("href", re.compile("debut=2026-01"))
+    back.click()
+    page.wait_for_url(re.compile(r"/app\?"))
+    query = {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+    assert query["debut"] == "2026-01" and query["fin"] == "2026-06"
+    expect(page.locator('[data-valeur="relogements"]')).to_have_text(
+        re.compile(rf"^\s*{expected}\s*$")
+    )
