@@ -5,7 +5,7 @@ replaced when filters change: no figure is rebuilt, nothing but data crosses the
 from __future__ import annotations
 
 import pandas as pd
-from bokeh.models import ColumnDataSource, CustomJSTickFormatter, FactorRange, HoverTool
+from bokeh.models import ColumnDataSource, CustomJSTickFormatter, FactorRange, HoverTool, Label
 from bokeh.plotting import figure
 
 from dashboards.theme import COLOURS, fmt_int
@@ -92,9 +92,28 @@ class StackedMonthlyChart:
         fig.add_layout(fig.legend[0], "above")
         fig.xaxis.major_label_orientation = 0.8 if len(data["mois"]) > 13 else 0
         fig.outline_line_color = None
+        fig.yaxis.ticker.min_interval = 1  # counts: whole ticks, never « 0,2 »
+        # the empty state, said on the chart (in its middle: the months span 0 to n in data
+        # units, an empty count axis 0 to 1) rather than left to a blank plot
+        self.empty = Label(
+            x=len(data["mois"]) / 2, y=0.5, text=EMPTY, text_align="center",
+            name="relog-graphique-vide",
+            text_baseline="middle", text_font_size="15px", text_color="#3d4652",
+            visible=_empty(series),
+        )  # fmt: skip
+        fig.add_layout(self.empty)
 
     def update(self, series: pd.DataFrame) -> None:
         data = stacked_data(series)
         self.figure.x_range.factors = data["mois"]
         self.figure.xaxis.major_label_orientation = 0.8 if len(data["mois"]) > 13 else 0
         self.source.data = data
+        self.empty.update(x=len(data["mois"]) / 2, visible=_empty(series))
+
+
+#: What the chart says when there is nothing to draw.
+EMPTY = "Aucun relogement sur la période pour ces filtres"
+
+
+def _empty(series: pd.DataFrame) -> bool:
+    return len(series) == 0 or int(series["relogements"].sum()) == 0

@@ -25,6 +25,8 @@ CSS = """
 .relog-kpi .evol { font-weight: 600; }
 .relog-kpi.alerte { border-left-color: #B3261E; }
 .relog-kpi.alerte .valeur { color: #B3261E; }
+.relog-empty { border: 1px solid #9fb3c8; background: #f1f5f9; color: #1b2733;
+               padding: 10px 14px; border-radius: 6px; margin-bottom: 10px; }
 .relog-error { border: 1px solid #B3261E; background: #fdecea; color: #7a1a14;
   padding: 10px 14px; border-radius: 6px; }
 """
@@ -93,4 +95,20 @@ def key_figure_html(figures: pd.DataFrame, target: float) -> str:
             alert=bool(pd.notna(period[part.code]) and period[part.code] < target),
         ),
     ]
-    return f'<div class="relog-kpis">{"".join(cards)}</div>'
+    return f'{_empty_state(period)}<div class="relog-kpis">{"".join(cards)}</div>'
+
+
+def _empty_state(period) -> str:
+    """The message of a period without any rehousing, with the year before for scale."""
+    if period["relogements"] > 0:
+        return ""
+    before = period["relogements_an_dernier"]
+    earlier = (
+        f" ({INDICATORS['relogements'].format(before)} sur les mêmes mois un an plus tôt)"
+        if pd.notna(before)
+        else ""
+    )
+    return (
+        '<div class="relog-empty" role="status"><strong>Aucun relogement</strong> sur la '
+        f"période pour ces filtres{earlier}. Élargissez la période ou retirez un filtre.</div>"
+    )

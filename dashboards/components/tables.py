@@ -55,6 +55,13 @@ def _number_columns(indicators: list) -> dict:
     }
 
 
+#: Under a breakdown table whose total is its only row.
+EMPTY_TABLE = (
+    '<p role="status">Aucun relogement sur la période pour ces filtres : aucune ligne à '
+    "répartir.</p>"
+)
+
+
 class BreakdownTable:
     """The period's figures by one breakdown ``by``: a click on a member's row filters the
     page on it (the total row, first and frozen, does not)."""
@@ -82,6 +89,13 @@ class BreakdownTable:
             configuration={"rowHeight": 30},
         )
         self.widget.on_click(self._on_click)
+        self.empty = pn.pane.HTML(
+            EMPTY_TABLE,
+            visible=len(self.widget.value) <= 1,  # the total row alone
+            css_classes=[f"relog-table-empty-{by}"],
+            sizing_mode="stretch_width",
+            margin=(0, 10),
+        )
 
     def _value(self) -> pd.DataFrame:
         try:
@@ -90,7 +104,8 @@ class BreakdownTable:
             return _empty(self.columns)
 
     def refresh(self) -> None:
-        self.widget.value = self._value()
+        self.widget.value = value = self._value()
+        self.empty.visible = len(value) <= 1
 
     def _on_click(self, event) -> None:
         if event.row == 0:  # the total row

@@ -159,6 +159,7 @@ class RehousingPage(pn.viewable.Viewer):
         self._tables[key] = table = BreakdownTable(self.state, key)
         return pn.Column(
             table.widget,
+            table.empty,
             self._note_and_exports(
                 "Cliquez sur une ligne pour filtrer toute la page sur ce membre ; cliquez sur "
                 "un titre de colonne pour trier (sa définition s'affiche au survol). La ligne "

@@ -306,3 +306,22 @@ def test_the_active_filters_stay_in_view_when_the_filter_panel_is_hidden(page, s
     page.emulate_media(media="screen")
     page.goto(f"{served_app.url}/{route}")
     expect(page.locator(".relog-filter-summary")).to_contain_text("Aucun filtre")
+
+
+CC_TARN_AGOUT = "200034023"  # one commune in the département
+
+
+def test_a_period_without_rehousing_says_so_everywhere(page, served_app, raw_tables):
+    filters = Filters(start="2026-01", end="2026-06", epci=(CC_TARN_AGOUT,))
+    assert oracle.monthly_rehousing(raw_tables, filters)["relogements"].sum() == 0
+    open_page(page, served_app, f"?epci={CC_TARN_AGOUT}&debut=2026-01&fin=2026-06")
+    expect(page.locator(".relog-empty")).to_contain_text("Aucun relogement")
+    expect(page.locator(".relog-table-empty-reservataire")).to_contain_text("Aucun relogement")
+    label = """() => Bokeh.documents.some(d => {
+        const l = d.get_model_by_name('relog-graphique-vide'); return l != null && l.visible })"""
+    page.wait_for_function(label)
+    # the same page with rehousings: no empty-state message left behind
+    page.locator(".relog-filter-start select").select_option(label="janvier 2024")
+    expect(page.locator(".relog-empty")).to_have_count(0)
+    expect(page.locator(".relog-table-empty-reservataire")).to_be_hidden()
+    page.wait_for_function(label.replace("l.visible", "!l.visible"))
