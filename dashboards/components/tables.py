@@ -62,6 +62,14 @@ EMPTY_TABLE = (
 )
 
 
+#: Tabulator puts the frozen total row beside the column headings (an inline block in their
+#: no-wrap line): drawn off the table's right edge. As a block it sits under them, on top.
+FROZEN_ROW_CSS = """
+.pnx-tabulator.tabulator .tabulator-header .tabulator-frozen-rows-holder { display: block; }
+.tabulator .tabulator-frozen-rows-holder .tabulator-row { font-weight: 600; background: #eef3f9; }
+"""
+
+
 class BreakdownTable:
     """The period's figures by one breakdown ``by``: a click on a member's row filters the
     page on it (the total row, first and frozen, does not)."""
@@ -87,6 +95,7 @@ class BreakdownTable:
             selectable=False,
             css_classes=[f"relog-table-{by}"],
             configuration={"rowHeight": 30},
+            stylesheets=[FROZEN_ROW_CSS],
         )
         self.widget.on_click(self._on_click)
         self.empty = pn.pane.HTML(

@@ -325,3 +325,28 @@ def test_a_period_without_rehousing_says_so_everywhere(page, served_app, raw_tab
     expect(page.locator(".relog-empty")).to_have_count(0)
     expect(page.locator(".relog-table-empty-reservataire")).to_be_hidden()
     page.wait_for_function(label.replace("l.visible", "!l.visible"))
+
+
+@pytest.mark.parametrize("width, height", [(1920, 1080), (1280, 720)])
+def test_the_total_row_is_on_top_of_the_table_in_view(browser, served_app, width, height):
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="fr-FR")
+    try:
+        page = context.new_page()
+        open_page(page, served_app)
+        table = page.locator(".relog-table-reservataire .tabulator").first
+        total = page.locator(
+            ".relog-table-reservataire .tabulator-frozen-rows-holder .tabulator-row"
+        ).first
+        table.scroll_into_view_if_needed()
+        expect(total).to_contain_text("Total")
+        page.locator(".relog-table-reservataire .tabulator-tableholder").first.evaluate(
+            "holder => { holder.scrollTop = 250 }"  # the members scroll, the total stays
+        )
+        # its label cell is inside the table's frame (the figures may scroll sideways on a
+        # narrow screen, as every row's do)
+        box = total.locator(".tabulator-cell", has_text="Total").first.bounding_box()
+        frame = table.bounding_box()
+        assert frame["x"] - 1 <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"]
+        assert frame["y"] <= box["y"] <= frame["y"] + 80  # right under the column headings
+    finally:
+        context.close()
