@@ -170,6 +170,15 @@ class Indicator:
     #: Page views that show it by themselves: ``repartition`` (the rehousing page's
     #: breakdown tables), ``carte`` (the map's hover).
     views: tuple[str, ...] = field(default=())
+    #: When views show it: always (None), only under a criteria filter (``criteres``) or
+    #: only without one (``sans_criteres``).
+    when: str | None = None
+
+    def shown_with(self, filters: Filters | None) -> bool:
+        """Whether a view shows this figure under ``filters``."""
+        if self.when is None or filters is None:
+            return True
+        return bool(filters.criteres) == (self.when == "criteres")
 
     def __post_init__(self):
         if isinstance(self.sentences, str):
@@ -302,6 +311,7 @@ _DECLARED: list[Indicator | Column] = [
         _LEASE,
         (*_REHOUSING, "objective_progress"),
         views=("repartition",),
+        when="sans_criteres",
     ),
     _count(
         "relogements_prioritaires",
@@ -311,6 +321,7 @@ _DECLARED: list[Indicator | Column] = [
         (*_REHOUSING, "objective_progress"),
         colour="prioritaire",
         views=("repartition",),
+        when="sans_criteres",
     ),
     Indicator(
         "part_prioritaires",
@@ -322,6 +333,70 @@ _DECLARED: list[Indicator | Column] = [
         based_on="relogements",
         colour="prioritaire",
         views=("repartition",),
+        when="sans_criteres",  # 100 % under a criteria filter: the group's share is shown
+    ),
+    # under a criteria filter: the group against all households (the other filters applied)
+    _count(
+        "relogements_tous_menages",
+        "Relogements, tous ménages",
+        "Tous ménages",
+        (
+            "Relogements de tous les ménages, avec les autres filtres que celui des critères : "
+            "la base de la part des critères choisis.",
+            _LEASE,
+        ),
+        ("rehousing_summary", "rehousing_key_figures"),
+        honours=ALL_FILTERS - {"criteres"},
+        views=("repartition",),
+        when="criteres",
+    ),
+    _count(
+        "relogements_criteres",
+        "Relogements des ménages des critères choisis",
+        "Critères choisis",
+        (
+            "Relogements des ménages qui détenaient l'un des critères choisis à la date de la "
+            "décision de la CALEOL.",
+            _LEASE,
+        ),
+        ("rehousing_summary", "rehousing_key_figures"),
+        colour="prioritaire",
+        views=("repartition",),
+        when="criteres",
+    ),
+    Indicator(
+        "part_criteres",
+        "Part des critères choisis dans l'ensemble des relogements",
+        "Part des critères choisis",
+        SHARE,
+        (
+            "Part des critères choisis : relogements des ménages qui détenaient l'un de ces "
+            "critères ÷ relogements de tous les ménages, avec les mêmes autres filtres.",
+        ),
+        ("rehousing_summary", "rehousing_key_figures"),
+        based_on="relogements_tous_menages",
+        colour="prioritaire",
+        views=("repartition",),
+        when="criteres",
+    ),
+    Indicator(
+        "evolution_tous_menages",
+        "Évolution des relogements de tous les ménages sur un an",
+        "Évolution",
+        SHARE,
+        _YEAR,
+        ("rehousing_key_figures",),
+        honours=ALL_FILTERS - {"criteres"},
+        based_on="relogements_tous_menages",
+    ),
+    Indicator(
+        "ecart_part_criteres",
+        "Évolution de la part des critères choisis sur un an",
+        "Évolution",
+        POINTS,
+        _YEAR,
+        ("rehousing_key_figures",),
+        based_on="relogements_tous_menages",
     ),
     _count(
         "relogements_dalo",
@@ -762,9 +837,10 @@ def of_question(name: str) -> list[Indicator]:
     return [i for i in INDICATORS.values() if name in i.questions]
 
 
-def in_view(view: str) -> list[Indicator]:
-    """The indicators a page view shows (``repartition``, ``carte``), in declaration order."""
-    return [i for i in INDICATORS.values() if view in i.views]
+def in_view(view: str, filters: Filters | None = None) -> list[Indicator]:
+    """The indicators a page view shows (``repartition``, ``carte``), in declaration order;
+    with ``filters``, those it shows under them (:attr:`Indicator.when`)."""
+    return [i for i in INDICATORS.values() if view in i.views and i.shown_with(filters)]
 
 
 def definitions(codes: Iterable[str]) -> tuple[str, ...]:

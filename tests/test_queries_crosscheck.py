@@ -125,6 +125,32 @@ def test_rehousing_total_row_is_the_period_total(replica, raw_tables, name):
     assert total["relogements_prioritaires"] == monthly["relogements_prioritaires"].sum()
 
 
+@pytest.mark.parametrize("by", ["reservataire", "epci", "bailleur", None])
+def test_under_a_criteria_filter_the_share_is_the_group_s_among_all_rehousings(
+    replica, raw_tables, by
+):
+    filters = FILTERS["toulouse_acd_ou_violences"]
+    api = replica.rehousing_summary(filters, by=by)
+    group = expected(raw_tables, "monthly_rehousing", filters, by)
+    everyone = expected(raw_tables, "monthly_rehousing", filters.replace(criteres=()), by)
+    if by:
+        group = group.groupby(by)["relogements"].sum()
+        everyone = everyone.groupby(by)["relogements"].sum()
+        everyone = everyone[everyone > 0]
+        got = api.set_index(by)
+        got.index = got.index.astype(everyone.index.dtype)
+        assert sorted(got.index) == sorted(everyone.index)  # every member with any rehousing
+        assert got["relogements_tous_menages"].to_dict() == everyone.to_dict()
+        want = (group.reindex(everyone.index, fill_value=0) / everyone).to_dict()
+        assert got["part_criteres"].to_dict() == pytest.approx(want)
+    else:
+        total = api.iloc[0]
+        assert total["relogements_tous_menages"] == everyone["relogements"].sum()
+        assert total["part_criteres"] == pytest.approx(
+            group["relogements"].sum() / everyone["relogements"].sum()
+        )
+
+
 # ------------------------------------------------------------------ rehousing_delay
 @pytest.mark.parametrize(
     "by", [None, "reservataire", "nature_reservataire", "epci", "commune", "bailleur"]

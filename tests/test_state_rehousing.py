@@ -69,7 +69,9 @@ def test_changing_filters_gives_the_api_figures(state, duckdb_replica, raw_table
         oracle.monthly_rehousing(raw_tables, filters, "epci").groupby("epci")["relogements"].sum()
     )
     table = state.breakdown_table("epci").set_index("epci")
-    assert table["relogements"].to_dict() == by_epci[by_epci > 0].to_dict()
+    group = table["relogements_criteres"]  # a criteria filter: the group against everyone
+    assert group[group > 0].to_dict() == by_epci[by_epci > 0].to_dict()
+    assert "part_criteres" in table and "part_prioritaires" not in table
 
 
 def test_breakdown_tables_and_their_exports_show_the_waiting_time_of_the_rehoused(

@@ -55,44 +55,53 @@ def key_figure_html(figures: pd.DataFrame, target: float) -> str:
     are the registry's."""
     period, last = (figures.set_index("fenetre").loc[w] for w in ("periode", "dernier_mois"))
     last_month = month_label(last["fin"])
-    priority, leases, part = (
-        INDICATORS[c] for c in ("relogements_prioritaires", "relogements", "part_prioritaires")
+    criteria = "part_criteres" in figures.columns  # a criteria filter: the group's share
+    group, leases, part = (
+        INDICATORS[c]
+        for c in (
+            ("relogements_criteres", "relogements_tous_menages", "part_criteres")
+            if criteria
+            else ("relogements_prioritaires", "relogements", "part_prioritaires")
+        )
     )
+    leases_change = "evolution_tous_menages" if criteria else "evolution_relogements"
+    part_change = "ecart_part_criteres" if criteria else "ecart_part"
+    target_text = "" if criteria else f" (objectif {fmt_pct(target, 0)})"
     cards = [
         _card(
-            priority.code,
-            priority.label,
-            priority.format(period[priority.code]),
+            group.code,
+            group.label,
+            group.format(period[group.code]),
             [
                 _evolution(period["evolution_prioritaires"]),
-                f"{last_month} : <b>{priority.format(last[priority.code])}</b> "
+                f"{last_month} : <b>{group.format(last[group.code])}</b> "
                 f"({_evolution(last['evolution_prioritaires'])})",
             ],
-            " ".join(definitions([priority.code, "evolution_prioritaires"])),
+            " ".join(definitions([group.code, "evolution_prioritaires"])),
         ),
         _card(
             leases.code,
             leases.label,
             leases.format(period[leases.code]),
             [
-                _evolution(period["evolution_relogements"]),
+                _evolution(period[leases_change]),
                 f"{last_month} : <b>{leases.format(last[leases.code])}</b> "
-                f"({_evolution(last['evolution_relogements'])})",
+                f"({_evolution(last[leases_change])})",
             ],
-            " ".join(definitions([leases.code, "evolution_relogements"])),
+            " ".join(definitions([leases.code, leases_change])),
         ),
         _card(
             part.code,
-            f"{part.label} (objectif {fmt_pct(target, 0)})",
+            f"{part.label}{target_text}",
             part.format(period[part.code]),
             [
-                f'<span class="evol">{fmt_points(period["ecart_part"])}</span> sur un an'
-                if pd.notna(period["ecart_part"])
+                f'<span class="evol">{fmt_points(period[part_change])}</span> sur un an'
+                if pd.notna(period[part_change])
                 else "évolution sur un an non disponible",
                 f"{last_month} : <b>{part.format(last[part.code])}</b>",
             ],
-            " ".join(definitions([part.code, "objectif_part"])),
-            alert=bool(pd.notna(period[part.code]) and period[part.code] < target),
+            " ".join(definitions([part.code] if criteria else [part.code, "objectif_part"])),
+            alert=not criteria and bool(pd.notna(period[part.code]) and period[part.code] < target),
         ),
     ]
     return f'{_empty_state(period)}<div class="relog-kpis">{"".join(cards)}</div>'

@@ -17,12 +17,13 @@ from data_access.formatting import month_label
 from data_access.indicators import INDICATORS, in_view
 
 
-def breakdown_columns() -> list:
-    """The indicators of the breakdown tables: the registry's ``repartition`` view."""
-    return in_view("repartition")
+def breakdown_columns(filters=None) -> list:
+    """The indicators of the breakdown tables: the registry's ``repartition`` view (under
+    ``filters``: those it shows then; without, every one it may show)."""
+    return in_view("repartition", filters)
 
 
-def breakdown_frame(table: pd.DataFrame, by: str) -> pd.DataFrame:
+def breakdown_frame(table: pd.DataFrame, by: str, filters=None) -> pd.DataFrame:
     """A state's ``table(by)`` (members, then the total) → the displayed frame, total first,
     shares in percent."""
     total, members = table.iloc[[-1]], table.iloc[:-1]
@@ -31,7 +32,7 @@ def breakdown_frame(table: pd.DataFrame, by: str) -> pd.DataFrame:
         "code": out[by].astype(object).where(out[by].notna(), None),
         "libelle": out["libelle"],
     }
-    for indicator in breakdown_columns():
+    for indicator in breakdown_columns(filters):
         values = out[indicator.code]
         if indicator.unit.code == "part":
             values = (values * 100).round(indicator.unit.decimals)
@@ -108,7 +109,8 @@ class BreakdownTable:
 
     def _value(self) -> pd.DataFrame:
         try:
-            return breakdown_frame(self.state.table(self.by), self.by)
+            filters = self.state.filters()
+            return breakdown_frame(self.state.table(self.by), self.by, filters)
         except RelogError:  # the key figures block shows the French message
             return _empty(self.columns)
 

@@ -100,7 +100,7 @@ class RehousingState(FilterState):
         (:func:`data_access.indicators.in_view`), each asked to its question with
         ``(filters, by=…, scope=…)``: an indicator declared for the view shows here, in the
         page's tables and in their exports, without other code."""
-        shown = indicators.in_view("repartition")
+        shown = indicators.in_view("repartition", self.filters())
         key = [by] if by else []
         out = None
         for question in dict.fromkeys(i.question for i in shown):

@@ -175,15 +175,50 @@ def rehousing_summary(
     NaN when there is none); one row per member with at least one rehousing, by decreasing
     rehousings. Sums of :func:`monthly_rehousing` ``(filters, by)``, same definitions.
     ``by=None``: the one total row, ``libelle`` « Total ».
+
+    With a criteria filter, every share above is 100 % (each household kept holds a
+    criterion): the meaningful figure is the group's share of all rehousings. Three more
+    columns then say it: ``relogements_tous_menages`` (the same filters but the criteria),
+    ``relogements_criteres`` (the group's, equal to ``relogements``) and ``part_criteres``
+    (their ratio); the rows are every member with at least one rehousing of any household
+    (the group's counts zero where it has none), by decreasing group then total count.
     """
+    group = _summary(reader, filters, by, scope)
+    if not filters.criteres:
+        return group
+    everyone = _summary(reader, filters.replace(criteres=()), by, scope)
+    key = [by] if by else ["libelle"]
+    out = everyone[[*key, *([] if not by else ["libelle"]), "relogements"]].rename(
+        columns={"relogements": "relogements_tous_menages"}
+    )
+    out = out.merge(group.drop(columns=["libelle"] if by else []), on=key, how="left")
+    for column in VALUES:
+        out[column] = out[column].fillna(0).astype("int64")
+    out["part_prioritaires"] = share(out["relogements_prioritaires"], out["relogements"])
+    out["relogements_criteres"] = out["relogements"]
+    out["part_criteres"] = share(out["relogements"], out["relogements_tous_menages"])
+    order = ["relogements", "relogements_tous_menages", "libelle"]
+    return out.sort_values(order, ascending=[False, False, True], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def _summary(reader: Reader, filters: Filters, by: str | None, scope: Scope) -> pd.DataFrame:
     if by:
         return summarise(reader.monthly_rehousing(filters, by=by, scope=scope), by)
     # the total from the series by criterion group over the period and the year before: the
     # very query (and cache entry) of the key figures and the monthly chart
-    period = reader.period(filters)
+    return total_row(_group_series(reader, filters, scope, reader.period(filters), cut=True))
+
+
+def _group_series(
+    reader: Reader, filters: Filters, scope: Scope, period: Period, cut: bool = False
+) -> pd.DataFrame:
+    """:func:`monthly_rehousing` by criterion group from 12 months before ``period`` (the key
+    figures' and the chart's one query), cut to ``period`` if asked."""
     wide = filters.replace(start=add_months(period.start, -12), end=period.end)
     by_group = reader.monthly_rehousing(wide, by="groupe_critere", scope=scope)
-    return total_row(by_group[by_group["mois"] >= pd.Timestamp(period.start)])
+    return by_group[by_group["mois"] >= pd.Timestamp(period.start)] if cut else by_group
 
 
 @question(cached=False)
@@ -192,11 +227,32 @@ def rehousing_key_figures(
 ) -> pd.DataFrame:
     """The key figures of the period and of its last month, each against a year earlier:
     see :func:`key_figures`. Computed from the monthly series by criterion group, the very
-    query (and cache entry) of the rehousing page's chart."""
-    wide = filters.replace(start=add_months(period.start, -12), end=period.end)
-    by_group = reader.monthly_rehousing(wide, by="groupe_critere", scope=scope)
-    monthly = by_group.groupby("mois", as_index=False)[VALUES].sum()
-    return key_figures(monthly, period, reader.coverage().start)
+    query (and cache entry) of the rehousing page's chart.
+
+    With a criteria filter, also: ``relogements_tous_menages`` (and ``…_an_dernier``,
+    ``evolution_tous_menages``), the rehousings of every household with the other filters,
+    ``relogements_criteres`` (the group's) and ``part_criteres`` (and ``…_an_dernier``,
+    ``ecart_part_criteres``), the group's share of all rehousings."""
+
+    def figures(f: Filters) -> pd.DataFrame:
+        monthly = (
+            _group_series(reader, f, scope, period).groupby("mois", as_index=False)[VALUES].sum()
+        )
+        return key_figures(monthly, period, reader.coverage().start)
+
+    out = figures(filters)
+    if filters.criteres:
+        everyone = figures(filters.replace(criteres=()))
+        out["relogements_tous_menages"] = everyone["relogements"]
+        out["relogements_tous_menages_an_dernier"] = everyone["relogements_an_dernier"]
+        out["evolution_tous_menages"] = everyone["evolution_relogements"]
+        out["relogements_criteres"] = out["relogements"]
+        out["part_criteres"] = share(out["relogements"], everyone["relogements"])
+        out["part_criteres_an_dernier"] = share(
+            out["relogements_an_dernier"], everyone["relogements_an_dernier"]
+        )
+        out["ecart_part_criteres"] = out["part_criteres"] - out["part_criteres_an_dernier"]
+    return out
 
 
 def summarise(monthly: pd.DataFrame, by: str) -> pd.DataFrame:

@@ -159,7 +159,7 @@ def test_the_round_trip_to_the_map_and_back_keeps_the_period(page, served_app, r
     page.goto(f"{served_app.url}/app?epci={SICOVAL}&debut=2026-01&fin=2026-06&criteres=DALO")
     filters = Filters(start="2026-01", end="2026-06", epci=(SICOVAL,), criteres=("DALO",))
     expected = int(oracle.monthly_rehousing(raw_tables, filters)["relogements"].sum())
-    kpi = page.locator('[data-valeur="relogements"]')
+    kpi = page.locator('[data-valeur="relogements_criteres"]')
     expect(kpi).to_have_text(re.compile(rf"^\s*{expected}\s*$"))
     page.locator(".relog-link-map a").click()
     page.wait_for_url(re.compile(r"/carte\?"))
@@ -169,6 +169,6 @@ def test_the_round_trip_to_the_map_and_back_keeps_the_period(page, served_app, r
     page.wait_for_url(re.compile(r"/app\?"))
     query = {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
     assert query["debut"] == "2026-01" and query["fin"] == "2026-06"
-    expect(page.locator('[data-valeur="relogements"]')).to_have_text(
+    expect(page.locator('[data-valeur="relogements_criteres"]')).to_have_text(
         re.compile(rf"^\s*{expected}\s*$")
     )

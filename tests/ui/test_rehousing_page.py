@@ -44,7 +44,7 @@ def _digits_pattern(value: int) -> str:
 
 def open_page(page, served_app, query: str = "") -> None:
     page.goto(f"{served_app.url}/{query}")
-    expect(page.locator('[data-valeur="relogements"]')).to_be_visible()
+    expect(page.locator(".relog-kpi [data-valeur]").first).to_be_visible()
 
 
 def choose(page, name: str, label: str) -> None:
@@ -186,7 +186,9 @@ def test_shared_link_restores_the_view_and_flags_wrong_values(page, served_app, 
     )
     filters = Filters(start="2024-01", end="2024-06", epci=(SICOVAL,), criteres=("DALO",))
     wait_for_kpi(
-        page, "relogements", int(oracle.monthly_rehousing(raw_tables, filters)["relogements"].sum())
+        page,
+        "relogements_criteres",
+        int(oracle.monthly_rehousing(raw_tables, filters)["relogements"].sum()),
     )
     expect(
         page.locator(
@@ -350,3 +352,36 @@ def test_the_total_row_is_on_top_of_the_table_in_view(browser, served_app, width
         assert frame["y"] <= box["y"] <= frame["y"] + 80  # right under the column headings
     finally:
         context.close()
+
+
+def test_a_criterion_filter_shows_the_group_share_of_all_rehousings(page, served_app, raw_tables):
+    open_page(page, served_app, f"?epci={TOULOUSE_METROPOLE}&criteres=DALO&onglet=bailleur")
+    dalo = Filters(epci=(TOULOUSE_METROPOLE,), criteres=("DALO",), start="2025-11", end="2026-10")
+    group = oracle.monthly_rehousing(raw_tables, dalo)["relogements"].sum()
+    everyone = oracle.monthly_rehousing(raw_tables, dalo.replace(criteres=()))["relogements"].sum()
+    wait_for_kpi(page, "relogements_criteres", int(group))
+    wait_for_kpi(page, "relogements_tous_menages", int(everyone))
+    share = f"{group / everyone * 100:.1f}".replace(".", ",") + "\u00a0%"
+    expect(page.locator('[data-valeur="part_criteres"]')).to_have_text(share)
+    assert 0 < group < everyone  # not the 100 % of a share computed on the group itself
+    expect(page.locator('[data-valeur="part_prioritaires"]')).to_have_count(0)
+    # the table names the share and computes it on all the bailleur's rehousings
+    titles = page.locator(".relog-table-bailleur .tabulator-col-title").all_inner_texts()
+    assert "Part des critères choisis" in titles and "Part prioritaire" not in titles
+    by_bailleur = (
+        oracle.monthly_rehousing(raw_tables, dalo, "bailleur")
+        .groupby("libelle")["relogements"]
+        .sum()
+    )
+    all_bailleur = (
+        oracle.monthly_rehousing(raw_tables, dalo.replace(criteres=()), "bailleur")
+        .groupby("libelle")["relogements"]
+        .sum()
+    )
+    top = all_bailleur.idxmax()
+    row = page.locator(".relog-table-bailleur .tabulator-row", has_text=top).first
+    cells = row.locator(".tabulator-cell:visible").all_inner_texts()
+    shown = titles[titles.index("Libellé") :]
+    value = cells[shown.index("Part des critères choisis")]
+    expected = by_bailleur.get(top, 0) / all_bailleur[top] * 100
+    assert value.replace("\u00a0", " ") == f"{expected:.1f} %".replace(".", ",")
