@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import nullcontext
+from pathlib import Path
 
 import panel as pn
 
@@ -30,7 +31,10 @@ class RelogTemplate(pn.template.VanillaTemplate):
     """Panel's vanilla template (native design: a third lighter to render than the Bootstrap
     one, whose stylesheet every component's shadow root re-applies), without its web font
     from Google Fonts (:mod:`dashboards.workarounds`): the pages must work on a network with
-    no internet."""
+    no internet. Its page structure is ours (``templates/relog.html``): landmarks, a title,
+    a keyboard-operable filter button, French."""
+
+    _template = Path(__file__).parent / "templates" / "relog.html"
 
 
 def navigation(current: str) -> pn.pane.HTML:
@@ -82,4 +86,5 @@ def _template(route: str, title: str, build) -> RelogTemplate:
         return template
     template.sidebar.append(sidebar)
     template.main.append(main)
+    template.main.append(workarounds.TabulatorAria())
     return template

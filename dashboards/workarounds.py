@@ -129,6 +129,40 @@ def _font_effective() -> bool:
     return not any("fonts.googleapis.com" in str(url) for url in css.values())
 
 
+# ---------------------------------------------------------------- the document's language
+def _base_source() -> str:
+    from panel.io import resources
+
+    return resources._env.loader.get_source(resources._env, "base.html")[0]
+
+
+def _lang_needed() -> bool:
+    original = _ORIGINAL.get("loader")
+    if original is None:
+        return '<html lang="en"' in _base_source()
+    from panel.io import resources
+
+    return '<html lang="en"' in original.get_source(resources._env, "base.html")[0]
+
+
+def _lang_patch() -> None:
+    from jinja2 import ChoiceLoader, DictLoader
+    from panel.io import resources
+
+    env = resources._env
+    if "loader" in _ORIGINAL:
+        return
+    _ORIGINAL["loader"] = env.loader
+    french = _base_source().replace('<html lang="en"', '<html lang="fr"', 1)
+    env.loader = ChoiceLoader([DictLoader({"base.html": french}), env.loader])
+    if env.cache is not None:
+        env.cache.clear()
+
+
+def _lang_effective() -> bool:
+    return '<html lang="fr"' in _base_source()
+
+
 WORKAROUNDS = [
     Workaround(
         "mathjax",
@@ -162,6 +196,14 @@ WORKAROUNDS = [
         _font_patch,
         _font_effective,
     ),
+    Workaround(
+        "langue",
+        'Le gabarit HTML de Panel déclare ses pages en anglais (<html lang="en">) sans '
+        "réglage : nos pages sont en français (RGAA), les lecteurs d'écran doivent le savoir.",
+        _lang_needed,
+        _lang_patch,
+        _lang_effective,
+    ),
 ]
 
 
@@ -178,3 +220,35 @@ def apply() -> list[str]:
     for workaround in WORKAROUNDS:
         workaround.patch()
     return [w.name for w in WORKAROUNDS]
+
+
+# ---------------------------------------------------------------- in the browser
+from panel.custom import JSComponent  # noqa: E402  (after the Python patches above)
+
+
+class TabulatorAria(JSComponent):
+    """Tabulator 6 marks its table ``role="grid"`` but puts its rows' ``rowgroup`` inside a
+    scrolling, focusable ``div`` without a role, which a grid may not contain (axe:
+    « aria-required-children », critical): screen readers then lose the rows. Once on each
+    page, this invisible component makes that scrolling body the ``rowgroup`` (it keeps the
+    keyboard scrolling) and the inner one a plain container, and keeps doing it for the
+    tables built later (tabs shown for the first time)."""
+
+    _esm = """
+    export function render({ model }) {
+      const repair = (root) => {
+        root.querySelectorAll(".tabulator-tableholder").forEach((holder) => {
+          if (!holder.hasAttribute("role")) holder.setAttribute("role", "rowgroup")
+          holder.querySelectorAll(":scope > .tabulator-table[role]")
+            .forEach((rows) => rows.removeAttribute("role"))
+        })
+        root.querySelectorAll("*").forEach((el) => { if (el.shadowRoot) repair(el.shadowRoot) })
+      }
+      repair(document)
+      const timer = setInterval(() => repair(document), 700)
+      model.on("remove", () => clearInterval(timer))
+      const el = document.createElement("span")
+      el.style.display = "none"
+      return el
+    }
+    """

@@ -317,7 +317,7 @@ def test_malformed_boundary_file_gives_a_french_error(duckdb_replica, tmp_path):
 def test_qpv_outlines_are_an_optional_layer(duckdb_replica, real_layers):
     page = _page(duckdb_replica, real_layers)
     assert len(page.maps.qpv_renderers) == 2 and not any(r.visible for r in page.maps.qpv_renderers)
-    page.qpv.value = True
+    page.qpv.value = ["qpv"]
     assert all(r.visible for r in page.maps.qpv_renderers)
 
 

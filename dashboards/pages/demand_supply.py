@@ -35,7 +35,7 @@ LEGEND_CSS = """
 .relog-legend span.sw { display: inline-block; width: 14px; height: 14px; border: 1px solid #999;
                         vertical-align: -2px; margin-right: 4px; }
 .relog-def { color: #4a5563; margin-top: 4px; }
-h4 { margin: 0 0 4px 0; font-size: 1rem; }
+h3 { margin: 0 0 4px 0; font-size: 1rem; }
 """
 CAPTION_CSS = ":host { color: #4a5563; font-size: 0.9rem; } p { margin: 0; }"
 
@@ -47,7 +47,7 @@ def legend_html(title: str, definition: str, legend: list[tuple[str, str]], css_
         for colour, label in legend
     )
     return (
-        f'<div class="{css_class}"><h4>{escape(title)}</h4><div class="relog-legend">{items}</div>'
+        f'<div class="{css_class}"><h3>{escape(title)}</h3><div class="relog-legend">{items}</div>'
         f'<div class="relog-def">{escape(definition)}</div></div>'
     )
 
@@ -83,9 +83,11 @@ class DemandSupplyPage(pn.viewable.Viewer):
             css_classes=["relog-error"],
             sizing_mode="stretch_width",
         )
-        self.qpv = pn.widgets.Checkbox(
-            label="Contours des QPV",
-            value=False,
+        # a group of one: Bokeh's CheckboxGroup wraps its box in a <label> (its Checkbox does
+        # not, and a screen reader would read an unnamed box)
+        self.qpv = pn.widgets.CheckBoxGroup(
+            options={"Contours des QPV": "qpv"},
+            value=[],
             css_classes=["relog-qpv"],
             disabled=layers.qpv is None,
         )
@@ -98,7 +100,7 @@ class DemandSupplyPage(pn.viewable.Viewer):
                 self.maps.add_qpv(layers.qpv)
             if layers.schematic:
                 self.maps.label_schematic()
-            self.qpv.param.watch(lambda e: self.maps.show_qpv(e.new), "value")
+            self.qpv.param.watch(lambda e: self.maps.show_qpv(bool(e.new)), "value")
         self.refresh()
 
     # ------------------------------------------------------------------ refresh

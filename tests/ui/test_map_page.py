@@ -109,7 +109,7 @@ def test_a_change_of_indicator_sends_values_not_shapes(page, served_app):
     initial = sum(size for _, size, _ in frames)
     frames.clear()
     page.locator(".relog-demand select").select_option(label="Tension (demandes ÷ baux)")
-    expect(page.locator(".relog-legend-demande-body h4")).to_have_text("Tension (demandes ÷ baux)")
+    expect(page.locator(".relog-legend-demande-body h3")).to_have_text("Tension (demandes ÷ baux)")
     page.wait_for_timeout(500)
     after = sum(size for _, size, _ in frames)
     assert frames and not any('"xs"' in text for _, _, text in frames)
@@ -150,7 +150,7 @@ def test_a_wrong_value_in_the_map_address_is_a_french_notice(page, served_app):
     notice = page.locator(".relog-notices")
     expect(notice).to_contain_text("inconnue ignorée")
     expect(notice).to_contain_text("99999")
-    expect(page.locator(".relog-legend-demande-body h4")).to_have_text(
+    expect(page.locator(".relog-legend-demande-body h3")).to_have_text(
         "Demandes actives (1er choix)"
     )
 
