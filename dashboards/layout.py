@@ -86,5 +86,5 @@ def _template(route: str, title: str, build) -> RelogTemplate:
         return template
     template.sidebar.append(sidebar)
     template.main.append(main)
-    template.main.append(workarounds.TabulatorAria())
+    template.main.append(workarounds.AccessibilityRepairs())
     return template

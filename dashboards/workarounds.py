@@ -226,27 +226,147 @@ def apply() -> list[str]:
 from panel.custom import JSComponent  # noqa: E402  (after the Python patches above)
 
 
-class TabulatorAria(JSComponent):
-    """Tabulator 6 marks its table ``role="grid"`` but puts its rows' ``rowgroup`` inside a
-    scrolling, focusable ``div`` without a role, which a grid may not contain (axe:
-    « aria-required-children », critical): screen readers then lose the rows. Once on each
-    page, this invisible component makes that scrolling body the ``rowgroup`` (it keeps the
-    keyboard scrolling) and the inner one a plain container, and keeps doing it for the
-    tables built later (tabs shown for the first time)."""
+class AccessibilityRepairs(JSComponent):
+    """Keyboard and screen-reader repairs of Panel/Bokeh widgets, in the browser: one
+    invisible component per page (RGAA). Each pass is idempotent and runs again every 0.7 s,
+    for the widgets built later (a tab shown for the first time, a list re-rendered):
+
+    - **Tabulator** marks its table ``role="grid"`` but puts its rows' ``rowgroup`` inside a
+      scrolling, focusable ``div`` without a role, which a grid may not contain (axe:
+      « aria-required-children », critical): the scrolling body becomes the ``rowgroup`` and
+      the inner one a plain container;
+    - **the focus order across shadow roots**: from a multi-choice filter (Choices.js) or a
+      tab header, the browser's Tab sends the focus to the page's body, and the next Tab
+      comes back to the same field, so the filters and tabs after it cannot be reached. Tab
+      and Shift+Tab move to the next or previous visible focusable element of the page in
+      document order, shadow roots included, as the browser does on a page without them;
+    - **Bokeh's tabs** are ``div``s the keyboard skips: they get ``role="tab"``,
+      ``aria-selected``, a place in the tab order (before their panel), and Enter or Space
+      opens them; **Tabulator** makes each cell a tab stop: a table is one stop;
+    - **focus** is visible everywhere: the focus ring style is adopted by every shadow root;
+    - **the filters' search** (Choices.js' fuzzy search) lists « j – Dépourvu de logement »
+      for « DALO » and ranks matches by a fuzzy score: it matches here the words typed,
+      accents and case aside, the labels that start with them first, then those with a word
+      that does, then those that hold them, each in alphabetical order.
+    """
 
     _esm = """
-    export function render({ model }) {
-      const repair = (root) => {
+    const FOCUS = new CSSStyleSheet()
+    FOCUS.replaceSync(
+      ":focus-visible { outline: 3px solid #1D4E89 !important; outline-offset: 2px; }"
+    )
+    const TABBABLE = "a[href], button, input, select, textarea, [tabindex]"
+
+    function roots() {
+      const out = [document]
+      const walk = (root) => root.querySelectorAll("*").forEach((el) => {
+        if (el.shadowRoot) { out.push(el.shadowRoot); walk(el.shadowRoot) }
+      })
+      walk(document)
+      return out
+    }
+
+    function tabbables() {
+      const out = []
+      const keep = (el) => el.matches(TABBABLE) && el.tabIndex >= 0 && !el.disabled &&
+        el.type !== "hidden" && el.getClientRects().length > 0 &&
+        getComputedStyle(el).visibility !== "hidden"
+      const walk = (root) => {
+        // a tab set's headers come before its panels (Bokeh writes them after)
+        const headers = [...root.querySelectorAll(".bk-header .bk-tab")]
+        headers.filter(keep).forEach((tab) => out.push(tab))
+        for (const el of root.querySelectorAll("*")) {
+          if (keep(el) && !headers.includes(el)) out.push(el)
+          if (el.shadowRoot) walk(el.shadowRoot)
+        }
+      }
+      walk(document)
+      return out
+    }
+
+    function repair() {
+      for (const root of roots()) {
+        if (root !== document && !root.adoptedStyleSheets.includes(FOCUS)) {
+          root.adoptedStyleSheets = [...root.adoptedStyleSheets, FOCUS]
+        }
+        // a table is one stop (its body scrolls with the arrows), not one per cell
+        root.querySelectorAll(".tabulator-cell[tabindex]").forEach((cell) => { cell.tabIndex = -1 })
         root.querySelectorAll(".tabulator-tableholder").forEach((holder) => {
           if (!holder.hasAttribute("role")) holder.setAttribute("role", "rowgroup")
           holder.querySelectorAll(":scope > .tabulator-table[role]")
             .forEach((rows) => rows.removeAttribute("role"))
         })
-        root.querySelectorAll("*").forEach((el) => { if (el.shadowRoot) repair(el.shadowRoot) })
+        root.querySelectorAll(".bk-header").forEach((header) => {
+          if (header.querySelector(".bk-tab")) header.setAttribute("role", "tablist")
+        })
+        root.querySelectorAll(".bk-tab").forEach((tab) => {
+          tab.setAttribute("role", "tab")
+          tab.setAttribute("aria-selected", tab.classList.contains("bk-active") ? "true" : "false")
+          if (tab.tabIndex < 0) tab.tabIndex = 0
+        })
       }
-      repair(document)
-      const timer = setInterval(() => repair(document), 700)
-      model.on("remove", () => clearInterval(timer))
+    }
+
+    const normal = (text) => String(text).normalize("NFD").replace(/[\u0300-\u036f]/g, "")
+      .toLowerCase()
+
+    function search(value) {
+      // Choices' own _searchChoices, with its own bookkeeping, but our matching (see above)
+      const needle = normal(value).trim()
+      const results = []
+      for (const choice of this._store.searchableChoices) {
+        const label = normal(choice.label)
+        const score = label.startsWith(needle) ? 0
+          : label.split(/[^a-z0-9]+/).some((word) => word.startsWith(needle)) ? 1
+          : label.includes(needle) ? 2 : null
+        if (score !== null) results.push({item: choice, score, refIndex: results.length})
+      }
+      this._currentValue = value
+      this._highlightPosition = 0
+      this._isSearching = true
+      this._store.dispatch({type: "FILTER_CHOICES", results})
+      return results.length
+    }
+
+    function configureSearch() {
+      if (!window.Bokeh) return
+      for (const doc of Bokeh.documents) {
+        for (const model of doc.all_models) {
+          if (model.type !== "MultiChoice") continue
+          const choices = Bokeh.index.find_one(model)?.choice_el
+          if (choices && choices._searchChoices !== search) choices._searchChoices = search
+        }
+      }
+    }
+
+    function onKeydown(event) {
+      const target = event.composedPath()[0]
+      if (!(target instanceof Element)) return
+      if (event.key === "Tab" && !event.ctrlKey && !event.altKey && !event.metaKey) {
+        const list = tabbables()
+        const at = list.indexOf(target)
+        const next = at < 0 ? null : list[at + (event.shiftKey ? -1 : 1)]
+        if (next) {
+          event.preventDefault()
+          event.stopPropagation()  // Tabulator would move the focus again (its « navNext »)
+          next.focus()
+        }
+      } else if ((event.key === "Enter" || event.key === " ") && target.matches(".bk-tab")) {
+        event.preventDefault()
+        target.click()
+        target.focus()
+      }
+    }
+
+    export function render({ model }) {
+      const pass = () => { repair(); configureSearch() }
+      pass()
+      const timer = setInterval(pass, 700)
+      document.addEventListener("keydown", onKeydown, true)
+      model.on("remove", () => {
+        clearInterval(timer)
+        document.removeEventListener("keydown", onKeydown, true)
+      })
       const el = document.createElement("span")
       el.style.display = "none"
       return el

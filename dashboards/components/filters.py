@@ -13,6 +13,7 @@ CHOICES_FRENCH = """
   content: "Aucun résultat"; font-size: 14px; }
 .choices .choices__list--dropdown .choices__item.has-no-choices::after {
   content: "Plus rien à choisir"; font-size: 14px; }
+.choices .choices__list--dropdown .choices__item.choices__item--selectable { padding-right: 9.5em; }
 .choices__list--dropdown .choices__item--selectable::after,
 .choices__list[aria-expanded] .choices__item--selectable::after { content: "Entrée pour choisir"; }
 """

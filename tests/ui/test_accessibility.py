@@ -53,3 +53,69 @@ def test_the_check_fails_on_a_deliberate_regression(page, served_app):
         const box = document.createElement("input"); box.type = "checkbox"
         document.querySelector("main").appendChild(box) }""")  # a form field without a label
     assert any(v.startswith("label (critical)") for v in serious_violations(page))
+
+
+ACTIVE = """() => {
+    let el = document.activeElement
+    while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement
+    const style = el ? getComputedStyle(el) : null
+    return el ? {tag: el.tagName, label: el.getAttribute("aria-label") || el.textContent.trim(),
+                 outline: style.outlineStyle, width: parseFloat(style.outlineWidth)} : null
+}"""
+
+
+def test_every_filter_and_tab_is_reached_and_operated_with_the_keyboard(page, served_app):
+    page.goto(served_app.url + "/")
+    expect(page.locator(".relog-kpi").first).to_be_visible()
+    page.wait_for_timeout(900)
+    page.locator("#sidebar-button").focus()
+    seen = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        active = page.evaluate(ACTIVE)
+        seen.append(active["label"])
+        if active["label"] == "Bailleurs":  # the breakdown tab of the bailleurs
+            break
+    order = ["Toutes les natures", "Tous les réservataires", "Tous les EPCI",
+             "Toutes les communes", "Tous les bailleurs", "Tous les ménages",
+             "Réinitialiser les filtres", "EPCI", "Communes", "Bailleurs"]  # fmt: skip
+
+    positions = [seen.index(label) for label in order]  # each reached, in this order
+    assert positions == sorted(positions), seen
+    assert active["outline"] == "solid" and active["width"] >= 2  # the focus is visible
+    page.keyboard.press("Enter")  # the tab opens with the keyboard
+    expect(page.locator(".relog-table-bailleur .tabulator-row").first).to_be_visible()
+    page.wait_for_function(
+        "() => new URLSearchParams(location.search).get('onglet') === 'bailleur'"
+    )
+    # Shift+Tab goes back from a multi-choice filter too
+    page.locator(".relog-filter-epci input.choices__input--cloned").focus()
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate(ACTIVE)["label"] == "Tous les réservataires"
+
+
+def _options(page, name: str, typed: str) -> list[str]:
+    box = page.locator(f".relog-filter-{name} input.choices__input--cloned")
+    box.click()
+    box.press_sequentially(typed, delay=30)
+    page.wait_for_timeout(300)
+    items = page.locator(f".relog-filter-{name} .choices__list--dropdown .choices__item--choice")
+    texts = [t.strip() for t in items.all_inner_texts() if t.strip()]
+    page.keyboard.press("Escape")
+    return texts
+
+
+def test_the_filters_search_lists_exact_prefix_matches_first(page, served_app):
+    page.goto(served_app.url + "/")
+    expect(page.locator(".relog-kpi").first).to_be_visible()
+    page.wait_for_timeout(900)
+    dalo = _options(page, "criteres", "DALO")
+    assert dalo and dalo[0].startswith("DALO") and not any("Dépourvu" in t for t in dalo), dalo
+    toulouse = _options(page, "communes", "tou")
+    starts = [t.lower().startswith("tou") for t in toulouse]
+    assert starts[0] and starts == sorted(starts, reverse=True), toulouse  # prefixes first
+    # the « Entrée pour choisir » hint has room of its own on the right of each option
+    box = page.locator(".relog-filter-criteres input.choices__input--cloned")
+    box.click()
+    option = page.locator(".relog-filter-criteres .choices__item--choice").first
+    assert float(option.evaluate("o => getComputedStyle(o).paddingRight")[:-2]) >= 100
