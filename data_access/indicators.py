@@ -173,6 +173,10 @@ class Indicator:
     #: When views show it: always (None), only under a criteria filter (``criteres``) or
     #: only without one (``sans_criteres``).
     when: str | None = None
+    #: For a ratio: its numerator's and denominator's indicators. When an active filter
+    #: applies to one and not the other, the ratio would divide two different bases: it is
+    #: not computed (:func:`mixed_bases`).
+    ratio_of: tuple[str, str] | None = None
 
     def shown_with(self, filters: Filters | None) -> bool:
         """Whether a view shows this figure under ``filters``."""
@@ -663,10 +667,15 @@ _DECLARED: list[Indicator | Column] = [
         "Tension (demandes ÷ baux)",
         "Tension",
         RATIO,
-        f"Demandes actives (1er choix) ÷ baux signés {_WINDOW} (sans objet sans bail).",
+        (
+            f"Demandes actives (1er choix) ÷ baux signés {_WINDOW} (sans objet sans bail).",
+            "Non calculée quand un filtre ne s'applique qu'aux baux (réservataire, bailleur, "
+            "QPV) : elle rapporterait la demande de tous à l'offre d'une partie.",
+        ),
         ("demand_supply",),
         honours=DEMAND_FILTERS,
         based_on="baux_12m",
+        ratio_of=("demandes_actives", "baux_12m"),
         colour="demande",
         empty="sans objet (aucun bail)",
         views=("carte",),
@@ -681,6 +690,7 @@ _DECLARED: list[Indicator | Column] = [
         ("typology_pressure",),
         honours=DEMAND_FILTERS,
         based_on="baux_12m",
+        ratio_of=("demandes_actives", "baux_12m"),
     ),
     Indicator(
         "pression_globale",
@@ -691,6 +701,7 @@ _DECLARED: list[Indicator | Column] = [
         ("typology_pressure",),
         honours=DEMAND_FILTERS,
         based_on="baux_12m",
+        ratio_of=("demandes_actives", "baux_12m"),
     ),
     Indicator(
         "desequilibre",
@@ -703,6 +714,7 @@ _DECLARED: list[Indicator | Column] = [
         ("typology_pressure",),
         honours=DEMAND_FILTERS,
         based_on="baux_12m",
+        ratio_of=("demandes_actives", "baux_12m"),
         colour="desequilibre",
         empty="sans objet (aucun bail de cette typologie, ou aucune demande)",
         views=("carte",),
@@ -862,6 +874,28 @@ def ignored(codes: Iterable[str], filters: Filters) -> list[str]:
         for name, label in _active(filters)
         if codes and all(name not in INDICATORS[c].honours for c in codes)
     ]
+
+
+def mixed_bases(code: str, filters: Filters) -> list[str]:
+    """The French names of the active filters that apply to one term of the ratio ``code``
+    and not to the other: while there is one, the ratio is not computed."""
+    terms = INDICATORS[code].ratio_of
+    if terms is None:
+        return []
+    top, bottom = (INDICATORS[t].honours for t in terms)
+    return [label for name, label in _active(filters) if (name in top) != (name in bottom)]
+
+
+def not_computed(code: str, filters: Filters) -> str | None:
+    """Why the ratio ``code`` is not computed under ``filters`` (French), or None."""
+    mixed = mixed_bases(code, filters)
+    if not mixed:
+        return None
+    terms = [INDICATORS[t].label.lower() for t in INDICATORS[code].ratio_of]
+    return (
+        f"non calculée : le filtre {', '.join(mixed)} s'applique aux {terms[1]} et non aux "
+        f"{terms[0]}"
+    )
 
 
 def unfollowed(codes: Iterable[str], filters: Filters) -> list[tuple[str, str]]:

@@ -117,12 +117,29 @@ def _labels(bins: list[float], ratio: bool, whole: bool) -> list[str]:
     return out
 
 
-def classify(values: pd.Series, inside: pd.Series | None = None, *, indicator: str) -> Classes:
+def classify(
+    values: pd.Series,
+    inside: pd.Series | None = None,
+    *,
+    indicator: str,
+    unavailable: str | None = None,
+) -> Classes:
     """Colour each territory by its class of ``indicator`` (a registry code). Ratios have
     fixed bounds (:data:`RATIO_BINS`), counts quantile bounds over the territories
     ``inside`` the selection (default: all); territories outside it get the « hors
-    sélection » colour, empty ratios the « sans objet » one."""
+    sélection » colour, empty ratios the « sans objet » one. ``unavailable``: why the
+    figure is not computed at all (French): every territory gets the « sans objet » colour
+    and the legend says why."""
     declared: Indicator = INDICATORS[indicator]
+    if unavailable:
+        inside_mask = (
+            np.ones(len(values), dtype=bool) if inside is None else pd.Series(inside).to_numpy(bool)
+        )
+        colours = np.where(inside_mask, NO_VALUE, OUTSIDE).tolist()
+        legend = [(NO_VALUE, unavailable)] + (
+            [(OUTSIDE, OUTSIDE_LABEL)] if not inside_mask.all() else []
+        )
+        return Classes(title=declared.label, bins=[], colours=colours, legend=legend)
     ratio = declared.unit == RATIO
     whole = not ratio and declared.unit.decimals == 0
     data = pd.Series(values).to_numpy(dtype="float64")

@@ -523,7 +523,16 @@ def demand_supply(
     out["demandes_actives_ponderees"] = out["demandes_actives_ponderees"].fillna(0.0).round(2)
     ratio = out["demandes_actives"] / out["baux_12m"].where(out["baux_12m"] > 0)
     out["tension"] = ratio.astype("float64").round(2)
+    if _leases_only_filter(filters):  # demand ÷ a part of the leases: not computed
+        out["tension"] = np.nan
     return out.reset_index()
+
+
+def _leases_only_filter(filters: Filters) -> bool:
+    """A réservataire, nature, bailleur or QPV filter narrows the leases, never the demand."""
+    return bool(filters.reservataires or filters.natures_reservataire or filters.bailleurs) or (
+        filters.qpv is not None
+    )
 
 
 TYPOLOGIES = ["T1-T2", "T3", "T4", "T5+"]
@@ -589,6 +598,8 @@ def typology_pressure(
     g = tot["demandes_actives"] / tot["baux_12m"].where(tot["baux_12m"] > 0)
     out["pression"], out["pression_globale"] = p.astype(float).round(2), g.astype(float).round(2)
     out["desequilibre"] = (p / g).astype(float).round(2)
+    if _leases_only_filter(filters):
+        out[["pression", "pression_globale", "desequilibre"]] = np.nan
     return out
 
 

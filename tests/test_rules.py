@@ -604,3 +604,23 @@ def test_postgresql_columns_become_numpy_integers_and_dates_directly_the_rest_as
     ):
         got, want = _array(values), pd.Series(values, dtype=None).to_numpy()
         assert got.dtype == want.dtype and pd.Series(got).equals(pd.Series(want)), values
+
+
+def test_a_ratio_of_two_different_bases_is_not_computed(tmp_path):
+    """Tension divides demand (which no bailleur, réservataire or QPV filter narrows) by
+    leases (which they do): under such a filter it would compare the demand of all with the
+    supply of a part, so it is empty, and the frame says why."""
+    replica = tiny_replica(tmp_path)
+    out = replica.demand_supply(Filters(bailleurs=[1]), at="2024-10-31")
+    assert out["tension"].isna().all()
+    assert "Bailleurs" in out.attrs["ratios_non_calcules"]["tension"]
+    pressure = replica.typology_pressure(Filters(qpv=True), at="2024-10-31")
+    assert (
+        pressure["desequilibre"].isna().all()
+        and "desequilibre" in pressure.attrs["ratios_non_calcules"]
+    )
+    # a filter both terms follow (territory, criteria, mutation) keeps the ratio
+    assert (
+        replica.demand_supply(Filters(mutation=False), at="2024-10-31").attrs["ratios_non_calcules"]
+        == {}
+    )

@@ -35,13 +35,15 @@ HOVER_ROWS = [(i.short, i.code, i.unit.decimals) for i in in_view("carte")]
 TOOLTIP = (
     '<div class="relog-map-tip" style="font-size:12px;max-width:300px">'
     '<div style="font-weight:bold;font-size:13px">@nom '
-    '<span style="color:#666">(@code)</span></div>'
-    '<div style="color:#666;margin-bottom:4px">__PERIODE__</div>'
+    '<span style="color:#595959">(@code)</span></div>'
+    '<div style="color:#595959">@epci_nom</div>'
+    '<div style="color:#595959;margin-bottom:4px">__PERIODE__</div>'
     + "".join(
         f'<div><span style="color:#444">{escape(label)} :</span> '
         f"<b>@v_{col}{{fr{decimals}}}</b></div>"
         for label, col, decimals in HOVER_ROWS
     )
+    + '<div style="color:#595959;margin-top:4px;font-style:italic">__NOTE__</div>'
     + "</div>"
 )
 
@@ -111,7 +113,7 @@ class ChoroplethPair:
     """The demand map and the supply map of one session."""
 
     def __init__(self, height: int = 560):
-        self._tooltip = TOOLTIP.replace("__PERIODE__", "")
+        self._tooltip = TOOLTIP.replace("__PERIODE__", "").replace("__NOTE__", "")
         self.sources: dict[str, ColumnDataSource] = {}
         self.renderers: dict[str, list] = {}
         self.demand = self._figure(height, "relog-map-demande")
@@ -146,12 +148,20 @@ class ChoroplethPair:
         fig.toolbar.logo = None
         return fig
 
-    def add_level(self, level: str, layer: BoundaryLayer, columns: dict[str, list]) -> None:
-        """Draw ``layer`` on both maps (its shapes are sent with this first data)."""
+    def add_level(
+        self,
+        level: str,
+        layer: BoundaryLayer,
+        columns: dict[str, list],
+        epci_names: list[str] | None = None,
+    ) -> None:
+        """Draw ``layer`` on both maps (its shapes are sent with this first data);
+        ``epci_names``: each territory's EPCI, shown in the hover of a commune."""
         frame = layer.frame
         data = {
             "code": frame["code"].tolist(),
             "nom": frame["nom"].tolist(),
+            "epci_nom": epci_names or [""] * len(frame),
             **_shapes(layer),
             **columns,
         }
@@ -235,9 +245,10 @@ class ChoroplethPair:
         for renderer in self.qpv_renderers:
             renderer.visible = visible
 
-    def set_period(self, period: str) -> None:
-        """The period every hover shows (one string, not a column)."""
-        tooltip = TOOLTIP.replace("__PERIODE__", escape(period))
+    def set_period(self, period: str, note: str = "") -> None:
+        """The period every hover shows (one string, not a column), and a note under its
+        figures (which of them do not follow the active filters)."""
+        tooltip = TOOLTIP.replace("__PERIODE__", escape(period)).replace("__NOTE__", escape(note))
         if tooltip != self._tooltip:
             self._tooltip = tooltip
             for hover in self.hovers:

@@ -18,11 +18,11 @@ import param
 from dashboards.components.feedback import FilterSummary, notices
 from dashboards.components.filters import filter_bar
 from dashboards.components.history import encode, follow_state, restore_state
-from dashboards.components.maps import ChoroplethPair, value_columns
+from dashboards.components.maps import HOVER_ROWS, ChoroplethPair, value_columns
 from dashboards.components.refresh import NextTickRefresh
 from dashboards.state.demand_supply import MAP_QUERY, DemandSupplyState
 from dashboards.state.filters import FILTER_PARAMS
-from data_access import RelogError
+from data_access import RelogError, indicators
 from data_access.indicators import INDICATORS
 from geodata.layers import MapLayers
 
@@ -35,21 +35,52 @@ LEGEND_CSS = """
 .relog-legend span.sw { display: inline-block; width: 14px; height: 14px; border: 1px solid #999;
                         vertical-align: -2px; margin-right: 4px; }
 .relog-def { color: #4a5563; margin-top: 4px; }
+.relog-unfiltered { color: #7a3b00; margin-top: 4px; }
 h3 { margin: 0 0 4px 0; font-size: 1rem; }
 """
 CAPTION_CSS = ":host { color: #4a5563; font-size: 0.9rem; } p { margin: 0; }"
 
 
-def legend_html(title: str, definition: str, legend: list[tuple[str, str]], css_class: str) -> str:
+def legend_html(
+    title: str,
+    definition: str,
+    legend: list[tuple[str, str]],
+    css_class: str,
+    ignored: list[str] | None = None,
+) -> str:
     items = "".join(
         f'<span class="item"><span class="sw" style="background:{colour}"></span>'
         f"{escape(label)}</span>"
         for colour, label in legend
     )
+    follows = (
+        f'<div class="relog-unfiltered"><strong>Ne suit pas le filtre</strong> '
+        f"{escape(', '.join(ignored))} : ce chiffre porte sur tout le reste de la sélection.</div>"
+        if ignored
+        else ""
+    )
     return (
         f'<div class="{css_class}"><h3>{escape(title)}</h3><div class="relog-legend">{items}</div>'
-        f'<div class="relog-def">{escape(definition)}</div></div>'
+        f'{follows}<div class="relog-def">{escape(definition)}</div></div>'
     )
+
+
+def totals_html(totals: dict, level: str) -> str:
+    """The selection's totals, to reconcile the map with the rehousing page."""
+    what = "commune" if level == "commune" else "EPCI"
+    n = int(totals["territoires"])
+    parts = [f"<strong>Sélection</strong> : {n} {what}{'s' if n > 1 and what == 'commune' else ''}"]
+    for code, value in totals.items():
+        if code in INDICATORS and code != "tension":
+            parts.append(
+                f"{escape(INDICATORS[code].format(value))} {escape(INDICATORS[code].short.lower())}"
+            )
+    tension = totals["tension"]
+    parts.append(
+        "tension "
+        + (escape(INDICATORS["tension"].format(tension)) if tension is not None else "non calculée")
+    )
+    return f'<div class="relog-totals" role="status">{" · ".join(parts)}</div>'
 
 
 class DemandSupplyPage(pn.viewable.Viewer):
@@ -75,6 +106,10 @@ class DemandSupplyPage(pn.viewable.Viewer):
             "", css_classes=["relog-caption"], margin=(0, 10), stylesheets=[CAPTION_CSS]
         )
         self.summary = FilterSummary(state)
+        self.totals = pn.pane.HTML(
+            "", css_classes=["relog-totals-pane"], margin=(0, 10), sizing_mode="stretch_width",
+            stylesheets=[":host { font-size: 0.9rem; color: #1b2733; }"],
+        )  # fmt: skip
         self.rehousing_link = pn.pane.HTML("", css_classes=["relog-link-rehousing"], margin=(0, 10))
         self.error = pn.pane.Alert(
             "",
@@ -135,12 +170,16 @@ class DemandSupplyPage(pn.viewable.Viewer):
                 INDICATORS[column].definition,
                 classes[side].legend,
                 f"relog-legend-{side}-body",
+                state.ignored(column),
             )
+        self.totals.object = totals_html(state.totals(values), state.level)
         if self.maps is None:
             return
         level = state.level
         layer = self.layers.layer(level)
-        self.maps.set_period(state.observation_text())
+        unfollowed = indicators.unfollowed([c for _, c, _ in HOVER_ROWS], state.filters())
+        note = " ; ".join(f"{label} : ne suit pas {names}" for label, names in unfollowed)
+        self.maps.set_period(state.observation_text(), note)
         columns = value_columns(values, {side: c.colours for side, c in classes.items()})
         self.maps.set_links(
             state.link_template(level, inside=True),
@@ -150,10 +189,19 @@ class DemandSupplyPage(pn.viewable.Viewer):
         if level in self.maps.sources:
             self.maps.update(level, columns)
         else:
-            self.maps.add_level(level, layer, columns)
+            self.maps.add_level(level, layer, columns, self._epci_names(layer, level))
         self.maps.show_level(level)
         self.maps.demand.title.text = f"Demande : {self._title(state.demand)}"
         self.maps.supply.title.text = f"Offre : {self._title(state.supply)}"
+
+    def _epci_names(self, layer, level: str) -> list[str] | None:
+        """Each commune's EPCI name, in the layer's order (EPCI: none)."""
+        if level != "commune":
+            return None
+        communes = self.state.replica.reference("commune")
+        names = self.state.replica.reference("epci")["libelle"]
+        epci = communes["epci"].reindex(layer.frame["code"])
+        return names.reindex(epci.to_numpy()).fillna("").tolist()
 
     def _title(self, column: str) -> str:
         title = INDICATORS[column].label
@@ -230,15 +278,16 @@ class DemandSupplyPage(pn.viewable.Viewer):
         ]
         if self.maps is not None:
             body = pn.Row(
+                # legends above their maps: in view on a 720-pixel-high screen
                 pn.Column(
-                    pn.pane.Bokeh(self.maps.demand, sizing_mode="stretch_width"),
                     self.legends["demande"],
+                    pn.pane.Bokeh(self.maps.demand, sizing_mode="stretch_width"),
                     sizing_mode="stretch_width",
                     css_classes=["relog-map-demande"],
                 ),
                 pn.Column(
-                    pn.pane.Bokeh(self.maps.supply, sizing_mode="stretch_width"),
                     self.legends["offre"],
+                    pn.pane.Bokeh(self.maps.supply, sizing_mode="stretch_width"),
                     sizing_mode="stretch_width",
                     css_classes=["relog-map-offre"],
                 ),
@@ -264,6 +313,7 @@ class DemandSupplyPage(pn.viewable.Viewer):
             pn.bind(notices, self.state.param.notices),
             *problems,
             self.error,
+            self.totals,
             *([hint] if hint else []),
             self._main,
             self.rehousing_link,

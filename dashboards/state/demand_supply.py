@@ -152,11 +152,35 @@ class DemandSupplyState(FilterState):
         out = figures.drop(columns=["libelle", "epci"], errors="ignore").reindex(everything.index)
         out.insert(0, "libelle", everything["libelle"])
         out["dans_selection"] = everything.index.isin(figures.index)
+        out.attrs["ratios_non_calcules"] = {
+            **figures.attrs.get("ratios_non_calcules", {}),
+            **pressure.attrs.get("ratios_non_calcules", {}),
+        }
         return out
 
     def classes(self, values: pd.DataFrame, column: str) -> Classes:
-        """Colour classes of ``column`` over the territories in the selection."""
-        return classify(values[column], values["dans_selection"], indicator=column)
+        """Colour classes of ``column`` over the territories in the selection (a ratio the
+        filters would compute on two different bases: none, with the reason)."""
+        reason = values.attrs.get("ratios_non_calcules", {}).get(column)
+        return classify(
+            values[column], values["dans_selection"], indicator=column, unavailable=reason
+        )
+
+    def ignored(self, column: str) -> list[str]:
+        """The active filters the indicator ``column`` does not follow (French names)."""
+        return indicators.INDICATORS[column].ignored(self.filters())
+
+    def totals(self, values: pd.DataFrame) -> dict[str, float]:
+        """The selection's totals of the map's counts (territories in the selection), and its
+        tension on those totals (None when not computed: no lease, or two bases)."""
+        inside = values[values["dans_selection"]]
+        counts = [i.code for i in indicators.in_view("carte") if i.unit.code == "nombre"]
+        out = {code: float(inside[code].sum()) for code in counts}
+        leases = out["baux_12m"]
+        mixed = indicators.mixed_bases("tension", self.filters())
+        out["tension"] = out["demandes_actives"] / leases if leases and not mixed else None
+        out["territoires"] = len(inside)
+        return out
 
     def link_template(self, level: str | None = None, inside: bool = True) -> str:
         """The rehousing page's address filtered on one territory, with ``CODE`` in place of

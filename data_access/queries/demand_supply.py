@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from data_access.errors import FilterError
 from data_access.filters import Filters, Scope, Subject, in_list, months_before
+from data_access.indicators import not_computed
 from data_access.queries.base import (
     LeaseJoin,
     Reader,
@@ -68,7 +69,9 @@ def demand_supply(
     ``logements_liberes_12m``: dwellings freed (offers to a réservataire) in the 12 months
     ending on ``at``; ``baux_12m``: leases signed in those 12 months and
     ``relogements_prioritaires_12m`` those of priority households (criterion held on the CAL
-    date). ``tension`` = ``demandes_actives`` ÷ ``baux_12m`` (empty when no lease).
+    date). ``tension`` = ``demandes_actives`` ÷ ``baux_12m`` (empty when no lease, and for
+    every territory when a filter applies to the leases and not to the demand: réservataire,
+    bailleur, QPV; ``attrs["ratios_non_calcules"]`` then says why).
 
     Filters on territory apply to the wished commune (demand) or the dwelling (supply);
     bailleur and QPV filters to dwellings, freed dwellings and leases; réservataire filters to
@@ -110,7 +113,20 @@ def demand_supply(
     leases = out["baux_12m"]
     with np.errstate(divide="ignore", invalid="ignore"):
         out["tension"] = np.where(leases > 0, out["demandes_actives"] / leases, np.nan).round(2)
-    return pd.DataFrame(out)
+    return _without_mixed_ratios(pd.DataFrame(out), ["tension"], filters)
+
+
+def _without_mixed_ratios(frame: pd.DataFrame, ratios: list[str], filters: Filters) -> pd.DataFrame:
+    """The ratios a filter applies to one term of and not the other emptied (they would
+    divide two different bases), and why, in ``attrs["ratios_non_calcules"]``."""
+    reasons = {}
+    for code in ratios:
+        reason = not_computed(code, filters)
+        if reason:
+            frame[code] = np.nan
+            reasons[code] = reason
+    frame.attrs["ratios_non_calcules"] = reasons
+    return frame
 
 
 def window_dates(at: date) -> dict[str, date]:
@@ -342,7 +358,7 @@ def typology_pressure(
     out["pression_globale"] = ratio(totals["demandes_actives"], totals["baux_12m"])
     out["desequilibre"] = (out["pression"] / out["pression_globale"]).round(2)
     out[["pression", "pression_globale"]] = out[["pression", "pression_globale"]].round(2)
-    return out
+    return _without_mixed_ratios(out, ["pression", "pression_globale", "desequilibre"], filters)
 
 
 def _pressure_statement(filters: Filters, scope: Scope, dates: dict, level: str) -> sa.Select:

@@ -172,3 +172,40 @@ def test_the_round_trip_to_the_map_and_back_keeps_the_period(page, served_app, r
     expect(page.locator('[data-valeur="relogements_criteres"]')).to_have_text(
         re.compile(rf"^\s*{expected}\s*$")
     )
+
+
+def test_the_map_says_which_figures_follow_the_filters_and_shows_the_selection_totals(
+    browser, served_app, raw_tables, toulouse_point
+):
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="fr-FR")
+    try:
+        page = context.new_page()
+        open_map(page, served_app, "?bailleurs=2&offre=baux_12m")
+        demand = page.locator(".relog-legend-demande-body")
+        # demand counts do not follow a bailleur filter: the legend says so
+        expect(demand).to_contain_text("Ne suit pas le filtre Bailleurs")
+        expect(page.locator(".relog-legend-offre-body")).not_to_contain_text("Ne suit pas")
+        # both legends are in view on a 1280×720 screen, without scrolling
+        for side in ("demande", "offre"):
+            box = page.locator(f".relog-legend-{side}-body").bounding_box()
+            assert box["y"] + box["height"] <= 720, (side, box)
+        # the selection's totals reconcile with the rehousing page's leases of the 12 months
+        figures = oracle.demand_supply(raw_tables, Filters(end="2026-10", bailleurs=(2,)),
+                                       "commune", OBSERVED)  # fmt: skip
+        total = f"{int(figures['baux_12m'].sum()):,}".replace(",", "\u202f")
+        expect(page.locator(".relog-totals")).to_contain_text(f"{total} baux signés (12 mois)")
+        expect(page.locator(".relog-totals")).to_contain_text("tension non calculée")
+        # a ratio of two different bases is not drawn, and its legend says why
+        page.locator(".relog-demand select").select_option(label="Tension (demandes ÷ baux)")
+        expect(demand).to_contain_text("non calculée : le filtre Bailleurs")
+        # the hover: the commune's EPCI, an empty tension, what does not follow the filter
+        page.evaluate("document.getElementById('main').scrollTop = 420")  # the maps, below
+        page.wait_for_timeout(300)
+        x, y = screen_point(page, "relog-map-demande", *toulouse_point)
+        page.mouse.move(x, y)
+        tip = page.locator(".relog-map-tip").first
+        expect(tip).to_contain_text("Toulouse Métropole")
+        expect(tip).to_contain_text("Tension : —")
+        expect(tip).to_contain_text("ne suit pas Bailleurs")
+    finally:
+        context.close()

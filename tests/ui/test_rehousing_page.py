@@ -345,11 +345,24 @@ def test_the_total_row_is_on_top_of_the_table_in_view(browser, served_app, width
             "holder => { holder.scrollTop = 250 }"  # the members scroll, the total stays
         )
         # its label cell is inside the table's frame (the figures may scroll sideways on a
-        # narrow screen, as every row's do)
-        box = total.locator(".tabulator-cell", has_text="Total").first.bounding_box()
-        frame = table.bounding_box()
-        assert frame["x"] - 1 <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"]
-        assert frame["y"] <= box["y"] <= frame["y"] + 80  # right under the column headings
+        # narrow screen, as every row's do), right under the column headings; read in the page
+        # once the layout has settled (a busy machine lays it out late)
+        cell = total.locator(".tabulator-cell", has_text="Total").first
+        cell.evaluate(
+            """(cell) => new Promise((resolve, reject) => {
+                const table = cell.closest(".tabulator")
+                const placed = () => {
+                    const c = cell.getBoundingClientRect(), t = table.getBoundingClientRect()
+                    return t.left - 1 <= c.left && c.right <= t.right + 1 &&
+                           t.top <= c.top && c.top <= t.top + 80
+                }
+                let tries = 0
+                const check = () => placed() ? resolve(true)
+                    : ++tries > 200 ? reject(new Error("the total row is not in view"))
+                    : requestAnimationFrame(check)
+                check()
+            })"""
+        )
     finally:
         context.close()
 
