@@ -339,6 +339,20 @@ _DECLARED: list[Indicator | Column] = [
         views=("repartition",),
         when="sans_criteres",  # 100 % under a criteria filter: the group's share is shown
     ),
+    Indicator(
+        "sous_objectif",
+        "Part prioritaire sous l'objectif légal",
+        "Objectif",
+        FLAG,
+        (
+            "Sous l'objectif : moins de 25 % des relogements au bénéfice de ménages prioritaires "
+            "(article L441-1 du CCH ; réglage RELOG_PRIORITY_SHARE_TARGET).",
+        ),
+        ("rehousing_summary",),
+        based_on="relogements",
+        views=("repartition",),
+        when="sans_criteres",
+    ),
     # under a criteria filter: the group against all households (the other filters applied)
     _count(
         "relogements_tous_menages",

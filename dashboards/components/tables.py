@@ -34,12 +34,27 @@ def breakdown_frame(table: pd.DataFrame, by: str, filters=None) -> pd.DataFrame:
     }
     for indicator in breakdown_columns(filters):
         values = out[indicator.code]
-        if indicator.unit.code == "part":
+        if (
+            indicator.unit.code == "oui_non"
+        ):  # a flag: said in words (with a sign), not colour alone
+            values = values.map(FLAG_TEXT).fillna("")
+        elif indicator.unit.code == "part":
             values = (values * 100).round(indicator.unit.decimals)
         elif indicator.unit.decimals == 0:
             values = values.astype("Int64" if values.isna().any() else "int64")
         shown[indicator.code] = values
     return pd.DataFrame(shown)
+
+
+#: How a breakdown table writes a flag (« sous l'objectif »).
+FLAG_TEXT = {True: "▼ non atteint", False: "atteint"}
+
+
+def _flag_styles(frame: pd.DataFrame) -> pd.DataFrame:
+    """Red and bold for a flag raised (the sign and the words say it too); whatever columns
+    the table shows now (a criteria filter shows no target)."""
+    raised = frame.isin([FLAG_TEXT[True]])
+    return raised.replace({True: "color: #b3261e; font-weight: 600", False: ""})
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -99,6 +114,7 @@ class BreakdownTable:
             stylesheets=[FROZEN_ROW_CSS],
         )
         self.widget.on_click(self._on_click)
+        self.widget.style.apply(_flag_styles, axis=None)
         self.empty = pn.pane.HTML(
             EMPTY_TABLE,
             visible=len(self.widget.value) <= 1,  # the total row alone

@@ -174,7 +174,8 @@ def rehousing_summary(
     ``relogements_prioritaires``, ``part_prioritaires`` (priority rehousings ÷ rehousings,
     NaN when there is none); one row per member with at least one rehousing, by decreasing
     rehousings. Sums of :func:`monthly_rehousing` ``(filters, by)``, same definitions.
-    ``by=None``: the one total row, ``libelle`` « Total ».
+    ``by=None``: the one total row, ``libelle`` « Total ». ``sous_objectif``: the share is
+    below ``RELOG_PRIORITY_SHARE_TARGET`` (25 %; None without any rehousing).
 
     With a criteria filter, every share above is 100 % (each household kept holds a
     criterion): the meaningful figure is the group's share of all rehousings. Three more
@@ -185,6 +186,12 @@ def rehousing_summary(
     """
     group = _summary(reader, filters, by, scope)
     if not filters.criteres:
+        # below the legal share (article L441-1 CCH, RELOG_PRIORITY_SHARE_TARGET); None
+        # without any rehousing
+        below = group["part_prioritaires"] < reader.settings.priority_share_target
+        group["sous_objectif"] = below.astype(object).where(
+            group["part_prioritaires"].notna(), None
+        )
         return group
     everyone = _summary(reader, filters.replace(criteres=()), by, scope)
     key = [by] if by else ["libelle"]

@@ -110,10 +110,11 @@ def test_changing_epci_and_period_shows_the_independent_figures(page, served_app
     # the waiting time of the rehoused, declared in the registry for the breakdown tables
     titles = page.locator(".relog-table-commune .tabulator-col-title").all_inner_texts()
     shown = titles[titles.index("Libellé") :]  # after Tabulator's and the hidden code column
-    assert shown[4:6] == ["Délai médian (prioritaires)", "Délai médian (non prioritaires)"]
+    at = shown.index("Délai médian (prioritaires)")
+    assert shown[at + 1] == "Délai médian (non prioritaires)"
     delay = oracle.rehousing_delay(raw_tables, filters, "commune").set_index("commune")
     median = delay.loc[top["commune"], "delai_median_non_prioritaires"]
-    assert cells[5].replace("\u00a0", " ") == f"{median:.1f} mois".replace(".", ",")
+    assert cells[at + 1].replace("\u00a0", " ") == f"{median:.1f} mois".replace(".", ",")
     total = page.locator(".relog-table-commune .tabulator-row", has_text="Total").first
     assert (
         number(total.locator(".tabulator-cell:visible").all_inner_texts()[1])
@@ -398,3 +399,29 @@ def test_a_criterion_filter_shows_the_group_share_of_all_rehousings(page, served
     value = cells[shown.index("Part des critères choisis")]
     expected = by_bailleur.get(top, 0) / all_bailleur[top] * 100
     assert value.replace("\u00a0", " ") == f"{expected:.1f} %".replace(".", ",")
+
+
+def test_rows_below_the_legal_share_are_flagged_in_words_and_colour(page, served_app, raw_tables):
+    open_page(page, served_app)
+    titles = page.locator(".relog-table-reservataire .tabulator-col-title").all_inner_texts()
+    shown = titles[titles.index("Libellé") :]
+    column = shown.index("Objectif")
+    filters = Filters(start="2025-11", end="2026-10")
+    by = (
+        oracle.monthly_rehousing(raw_tables, filters, "reservataire")
+        .groupby("libelle")[["relogements", "relogements_prioritaires"]]
+        .sum()
+    )
+    share = by["relogements_prioritaires"] / by["relogements"]
+    below, above = share[share < 0.25].idxmax(), share[share >= 0.25].idxmax()
+    for name, text in ((below, "▼ non atteint"), (above, "atteint")):
+        row = page.locator(".relog-table-reservataire .tabulator-row", has_text=name).first
+        cell = row.locator(".tabulator-cell:visible").nth(column)
+        expect(cell).to_have_text(text)
+    row = page.locator(".relog-table-reservataire .tabulator-row", has_text=below).first
+    colour = (
+        row.locator(".tabulator-cell:visible")
+        .nth(column)
+        .evaluate("c => getComputedStyle(c).color")
+    )
+    assert colour == "rgb(179, 38, 30)"  # and red, not colour alone
