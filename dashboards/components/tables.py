@@ -8,6 +8,8 @@ refreshed by its page (:meth:`BreakdownTable.refresh`), the one refresh mechanis
 
 from __future__ import annotations
 
+from html import escape
+
 import pandas as pd
 import panel as pn
 
@@ -155,21 +157,42 @@ PIPELINE = [
 ]
 
 
-def pipeline_frame(pipeline: pd.DataFrame) -> pd.DataFrame:
-    """Months as French labels; the total row last."""
-    out = pipeline.copy()
+#: The chart's own table: the monthly series under the stacked chart.
+SERIES = [
+    "relogements",
+    "relogements_prioritaires",
+    "part_prioritaires",
+    "relogements_dalo",
+    "relogements_acd",
+    "relogements_l441",
+]
+
+
+def monthly_frame(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """A state's monthly ``table`` (months, then the total row) as shown: months as French
+    labels, shares in percent."""
+    out = table.copy()
     out["mois"] = [
         m if isinstance(m, str) else month_label(pd.Timestamp(m).date()) for m in out["mois"]
     ]
-    return out[["mois", *PIPELINE]]
+    for code in columns:
+        if INDICATORS[code].unit.code == "part":
+            out[code] = (out[code].astype("float64") * 100).round(INDICATORS[code].unit.decimals)
+    return out[["mois", *columns]]
 
 
-class PipelineTable:
-    """The monthly pipeline, from proposals to leases."""
+def pipeline_frame(pipeline: pd.DataFrame) -> pd.DataFrame:
+    """Months as French labels; the total row last."""
+    return monthly_frame(pipeline, PIPELINE)
 
-    def __init__(self, state):
-        self.state = state
-        spec = _number_columns([INDICATORS[c] for c in PIPELINE])
+
+class MonthlyTable:
+    """A month-by-month table of the state (``key``: ``pipeline``, or ``serie``: the data of
+    the monthly chart, its accessible twin), the total row last."""
+
+    def __init__(self, state, key: str, columns: list[str]):
+        self.state, self.key, self.columns = state, key, columns
+        spec = _number_columns([INDICATORS[c] for c in columns])
         self.widget = pn.widgets.Tabulator(
             value=self._value(),
             show_index=False,
@@ -182,15 +205,68 @@ class PipelineTable:
             frozen_columns=["mois"],
             layout="fit_data_table",
             sizing_mode="stretch_width",
-            css_classes=["relog-table-pipeline"],
+            css_classes=[f"relog-table-{key}"],
             configuration={"columnDefaults": {"headerSort": False}},
         )
 
     def _value(self) -> pd.DataFrame:
         try:
-            return pipeline_frame(self.state.table("pipeline"))
+            return monthly_frame(self.state.table(self.key), self.columns)
         except RelogError:
-            return _empty(["mois", *PIPELINE])
+            return _empty(["mois", *self.columns])
 
     def refresh(self) -> None:
         self.widget.value = self._value()
+
+
+TERRITORY_CSS = """
+:host { width: 100%; }
+.relog-territoires { max-height: 420px; overflow: auto; border: 1px solid #d5dae1; }
+table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
+caption { text-align: left; padding: 6px 8px; color: #3d4652; }
+th, td { padding: 4px 8px; border-bottom: 1px solid #e5e8ec; white-space: nowrap; }
+th { position: sticky; top: 0; background: #f1f5f9; text-align: left; }
+td.nombre, th.nombre { text-align: right; }
+"""
+
+
+class TerritoryTable:
+    """The map's figures as a table (its accessible twin, a plain HTML table: no script to
+    load on the map page): one row per territory of the selection, every indicator of the map
+    (the registry's ``carte`` view), largest demand first."""
+
+    def __init__(self, values: pd.DataFrame):
+        self.indicators = in_view("carte")
+        self.widget = pn.pane.HTML(
+            self.html(values),
+            sizing_mode="stretch_width",
+            css_classes=["relog-table-territoires"],
+            stylesheets=[TERRITORY_CSS],
+        )
+
+    def html(self, values: pd.DataFrame) -> str:
+        inside = values[values["dans_selection"]].sort_values(
+            ["demandes_actives", "libelle"], ascending=[False, True], kind="stable"
+        )
+        head = "".join(
+            f'<th scope="col" class="nombre" title="{escape(i.definition)}">{escape(i.short)}</th>'
+            for i in self.indicators
+        )
+        rows = "".join(
+            f'<tr><th scope="row">{escape(str(name))}</th>'
+            + "".join(
+                f'<td class="nombre">{escape(i.format(row[i.code]))}</td>' for i in self.indicators
+            )
+            + "</tr>"
+            for name, row in zip(inside["libelle"], inside.to_dict("records"))
+        )
+        return (
+            '<div class="relog-territoires" role="region" tabindex="0" '
+            'aria-label="Tableau des territoires">'
+            f"<table><caption>{len(inside)} territoire(s) de la sélection, demande la plus forte "
+            f'en tête</caption><thead><tr><th scope="col">Territoire</th>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table></div>"
+        )
+
+    def refresh(self, values: pd.DataFrame) -> None:
+        self.widget.object = self.html(values)

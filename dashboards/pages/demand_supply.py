@@ -20,6 +20,7 @@ from dashboards.components.filters import filter_bar
 from dashboards.components.history import encode, follow_state, restore_state
 from dashboards.components.maps import HOVER_ROWS, ChoroplethPair, value_columns
 from dashboards.components.refresh import NextTickRefresh
+from dashboards.components.tables import TerritoryTable
 from dashboards.state.demand_supply import MAP_QUERY, DemandSupplyState
 from dashboards.state.filters import FILTER_PARAMS
 from data_access import RelogError, indicators
@@ -106,6 +107,17 @@ class DemandSupplyPage(pn.viewable.Viewer):
             "", css_classes=["relog-caption"], margin=(0, 10), stylesheets=[CAPTION_CSS]
         )
         self.summary = FilterSummary(state)
+        # the maps' figures as a table, built when first opened
+        self._territory_table: TerritoryTable | None = None
+        self._values = None
+        self.table_card = pn.Card(
+            title="Tableau des territoires (les chiffres des cartes)",
+            collapsed=True,
+            sizing_mode="stretch_width",
+            css_classes=["relog-territories-card"],
+            margin=(5, 10),
+        )
+        self.table_card.param.watch(self._table_opened, "collapsed")
         self.totals = pn.pane.HTML(
             "", css_classes=["relog-totals-pane"], margin=(0, 10), sizing_mode="stretch_width",
             stylesheets=[":host { font-size: 0.9rem; color: #1b2733; }"],
@@ -173,6 +185,9 @@ class DemandSupplyPage(pn.viewable.Viewer):
                 state.ignored(column),
             )
         self.totals.object = totals_html(state.totals(values), state.level)
+        self._values = values
+        if self._territory_table is not None and not self.table_card.collapsed:
+            self._territory_table.refresh(values)
         if self.maps is None:
             return
         level = state.level
@@ -193,6 +208,15 @@ class DemandSupplyPage(pn.viewable.Viewer):
         self.maps.show_level(level)
         self.maps.demand.title.text = f"Demande : {self._title(state.demand)}"
         self.maps.supply.title.text = f"Offre : {self._title(state.supply)}"
+
+    def _table_opened(self, event) -> None:
+        if event.new or self._values is None:  # collapsed, or nothing computed
+            return
+        if self._territory_table is None:
+            self._territory_table = TerritoryTable(self._values)
+            self.table_card.objects = [self._territory_table.widget]
+        else:
+            self._territory_table.refresh(self._values)
 
     def _epci_names(self, layer, level: str) -> list[str] | None:
         """Each commune's EPCI name, in the layer's order (EPCI: none)."""
@@ -316,6 +340,7 @@ class DemandSupplyPage(pn.viewable.Viewer):
             self.totals,
             *([hint] if hint else []),
             self._main,
+            self.table_card,
             self.rehousing_link,
             sizing_mode="stretch_width",
         )

@@ -26,7 +26,7 @@ from dashboards.components.history import encode, follow_state, restore_state
 from dashboards.components.kpi import CSS as KPI_CSS
 from dashboards.components.kpi import key_figure_html
 from dashboards.components.refresh import NextTickRefresh
-from dashboards.components.tables import BreakdownTable, PipelineTable
+from dashboards.components.tables import PIPELINE, SERIES, BreakdownTable, MonthlyTable
 from dashboards.state.rehousing import BREAKDOWNS, FILTER_PARAMS, GROUPS, RehousingState
 from data_access import RelogError
 from data_access.indicators import definitions
@@ -50,7 +50,8 @@ class RehousingPage(pn.viewable.Viewer):
         self._busy: list[pn.viewable.Viewable] = []  # what shows a loading indicator
         self._captions: list[pn.pane.Markdown] = []
         self._tables: dict[str, BreakdownTable] = {}
-        self._pipeline: PipelineTable | None = None
+        self._pipeline: MonthlyTable | None = None
+        self._series_table: MonthlyTable | None = None
         self._stale: set[str] = set()  # views out of sight since the last change
         self._chart: StackedMonthlyChart | None = None
         self.summary = FilterSummary(state)
@@ -69,7 +70,11 @@ class RehousingPage(pn.viewable.Viewer):
             pane.object = caption
         self._kpi.object = self._key_figures_html()
         self._chart.update(self._series_or_empty())
-        self._stale = set(self._tables) | ({"pipeline"} if self._pipeline else set())
+        self._stale = (
+            set(self._tables)
+            | ({"pipeline"} if self._pipeline else set())
+            | ({"serie"} if self._series_table else set())
+        )
         self._refresh_shown()
 
     def _refresh_shown(self) -> None:
@@ -77,8 +82,11 @@ class RehousingPage(pn.viewable.Viewer):
         shown = {self.state.breakdown}
         if self._monthly_tabs.active == 1:
             shown.add("pipeline")
+        if not self._series_card.collapsed:
+            shown.add("serie")
+        monthly = {"pipeline": self._pipeline, "serie": self._series_table}
         for key in sorted(self._stale & shown):
-            (self._pipeline if key == "pipeline" else self._tables[key]).refresh()
+            (monthly[key] if key in monthly else self._tables[key]).refresh()
             self._stale.discard(key)
 
     # ------------------------------------------------------------------ URL
@@ -141,6 +149,29 @@ class RehousingPage(pn.viewable.Viewer):
             return pd.DataFrame(
                 columns=["mois", "relogements", "relogements_prioritaires", *GROUPS.values()]
             )
+
+    def _series_view(self) -> pn.Card:
+        """The chart's figures as a table (its accessible twin), built when first opened."""
+        card = pn.Card(
+            title="Tableau des données du graphique",
+            collapsed=True,
+            sizing_mode="stretch_width",
+            css_classes=["relog-series-card"],
+            margin=(5, 10),
+        )
+        self._series_card = card
+
+        def opened(event) -> None:
+            if event.new:  # collapsed
+                return
+            if self._series_table is None:
+                self._series_table = MonthlyTable(self.state, "serie", SERIES)
+                card.objects = [self._series_table.widget]
+            else:
+                self._refresh_shown()
+
+        card.param.watch(opened, "collapsed")
+        return card
 
     def _note_and_exports(self, note: str, key: str) -> pn.Row:
         """A table's or chart's note, with its CSV and Excel buttons."""
@@ -220,6 +251,7 @@ class RehousingPage(pn.viewable.Viewer):
         chart = pn.Column(
             self._chart_view(),
             self._note_and_exports(" ".join(definitions(["relogements_dalo"])), "serie"),
+            self._series_view(),
             sizing_mode="stretch_width",
         )
         pipeline = pn.Column(sizing_mode="stretch_width", min_height=200)
@@ -237,7 +269,7 @@ class RehousingPage(pn.viewable.Viewer):
             if event.new != 1:
                 return
             if self._pipeline is None:
-                self._pipeline = PipelineTable(self.state)
+                self._pipeline = MonthlyTable(self.state, "pipeline", PIPELINE)
                 note = (
                     "Chaque colonne compte un événement à sa propre date ; sa définition "
                     "s'affiche au survol de son titre."

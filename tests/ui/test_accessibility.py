@@ -44,6 +44,9 @@ def test_the_map_page_has_no_serious_violation(page, served_app):
     assert page.evaluate("document.documentElement.lang") == "fr"
     assert page.title() == "Demande et offre de logement social"
     assert serious_violations(page) == []
+    page.get_by_text("Tableau des territoires").click()  # the maps' table, opened
+    expect(page.locator(".relog-table-territoires tbody tr").first).to_be_visible()
+    assert serious_violations(page) == []
 
 
 def test_the_check_fails_on_a_deliberate_regression(page, served_app):
@@ -119,3 +122,11 @@ def test_the_filters_search_lists_exact_prefix_matches_first(page, served_app):
     box.click()
     option = page.locator(".relog-filter-criteres .choices__item--choice").first
     assert float(option.evaluate("o => getComputedStyle(o).paddingRight")[:-2]) >= 100
+
+
+def test_the_chart_table_opened_keeps_the_page_accessible(page, served_app):
+    page.goto(served_app.url + "/")
+    expect(page.locator(".relog-kpi").first).to_be_visible()
+    page.get_by_text("Tableau des données du graphique").click()
+    expect(page.locator(".relog-table-serie .tabulator-row").first).to_be_visible()
+    assert serious_violations(page) == []

@@ -209,3 +209,16 @@ def test_the_map_says_which_figures_follow_the_filters_and_shows_the_selection_t
         expect(tip).to_contain_text("ne suit pas Bailleurs")
     finally:
         context.close()
+
+
+def test_the_maps_are_paired_with_their_table(page, served_app, raw_tables):
+    open_map(page, served_app, f"?epci={SICOVAL}")
+    page.get_by_text("Tableau des territoires").click()
+    rows = page.locator(".relog-table-territoires tbody tr")
+    expected = oracle.demand_supply(raw_tables, Filters(end="2026-10", epci=(SICOVAL,)),
+                                    "commune", OBSERVED)  # fmt: skip
+    expect(rows).to_have_count(len(expected))  # the Sicoval's communes only
+    top = expected.sort_values(["demandes_actives", "libelle"], ascending=[False, True]).iloc[0]
+    cells = rows.first.locator("th, td").all_inner_texts()
+    assert cells[0] == top["libelle"]
+    assert int(re.sub(r"\D", "", cells[1])) == top["demandes_actives"]

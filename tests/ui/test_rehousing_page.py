@@ -425,3 +425,20 @@ def test_rows_below_the_legal_share_are_flagged_in_words_and_colour(page, served
         .evaluate("c => getComputedStyle(c).color")
     )
     assert colour == "rgb(179, 38, 30)"  # and red, not colour alone
+
+
+def test_the_chart_is_paired_with_its_table(page, served_app, raw_tables):
+    open_page(page, served_app, f"?epci={SICOVAL}&debut=2025-01&fin=2025-06")
+    page.get_by_text("Tableau des données du graphique").click()
+    rows = page.locator(".relog-table-serie .tabulator-row")
+    expect(rows).to_have_count(7)  # six months and the total
+    monthly = oracle.monthly_rehousing(
+        raw_tables, Filters(start="2025-01", end="2025-06", epci=(SICOVAL,))
+    )
+    first = rows.first.locator(".tabulator-cell:visible").all_inner_texts()
+    assert first[0] == "janvier 2025"
+    assert number(first[1]) == monthly["relogements"].iloc[0]
+    assert number(first[2]) == monthly["relogements_prioritaires"].iloc[0]
+    # it follows the filters, as the chart does
+    page.locator(".relog-filter-end select").select_option(label="mars 2025")
+    expect(rows).to_have_count(4)
