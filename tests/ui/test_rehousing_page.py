@@ -442,3 +442,54 @@ def test_the_chart_is_paired_with_its_table(page, served_app, raw_tables):
     # it follows the filters, as the chart does
     page.locator(".relog-filter-end select").select_option(label="mars 2025")
     expect(rows).to_have_count(4)
+
+
+def test_the_address_follows_every_change_and_back_steps_one_change_at_a_time(
+    page, browser, served_app, raw_tables
+):
+    open_page(page, served_app, "?bailleurs=2")
+    steps = []
+
+    def changed(expected: dict[str, str]) -> None:
+        wait_for_query(page, expected)  # at once: not one change behind
+        steps.append(dict(expected))
+
+    changed({"bailleurs": "2"})
+    page.locator(".relog-filter-end select").select_option(label="juin 2026")
+    changed({"bailleurs": "2", "debut": "2025-11", "fin": "2026-06"})
+    page.locator(".relog-filter-start select").select_option(label="janvier 2026")
+    changed({"bailleurs": "2", "debut": "2026-01", "fin": "2026-06"})
+    page.locator(".bk-tab", has_text="EPCI").click()
+    changed({"bailleurs": "2", "debut": "2026-01", "fin": "2026-06", "onglet": "epci"})
+    row = page.locator(".relog-table-epci .tabulator-row", has_text="Toulouse Métropole").first
+    row.locator('[tabulator-field="libelle"]').click()
+    changed({**steps[-1], "epci": TOULOUSE_METROPOLE})
+    filters = Filters(start="2026-01", end="2026-06", bailleurs=(2,), epci=(TOULOUSE_METROPOLE,))
+    count = int(oracle.monthly_rehousing(raw_tables, filters)["relogements"].sum())
+    wait_for_kpi(page, "relogements", count)
+    # the address opened elsewhere shows the same figures
+    other = browser.new_context(locale="fr-FR").new_page()
+    try:
+        other.goto(page.evaluate("location.href"))
+        wait_for_kpi(other, "relogements", count)
+    finally:
+        other.context.close()
+    # Back steps one change at a time, and the view follows the address
+    for expected in reversed(steps[:-1]):
+        page.go_back()
+        wait_for_query(page, expected)
+    expect(page.locator(".relog-filter-end select")).to_have_value(re.compile(".+"))
+
+
+def test_the_map_address_follows_its_own_choices(page, served_app):
+    page.goto(f"{served_app.url}/carte")
+    expect(page.locator(".relog-legend-demande-body")).to_be_visible()
+    page.locator(".relog-demand select").select_option(label="Tension (demandes ÷ baux)")
+    wait_for_query(page, {"demande": "tension"})
+    page.locator(".relog-level button", has_text="EPCI").click()
+    wait_for_query(page, {"demande": "tension", "niveau": "epci"})
+    page.locator(".relog-supply select").select_option(label="Baux signés (12 mois)")
+    wait_for_query(page, {"demande": "tension", "niveau": "epci", "offre": "baux_12m"})
+    page.go_back()
+    wait_for_query(page, {"demande": "tension", "niveau": "epci"})
+    expect(page.locator(".relog-legend-offre-body h3")).to_have_text("Logements sociaux")
