@@ -9,6 +9,7 @@ the server's: a hot standby, and a role with nothing but ``SELECT`` (README).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import duckdb_engine
@@ -19,6 +20,8 @@ from sqlalchemy.engine import Engine, make_url
 
 from data_access.errors import ReplicaUnavailable
 from data_access.settings import Settings
+
+log = logging.getLogger("relog.replica")
 
 
 def create_replica_engine(url: str | None, settings: Settings) -> Engine:
@@ -113,13 +116,16 @@ registry.register("duckdb.relog", __name__, "CachingDuckDBDialect")
 
 def _duckdb_engine(path: Path) -> Engine:
     if not path.is_file():
+        log.warning("demo replica not found: %s", path)
         raise ReplicaUnavailable(
-            f"La réplique de démonstration est introuvable : {path}. "
-            "Créez-la avec « relog demo » (ou « make serve », qui le fait pour vous)."
+            f"La réplique de démonstration est introuvable ({path.name}). Créez-la avec "
+            "« relog demo » (ou « make serve », qui le fait pour vous)."
         )
     engine = sa.create_engine(
         f"duckdb+relog:///{path}",
-        connect_args={"read_only": True},  # default config: other readers of the file must match it
+        # the configuration of every other reader of the file in this process (duckdb-engine
+        # adds its user agent, as _duckdb_config does)
+        connect_args={"read_only": True, "config": dict(DUCKDB_HARDENING)},
         pool_size=4,
         max_overflow=4,
     )
@@ -130,30 +136,61 @@ def _duckdb_engine(path: Path) -> Engine:
             context.connection.connection.info[_FAILED] = True
 
     @sa.event.listens_for(engine, "connect")
-    def _quiet(dbapi_connection, _record):  # no progress bar on a server's terminal
-        import duckdb
-
-        try:
-            dbapi_connection.execute("SET enable_progress_bar = false")
-        except duckdb.InvalidInputException:
-            # in Jupyter without ipywidgets DuckDB refuses to touch the setting (and shows no bar)
-            pass
+    def _configure(dbapi_connection, _record):
+        _quiet_and_lock(dbapi_connection)
 
     return engine
 
 
-def open_duckdb_readonly(path: Path):
-    """A raw read-only DuckDB connection configured like our engine's connections.
+#: The product reads one file and nothing else. By default a DuckDB connection reads and
+#: writes any file the process can (``read_csv('/etc/hostname')``, ``COPY … TO '<file>'``,
+#: ``ATTACH`` of a new read-write database) and installs extensions from the network: all
+#: off, for every connection of the process to the file (DuckDB shares one instance per file
+#: and refuses a second configuration).
+DUCKDB_HARDENING = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 
-    DuckDB refuses, within one process, connections to one file with different
-    configurations, and duckdb-engine adds a ``custom_user_agent``: other readers of the demo
-    file (the PostgreSQL loader, the tests) must open it this way."""
-    import duckdb
-    from sqlalchemy import __version__ as sqlalchemy_version
 
-    config = {}
+def _duckdb_config() -> dict[str, object]:
+    """The configuration duckdb-engine gives our engine's connections."""
+    config: dict[str, object] = dict(DUCKDB_HARDENING)
     if duckdb_engine.supports_user_agent:
+        from sqlalchemy import __version__ as sqlalchemy_version
+
         config["custom_user_agent"] = (
             f"duckdb_engine/{duckdb_engine.__version__}(sqlalchemy/{sqlalchemy_version})"
         )
-    return duckdb.connect(str(path), read_only=True, config=config)
+    return config
+
+
+def _quiet_and_lock(connection) -> None:
+    """No progress bar on a server's terminal, then the configuration locked: nothing run on
+    the connection afterwards (``SET enable_external_access = true``, ``SET
+    lock_configuration = false``, a memory limit…) can change it. The lock is the file's
+    instance's, so it holds for every connection of the process to the file."""
+    import duckdb
+
+    for statement in ("SET enable_progress_bar = false", "SET lock_configuration = true"):
+        try:
+            connection.execute(statement)
+        except duckdb.InvalidInputException:
+            # already locked by an earlier connection to the file; or, for the progress bar,
+            # Jupyter without ipywidgets, where DuckDB refuses to touch it (and shows no bar)
+            pass
+
+
+def open_duckdb_readonly(path: Path):
+    """A raw read-only DuckDB connection configured (and locked) like our engine's.
+
+    DuckDB refuses, within one process, connections to one file with different
+    configurations: other readers of the demo file (the tests' oracle, the demo's freshness
+    check) open it this way. Tools that must write files from it (the PostgreSQL loader)
+    attach it read-only to an in-memory database of their own instead."""
+    import duckdb
+
+    connection = duckdb.connect(str(path), read_only=True, config=_duckdb_config())
+    _quiet_and_lock(connection)
+    return connection

@@ -11,6 +11,7 @@ version.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -29,6 +30,8 @@ from data_access.errors import QueryTimeout, ReplicaUnavailable
 from data_access.formatting import date_label
 from data_access.schema import replica_meta
 from data_access.settings import Settings, load_settings
+
+log = logging.getLogger("relog.replica")
 
 
 @dataclass(frozen=True)
@@ -225,8 +228,10 @@ class Execution:
         return {name: list(values) for name, values in zip(columns, data)}
 
     def _translate(self, err: sa_exc.DBAPIError) -> Exception:
+        """A French message for the user; the driver's own text (host, port, file paths,
+        SQL) goes to the server's log only."""
         sqlstate = getattr(err.orig, "sqlstate", None)
-        text = str(err)
+        log.warning("replica error (sqlstate %s): %s", sqlstate, str(err.orig).splitlines()[:3])
         if sqlstate == "57014":  # query_canceled: statement_timeout
             return QueryTimeout(
                 f"La requête a dépassé le délai maximal de "
@@ -239,12 +244,12 @@ class Execution:
         if not isinstance(err, sa_exc.OperationalError):
             return ReplicaUnavailable(
                 "La réplique ne répond pas comme prévu (vue manquante ou modifiée ?). Prévenez "
-                f"l'administrateur. (Détail technique : {text.splitlines()[0][:200]})"
+                "l'administrateur : le détail est dans le journal du serveur."
             )
         return ReplicaUnavailable(
             "La base de données de la réplique est injoignable pour le moment. "
-            "Réessayez dans quelques minutes ; si le problème persiste, prévenez l'administrateur. "
-            f"(Détail technique : {text.splitlines()[0][:200]})"
+            "Réessayez dans quelques minutes ; si le problème persiste, prévenez l'administrateur "
+            "(le détail est dans le journal du serveur)."
         )
 
     def cached(self, name: str, args: tuple, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:

@@ -16,6 +16,7 @@ projected once, and kept in a process cache keyed on the file's path, size and t
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ import shapely
 
 from data_access.errors import RelogError
 from geodata.territories import old_commune_codes
+
+log = logging.getLogger("relog.geodata")
 
 #: The projection of every layer once loaded: Lambert-93, metres.
 CRS = "EPSG:2154"
@@ -97,7 +100,8 @@ class BoundaryLayer:
 
 def _read(path: Path) -> gpd.GeoDataFrame:
     if not path.exists():
-        raise BoundaryError(f"Fichier de contours introuvable : {path}.")
+        log.warning("boundary file not found: %s", path)
+        raise BoundaryError(f"Fichier de contours introuvable : {path.name}.")
     try:
         frame = gpd.read_file(path, engine="pyogrio")
     except Exception as err:  # pyogrio/GDAL errors: the file is not a readable layer

@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
-from data_access.engine import open_duckdb_readonly
 from data_access.errors import RelogError, ReplicaUnavailable
 from data_access.schema import TABLES, metadata, replica_meta
 
@@ -106,7 +105,10 @@ def load_postgres(duckdb_path: Path, url: str) -> None:
             ) from err
         metadata.drop_all(engine)
         metadata.create_all(engine)
-        source = open_duckdb_readonly(duckdb_path)
+        # the replica file attached read-only to a database of the loader's own: the product's
+        # connections to the file may not write files (engine.DUCKDB_HARDENING), this one must
+        source = duckdb.connect()
+        source.execute("ATTACH ? AS source (READ_ONLY)", [str(duckdb_path)])
         with tempfile.TemporaryDirectory() as tmp, engine.begin() as conn:
             raw = conn.connection.driver_connection  # psycopg 3 connection, inside our transaction
             with raw.cursor() as cur:
@@ -114,7 +116,7 @@ def load_postgres(duckdb_path: Path, url: str) -> None:
                     csv_path = Path(tmp) / f"{name}.csv"
                     cols = ", ".join(f'"{c.name}"' for c in table.columns)
                     source.execute(
-                        f"COPY (SELECT {cols} FROM \"{name}\") TO '{csv_path}' "
+                        f"COPY (SELECT {cols} FROM source.\"{name}\") TO '{csv_path}' "
                         "(FORMAT csv, HEADER false, DATEFORMAT '%Y-%m-%d')"
                     )
                     with (
