@@ -15,7 +15,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -76,11 +77,16 @@ except Exception:  # pragma: no cover - tzdata missing
 
 
 class _ResultCache:
-    """A small thread-safe LRU shared by every Replica of the process."""
+    """A small thread-safe LRU shared by every Replica of the process.
+
+    Single flight: a key being computed is not computed twice at once. A second caller (a
+    prefetch thread, another session) waits for the first one's result; if the first one
+    fails, a waiter computes it in its place (and gets its own error, if any)."""
 
     def __init__(self, size: int):
         self.size = size
         self._data: OrderedDict = OrderedDict()
+        self._pending: dict[Any, _Pending] = {}
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
@@ -90,13 +96,47 @@ class _ResultCache:
                 self._data.move_to_end(key)
                 self.hits += 1
                 return self._data[key]
-        value = compute()
-        with self._lock:
-            self.misses += 1
-            self._data[key] = value
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-        return value
+            pending = self._pending.get(key)
+            owner = pending is None
+            if owner:
+                pending = self._pending[key] = _Pending()
+        if not owner:
+            pending.done.wait()
+            if pending.ok:
+                with self._lock:
+                    self.hits += 1
+                return pending.value
+            return self.get_or_compute(key, compute)  # the first one failed: try in its place
+        try:
+            value = compute()
+            pending.value, pending.ok = value, True
+            with self._lock:
+                self.misses += 1
+                self._data[key] = value
+                while len(self._data) > self.size:
+                    self._data.popitem(last=False)
+            return value
+        finally:
+            with self._lock:
+                del self._pending[key]
+            pending.done.set()
+
+
+class _Pending:
+    """A result being computed: its waiters wake when ``done`` is set."""
+
+    __slots__ = ("done", "ok", "value")
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.ok = False
+        self.value = None
+
+
+#: Threads that start a page's questions at once (:meth:`Execution.prefetch`). Four: the
+#: views of a page (key figures, chart, table and its total, the pipeline); each query also
+#: runs on DuckDB's own threads, and a PostgreSQL pool holds five connections and five more.
+_PREFETCH = ThreadPoolExecutor(max_workers=4, thread_name_prefix="relog-prefetch")
 
 
 #: The freshness lookup, built once: the replica's metadata and, on PostgreSQL, the server's
@@ -266,6 +306,16 @@ class Execution:
         )
         return self._cache.get_or_compute(key, compute).copy()
 
+    def prefetch(self, calls: Iterable[Callable[[], Any]]) -> list[Future]:
+        """Start ``calls`` (the questions a page is about to ask) at once on a few threads
+        and return: the queries run side by side (DuckDB and psycopg release the GIL), and
+        when the page asks the same questions, one after the other as it draws, it waits for
+        the results in flight and reads them from the cache. Errors are left to the page's
+        own call, which raises them where they are shown. Nothing to gain without a cache."""
+        if not self.cache_enabled:
+            return []
+        return [_PREFETCH.submit(_quietly, call) for call in calls]
+
     def per_version(self, key, build: Callable[[], Any]) -> Any:
         """``build()``, computed once per data version of the replica (references, labels)."""
         version = self.data_version()
@@ -314,6 +364,13 @@ class Execution:
     def data_version(self) -> str:
         """The replica's data version (extraction, version and, on a standby, replay time)."""
         return self.freshness_cached().version
+
+
+def _quietly(call: Callable[[], Any]) -> None:
+    try:
+        call()
+    except Exception:
+        log.debug("prefetch failed", exc_info=True)
 
 
 def _comparable(moment: datetime) -> datetime:

@@ -624,3 +624,63 @@ def test_a_ratio_of_two_different_bases_is_not_computed(tmp_path):
         replica.demand_supply(Filters(mutation=False), at="2024-10-31").attrs["ratios_non_calcules"]
         == {}
     )
+
+
+def test_the_cache_computes_a_key_once_while_it_is_in_flight():
+    """Single flight: callers of a key being computed wait for its result (a prefetch
+    thread and the page, two sessions); if the first computation fails, a waiter computes
+    it itself."""
+    import threading
+
+    from data_access.execution import _ResultCache
+
+    cache, started, release = _ResultCache(8), threading.Event(), threading.Event()
+    calls = []
+
+    def slow():
+        calls.append("slow")
+        started.set()
+        release.wait(10)
+        return "valeur"
+
+    results = []
+    owner = threading.Thread(target=lambda: results.append(cache.get_or_compute("k", slow)))
+    owner.start()
+    started.wait(10)
+    waiter = threading.Thread(
+        target=lambda: results.append(cache.get_or_compute("k", lambda: calls.append("bis")))
+    )
+    waiter.start()
+    waiter.join(0.2)
+    assert waiter.is_alive()  # waiting for the computation in flight, not computing it again
+    release.set()
+    owner.join(10)
+    waiter.join(10)
+    assert results == ["valeur", "valeur"] and calls == ["slow"]
+
+    started.clear()
+    release.clear()
+
+    def failing():
+        started.set()
+        release.wait(10)
+        raise RuntimeError("base injoignable")
+
+    errors = []
+    owner = threading.Thread(target=lambda: _catch(errors, cache.get_or_compute, "j", failing))
+    owner.start()
+    started.wait(10)
+    waiter = threading.Thread(target=lambda: results.append(cache.get_or_compute("j", lambda: 2)))
+    waiter.start()
+    release.set()
+    owner.join(10)
+    waiter.join(10)
+    assert [str(e) for e in errors] == ["base injoignable"] and results[-1] == 2
+    assert cache.get_or_compute("j", lambda: 3) == 2  # the waiter's result was kept
+
+
+def _catch(errors, function, *args):
+    try:
+        function(*args)
+    except RuntimeError as err:
+        errors.append(err)

@@ -336,3 +336,40 @@ def test_notices_quoting_a_link_are_shown_as_text(state):
     html = notices(messages).object
     assert "<img" not in html and "<svg" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;svg onload=alert(1)&gt;" in html
+
+
+@pytest.mark.parametrize(
+    "filters, tables",
+    [
+        ({}, {"reservataire"}),
+        ({"epci": [SICOVAL], "criteres": ["DALO"]}, {"bailleur", "pipeline"}),
+        ({"qpv": "oui", "start": date(2024, 3, 1), "end": date(2025, 2, 1)}, {"commune"}),
+    ],
+)
+def test_prefetch_asks_everything_the_figures_ask(demo_path, filters, tables):
+    """After the state's prefetch, the key figures, the chart and the tables ask the
+    database nothing more: every cached question they ask was started by it (a figure that
+    asks a new question must be added to RehousingState.prefetch). A cache of its own (fresh
+    settings key it), so that nothing asked by another test hides a missing question."""
+    from dataclasses import replace
+
+    from data_access import Replica
+    from data_access.settings import load_settings
+
+    settings = replace(load_settings(), demo_path=demo_path, version_ttl_s=1000 + len(tables))
+    replica = Replica(url=f"duckdb:///{demo_path}", settings=settings, cache=True)
+    try:
+        state = RehousingState(replica)
+        state.param.update(**filters)
+        futures = state.prefetch(tables)
+        assert futures, "nothing prefetched"
+        for future in futures:
+            future.result()
+        misses = replica._cache.misses
+        state.key_figures()
+        state.series()
+        for key in tables:
+            state.table(key)
+        assert replica._cache.misses == misses
+    finally:
+        replica.dispose()

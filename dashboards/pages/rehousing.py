@@ -64,6 +64,7 @@ class RehousingPage(pn.viewable.Viewer):
         they are built."""
         if self._chart is None:
             return
+        self.state.prefetch(self._shown())
         self.summary.refresh()
         caption = self._caption_text()
         for pane in self._captions:
@@ -77,13 +78,19 @@ class RehousingPage(pn.viewable.Viewer):
         )
         self._refresh_shown()
 
-    def _refresh_shown(self) -> None:
-        """Refresh the stale views now on show: the breakdown tab, the pipeline tab."""
+    def _shown(self) -> set[str]:
+        """The tables on show: the breakdown tab, and the pipeline tab and the chart's table
+        when open."""
         shown = {self.state.breakdown}
         if self._monthly_tabs.active == 1:
             shown.add("pipeline")
         if not self._series_card.collapsed:
             shown.add("serie")
+        return shown
+
+    def _refresh_shown(self) -> None:
+        """Refresh the stale views now on show: the breakdown tab, the pipeline tab."""
+        shown = self._shown()
         monthly = {"pipeline": self._pipeline, "serie": self._series_table}
         for key in sorted(self._stale & shown):
             (monthly[key] if key in monthly else self._tables[key]).refresh()

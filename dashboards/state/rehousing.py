@@ -8,6 +8,8 @@ the pipeline, and the export files.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 import param
@@ -113,6 +115,30 @@ class RehousingState(FilterState):
             else:
                 out = pd.concat([out, frame[columns].reset_index(drop=True)], axis=1)
         return out.reset_index(drop=True)
+
+    def prefetch(self, tables: set[str]) -> list:
+        """Start at once the cached questions the figures above ask, for the key figures,
+        the chart and ``tables`` (breakdown keys, with their total row, and « pipeline »):
+        the views, drawn one after the other, then read the answers as they arrive
+        (:meth:`Replica.prefetch`). What each figure asks is listed here once more, in
+        step with the methods above: tests/test_state_rehousing.py checks that a refresh
+        after it asks the database nothing."""
+        replica, filters, scope = self.replica, self.filters(), self.scope
+        variants = [filters, filters.replace(criteres=())] if filters.criteres else [filters]
+        calls = []
+        for variant in variants:
+            period = replica.period(variant)
+            wide = variant.replace(start=add_months(period.start, -12), end=period.end)
+            calls.append(partial(replica.monthly_rehousing, wide, by="groupe_critere", scope=scope))
+            for by in sorted(tables & set(BREAKDOWNS)):
+                calls.append(partial(replica.monthly_rehousing, variant, by=by, scope=scope))
+        questions = {i.question for i in indicators.in_view("repartition", filters)}
+        if "rehousing_delay" in questions and tables & set(BREAKDOWNS):
+            for by in [*sorted(tables & set(BREAKDOWNS)), None]:
+                calls.append(partial(replica.rehousing_delay, filters, by=by, scope=scope))
+        if "pipeline" in tables:
+            calls.append(partial(replica.pipeline, filters, scope=scope))
+        return replica.prefetch(calls)
 
     def pipeline(self) -> pd.DataFrame:
         """:meth:`Replica.pipeline` for the chosen filters."""
