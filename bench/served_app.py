@@ -42,10 +42,12 @@ class ServedApp:
         log_dir: Path | None = None,
         env: dict[str, str] | None = None,
         files: list[Path] | None = None,
+        port: int | None = None,
     ):
         """``env``: more environment (``RELOG_CONTOURS_COMMUNES``…); ``files``: serve these
-        Panel files with ``panel serve`` instead of ``relog serve``'s routes."""
-        self.port = free_port()
+        Panel files with ``panel serve`` instead of ``relog serve``'s routes; ``port``: this
+        one rather than a free one."""
+        self.port = port or free_port()
         self.url = f"http://localhost:{self.port}"
         env = {**os.environ, "RELOG_DEMO_PATH": str(demo_path), **(env or {})}
         env.pop("RELOG_DATABASE_URL", None)

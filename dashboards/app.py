@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import panel as pn
 
-from dashboards.layout import replica, serve_page
+from dashboards.layout import serve_page
 from dashboards.pages.rehousing import TITLE, RehousingPage
 from dashboards.state.rehousing import RehousingState
 
 pn.extension("tabulator", notifications=True, loading_indicator=True, sizing_mode="stretch_width")
 
 
-def build():
-    page = RehousingPage(RehousingState(replica()))
+def build(replica):
+    page = RehousingPage(RehousingState(replica))
     if pn.state.location is not None:
         page.restore(pn.state.location.search or "")
     return page.sidebar(), page

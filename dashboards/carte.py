@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import panel as pn
 
-from dashboards.layout import replica, serve_page
+from dashboards.layout import serve_page
 from dashboards.pages.demand_supply import TITLE, DemandSupplyPage
 from dashboards.state.demand_supply import DemandSupplyState
 from geodata.layers import map_layers
@@ -12,8 +12,7 @@ from geodata.layers import map_layers
 pn.extension(loading_indicator=True, sizing_mode="stretch_width")
 
 
-def build():
-    rep = replica()
+def build(rep):
     layers = pn.state.as_cached(
         "relog-map-layers",
         lambda: map_layers(

@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import nullcontext
+from html import escape
 from pathlib import Path
 
 import panel as pn
 
-from dashboards import workarounds
-from data_access import RelogError, connect
+from dashboards import session, workarounds
+from dashboards.access import Profile, gate
+from data_access import RelogError, Replica, connect
 
 workarounds.apply()
 
@@ -37,10 +39,10 @@ class RelogTemplate(pn.template.VanillaTemplate):
     _template = Path(__file__).parent / "templates" / "relog.html"
 
 
-def navigation(current: str) -> pn.pane.HTML:
+def navigation(current: str, pages: dict[str, str] = PAGES) -> pn.pane.HTML:
     links = "".join(
         f'<a href="./{route}" class="{"active" if route == current else ""}">{title}</a>'
-        for route, title in PAGES.items()
+        for route, title in pages.items()
     )
     return pn.pane.HTML(
         f"<nav>{links}</nav>", stylesheets=[NAV_CSS], css_classes=["relog-nav"], margin=(0, 20)
@@ -52,11 +54,42 @@ def replica():
     return pn.state.as_cached("relog-replica", connect)
 
 
+ACCOUNT_CSS = """
+:host { margin-left: auto; }
+.relog-compte { color: #ffffff; font-size: 0.95rem; display: flex; gap: 1em; align-items: center; }
+.relog-compte a { color: #ffffff; }
+"""
+
+
+def account_bar(found: Profile) -> pn.pane.HTML:
+    """Who is signed in, with which profile, and the way out; or, without sign-in, that
+    the product serves this machine only."""
+    if not gate().settings.enabled:
+        text = (
+            '<span class="relog-sans-connexion">Accès local sans authentification '
+            "(cette machine seulement)</span>"
+        )
+    else:
+        secrecy = "chiffres exacts" if found.exact else "petits effectifs masqués"
+        text = (
+            f'<span class="relog-utilisateur">{escape(session.user() or "")}</span>'
+            f'<span class="relog-profil">{escape(found.label)} · {secrecy}</span>'
+            '<a href="/logout">Se déconnecter</a>'
+        )
+    return pn.pane.HTML(
+        f'<div class="relog-compte">{text}</div>', stylesheets=[ACCOUNT_CSS], margin=(0, 20)
+    )
+
+
 def serve_page(
-    route: str, title: str, build: Callable[[], tuple[pn.viewable.Viewable, pn.viewable.Viewable]]
+    route: str,
+    title: str,
+    build: Callable[[Replica], tuple[pn.viewable.Viewable, pn.viewable.Viewable]],
 ):
-    """Serve a template holding ``build()``'s (sidebar, main); a data error shows its French
-    message, a bug a French notice (and its traceback in the server's log).
+    """Serve a template holding ``build(replica)``'s (sidebar, main), ``replica`` narrowed to
+    the signed-in user's profile (fixed for the session); a user without a profile sees the
+    refusal only. A data error shows its French message, a bug a French notice (and its
+    traceback in the server's log).
 
     The page is built and added to the session's document under one model freeze: Bokeh
     otherwise walks the whole model graph again after each root Panel adds (a tenth of a
@@ -69,8 +102,22 @@ def serve_page(
 def _template(route: str, title: str, build) -> RelogTemplate:
     template = RelogTemplate(title=title, sidebar_width=340, header_background="#1D4E89")
     template.header.append(navigation(route))
+    found = session.profile()
+    if found is None:  # signed in, but no profile: nothing but the refusal (default deny)
+        session.record("refus", chemin=f"/{route}", motif="aucun profil")
+        template.main.append(
+            pn.pane.Alert(
+                "Accès non autorisé : votre compte n'est rattaché à aucun profil des tableaux "
+                "de bord. Adressez-vous à leur administrateur (DDETS).",
+                alert_type="danger",
+            )
+        )
+        return template
+    if found.admin:
+        template.header[0] = navigation(route, {**PAGES, "journal": "Journal d'audit"})
+    template.header.append(account_bar(found))
     try:
-        sidebar, main = build()
+        sidebar, main = build(replica().scoped(found.scope))
     except RelogError as err:
         template.main.append(pn.pane.Alert(str(err), alert_type="danger"))
         return template
@@ -86,5 +133,21 @@ def _template(route: str, title: str, build) -> RelogTemplate:
         return template
     template.sidebar.append(sidebar)
     template.main.append(main)
+    _audit_views(route, main)
     template.main.append(workarounds.AccessibilityRepairs())
     return template
+
+
+def _audit_views(route: str, main) -> None:
+    """The audit log gets the page opened with its filters, then each change of them (as
+    the address writes them: codes, never a figure)."""
+    state = getattr(main, "state", None)
+    query = state.to_query() if state is not None else {}
+    session.record("page", chemin=f"/{route}", filtres=query)
+    if state is not None:
+        from dashboards.state.filters import FILTER_PARAMS
+
+        def changed(*_):
+            session.record("filtres", chemin=f"/{route}", filtres=state.to_query())
+
+        state.param.watch(changed, FILTER_PARAMS)

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pandas as pd
@@ -53,6 +54,23 @@ class Replica(References):
 
     #: The same, under its former name.
     default_scope = scope
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # a profile's scope is fixed once bound: code holding a session's replica cannot widen
+        # it (``replica._scope = Scope()`` included); open another replica instead
+        if name == "_scope" and "_scope" in self.__dict__:
+            raise AttributeError(
+                "Le périmètre d'une réplique est fixé à son ouverture : il ne peut être changé."
+            )
+        super().__setattr__(name, value)
+
+    def scoped(self, scope: Scope) -> Replica:
+        """This replica for a profile that sees ``scope``, narrowed from this one's and fixed:
+        the same engine, pool, data version and caches (each answer cached under its scope).
+        A session's replica: one engine per process, one scope per signed-in user."""
+        view = copy.copy(self)
+        view.__dict__["_scope"] = self.scope.narrowed(scope)
+        return view
 
     def ask(self, question: Question, arguments: dict[str, Any]) -> pd.DataFrame:
         """Answer ``question`` for its public ``arguments`` (by name): prepare them, then

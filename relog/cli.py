@@ -19,6 +19,8 @@ from data_access.settings import load_settings
 
 #: One file per route: /app (also the index, /) and /carte.
 APPS = [Path(dashboards.__file__).parent / name for name in ("app.py", "carte.py")]
+#: Served only with sign-in: the audit log, for the admin profile.
+SIGNED_IN_APPS = [Path(dashboards.__file__).parent / "journal.py"]
 
 
 def _date(text: str) -> date:
@@ -60,13 +62,21 @@ def cmd_demo(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    """Serve the dashboards with ``panel serve`` (replaces this process)."""
+    """Serve the dashboards with ``panel serve`` (replaces this process). Without sign-in
+    (no ``RELOG_AUTH``) only on this machine; with it, behind the configured sign-in
+    (:func:`dashboards.access.serve_options`)."""
+    from dashboards.access import load_access_settings, serve_options
+
+    access = load_access_settings()
+    options, env = serve_options(
+        access, args.address, args.port, list(args.allow_websocket_origin or [])
+    )
     command = [
         sys.executable,
         "-m",
         "panel",
         "serve",
-        *map(str, APPS),
+        *map(str, APPS + (SIGNED_IN_APPS if access.enabled else [])),
         "--port",
         str(args.port),
         "--address",
@@ -74,16 +84,42 @@ def cmd_serve(args) -> int:
         "--index",
         "app",
         "--liveness",
+        *options,
     ]
     # No --num-threads: with a thread pool, two quick changes of one session run at once and
     # the slower, older result may be drawn last. Events stay in order on the event loop;
     # queries are tens of milliseconds and cached across sessions.
-    for origin in args.allow_websocket_origin or []:
-        command += ["--allow-websocket-origin", origin]
     if args.show:
         command.append("--show")
-    print(f"Tableaux de bord sur http://{args.address}:{args.port}/", flush=True)
-    os.execv(sys.executable, command)
+    if access.enabled:
+        print(f"Tableaux de bord sur {access.public_url or f'http://{args.address}:{args.port}'}/ "
+              f"(connexion : {access.mode})", flush=True)  # fmt: skip
+    else:
+        print(
+            f"Tableaux de bord sur http://{args.address}:{args.port}/ "
+            "(sans authentification : cette machine seulement)",
+            flush=True,
+        )
+    os.execve(sys.executable, command, {**os.environ, **env})
+
+
+def cmd_account(args) -> int:
+    """Add or replace a local account (its password hashed, typed twice, never echoed)."""
+    import getpass
+
+    from dashboards.access import load_access_settings, save_account
+
+    path = Path(args.fichier) if args.fichier else load_access_settings().accounts_file
+    password = os.environ.get("RELOG_NOUVEAU_MOT_DE_PASSE")  # scripts and tests
+    if password is None:
+        password = getpass.getpass("Mot de passe : ")
+        if getpass.getpass("Le même, encore : ") != password:
+            raise RelogError("Les deux mots de passe diffèrent : compte inchangé.")
+    if len(password) < 12:
+        raise RelogError("Mot de passe trop court : 12 caractères au moins.")
+    save_account(path, args.nom, password, email=args.courriel)
+    print(f"Compte « {args.nom} » enregistré dans {path} (mot de passe haché).")
+    return 0
 
 
 def cmd_bench(args) -> int:
@@ -174,10 +210,24 @@ def main(argv: list[str] | None = None) -> int:
 
     serve = sub.add_parser("serve", help="sert les tableaux de bord")
     serve.add_argument("--port", type=int, default=5006)
-    serve.add_argument("--address", default="localhost")
+    serve.add_argument(
+        "--address",
+        default="localhost",
+        help="adresse d'écoute (défaut : localhost ; une autre exige la connexion, RELOG_AUTH)",
+    )
     serve.add_argument("--allow-websocket-origin", action="append")
     serve.add_argument("--show", action="store_true", help="ouvre le navigateur")
     serve.set_defaults(func=cmd_serve)
+
+    account = sub.add_parser("compte", help="comptes locaux (RELOG_AUTH=comptes)")
+    account_sub = account.add_subparsers(dest="account_command", required=True)
+    add = account_sub.add_parser("ajouter", help="ajoute ou remplace un compte")
+    add.add_argument("nom", help="identifiant de connexion")
+    add.add_argument("--courriel", default=None, help="adresse électronique (profils par domaine)")
+    add.add_argument(
+        "--fichier", default=None, help="fichier des comptes (défaut : RELOG_ACCOUNTS_FILE)"
+    )
+    add.set_defaults(func=cmd_account)
 
     bench = sub.add_parser("bench", help="mesure les requêtes (médianes, p95, ratio au SQL nu)")
     bench.add_argument(

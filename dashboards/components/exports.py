@@ -7,6 +7,7 @@ import io
 
 import panel as pn
 
+from dashboards.session import record
 from data_access import RelogError
 
 
@@ -22,6 +23,7 @@ def export_buttons(state, key: str) -> pn.Row:
                     pn.state.notifications.error(str(err), duration=8000)
                 raise
             download.filename = name
+            record("export", tableau=key, format=fmt, fichier=name, filtres=state.to_query())
             return io.BytesIO(content)
 
         download = pn.widgets.FileDownload(
