@@ -84,6 +84,9 @@ def test_the_installed_package_runs_the_demo_and_the_dashboards_outside_the_chec
         assert (purelib / package / "__init__.py").is_file(), package
         assert not str((purelib / package).resolve()).startswith(str(ROOT)), package
     assert not (purelib / "bench").exists() and not (purelib / "tests").exists()
+    # the sign-in pages' files (templates, stylesheet) travel with the package
+    for name in ("relog.html", "connexion.html", "deconnexion.html", "refus.html", "_acces.css"):
+        assert (purelib / "dashboards" / "templates" / name).is_file(), name
     before = {p: _tree(purelib / p) for p in PACKAGES}
     relog, env, cwd = venv / "bin" / "relog", _env(work), work / "ailleurs"
     cwd.mkdir()
