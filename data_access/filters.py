@@ -53,7 +53,8 @@ def parse_month(value: Any, what: str = "mois") -> date:
     if isinstance(value, date):
         return date(value.year, value.month, 1)
     match = _MONTH.match(str(value).strip())
-    if not match or not 1 <= int(match.group(2)) <= 12:
+    # years outside 1900–2200 are typing slips (« 0000-01 », « 20250-01 »), not months of a file
+    if not match or not 1 <= int(match.group(2)) <= 12 or not 1900 <= int(match.group(1)) <= 2200:
         raise FilterError(
             f"{what.capitalize()} invalide : {value!r} "
             "(format attendu : AAAA-MM, par exemple 2024-01)."
