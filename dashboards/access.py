@@ -508,9 +508,9 @@ def serve_options(
     import ipaddress
     import socket
 
-    args: list[str] = ["--session-ids", "signed"]
-    env: dict[str, str] = {}
     setup = Path(__file__).with_name("server_setup.py")
+    args: list[str] = ["--session-ids", "signed", "--setup", str(setup)]
+    env: dict[str, str] = {}
     if not settings.enabled:
         try:
             loopback = all(
@@ -543,8 +543,6 @@ def serve_options(
         settings.cookie_secret,
         "--oauth-expiry-days",
         f"{settings.session_hours / 24:.6f}",
-        "--setup",
-        str(setup),
         "--auth-template",
         str(TEMPLATES / "refus.html"),
         "--logout-template",

@@ -202,7 +202,7 @@ def test_the_audit_log_is_json_lines_with_rotation(tmp_path):
 # ---------------------------------------------------------------------- serving
 def test_without_sign_in_the_product_serves_the_loopback_only():
     args, env = serve_options(AccessSettings(), "localhost", 5006, [])
-    assert args[:2] == ["--session-ids", "signed"] and len(env["BOKEH_SECRET_KEY"]) >= 32
+    assert args[:3] == ["--session-ids", "signed", "--setup"] and len(env["BOKEH_SECRET_KEY"]) >= 32
     for address in ("0.0.0.0", "::"):
         with pytest.raises(AccessError, match="ne sert que cette machine"):
             serve_options(AccessSettings(), address, 5006, [])

@@ -130,3 +130,22 @@ def test_the_chart_table_opened_keeps_the_page_accessible(page, served_app):
     page.get_by_text("Tableau des données du graphique").click()
     expect(page.locator(".relog-table-serie .tabulator-row").first).to_be_visible()
     assert serious_violations(page) == []
+
+
+@pytest.mark.parametrize("route", ["app", "carte"])
+def test_the_pages_work_under_their_security_headers(page, served_app, route):
+    """Every response carries the security headers (content security policy, no framing, no
+    referrer elsewhere), and the page works under them: the fixture fails the test on any
+    console error, a policy violation included."""
+    violations = []
+    page.on("console", lambda m: "Content Security Policy" in m.text and violations.append(m))
+    response = page.goto(f"{served_app.url}/{route}")
+    headers = response.headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "same-origin"
+    assert headers["x-content-type-options"] == "nosniff"
+    expect(page.locator(".relog-filter-summary").first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert violations == []

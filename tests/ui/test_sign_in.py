@@ -250,8 +250,10 @@ def test_local_accounts_sign_in_with_a_hashed_password(context, accounts_app, ra
     text = Path(accounts_app.accounts).read_text()
     assert "mot de passe de test" not in text and text.count("scrypt$") == 2
     page = context.new_page()
-    page.goto(f"{accounts_app.url}/app")
+    response = page.goto(f"{accounts_app.url}/app")
     expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
+    # the login page too is served under the security headers
+    assert "frame-ancestors 'none'" in response.all_headers()["content-security-policy"]
     assert page.locator("html").get_attribute("lang") == "fr"
     assert Axe().run(page).violations_count == 0
     page.get_by_label("Identifiant").fill("agent")
