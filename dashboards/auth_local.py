@@ -16,6 +16,10 @@ from panel.config import config
 
 from dashboards.access import TEMPLATES, gate, hash_password, verify_password
 
+# panel serve sets the cookies' lifetime from --oauth-expiry-days for OAuth providers only:
+# the local sign-in lasts RELOG_SESSION_HOURS as well
+config.oauth_expiry = gate().settings.session_hours / 24
+
 #: Checked when the account does not exist, so that an unknown name costs the same time.
 _UNKNOWN = hash_password("relog: compte inconnu")
 

@@ -219,6 +219,7 @@ def test_the_admin_reads_the_audit_log(context, oidc_app):
     page = sign_in_oidc(context, oidc_app, "admin", "/journal")
     expect(page.get_by_role("heading", name="Journal d'audit")).to_be_visible()
     expect(page.locator(".relog-journal")).to_contain_text("connexion")
+    assert page.goto(f"{oidc_app.url}/admin").status == 200  # Panel's administration page
 
 
 # ---------------------------------------------------------------------- local accounts
@@ -274,3 +275,35 @@ def test_local_accounts_sign_in_with_a_hashed_password(context, accounts_app, ra
     expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
     events = [e["evenement"] for e in _audit(accounts_app)]
     assert events.count("echec_connexion") == 1 and "connexion" in events
+
+
+def test_a_sign_in_expires(browser, demo_path, tmp_path):
+    """RELOG_SESSION_HOURS: past it, the session cookie is refused and the user signs in
+    again (here 4 seconds)."""
+    accounts = tmp_path / "comptes.toml"
+    from dashboards.access import save_account
+
+    save_account(accounts, "gestion", "mot de passe de test 1")
+    app = _signed_in_app(
+        demo_path,
+        tmp_path,
+        {
+            "RELOG_AUTH": "comptes",
+            "RELOG_ACCOUNTS_FILE": str(accounts),
+            "RELOG_SESSION_HOURS": str(4 / 3600),
+        },
+    )
+    try:
+        context = browser.new_context(locale="fr-FR")
+        page = context.new_page()
+        page.goto(f"{app.url}/app")
+        page.get_by_label("Identifiant").fill("gestion")
+        page.get_by_label("Mot de passe").fill("mot de passe de test 1")
+        page.get_by_role("button", name="Se connecter").click()
+        expect(page.locator(".relog-profil")).to_be_visible()
+        time.sleep(5)
+        page.goto(f"{app.url}/app")
+        expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
+        context.close()
+    finally:
+        app.stop()
