@@ -41,32 +41,52 @@ def _p95(values: list[float]) -> float:
     return values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
 
 
-def filter_change(demo_path: Path, repeat: int = 40) -> list[Measure]:
+def filter_change(demo_path: Path, repeat: int = 40, signed_in: bool = False) -> list[Measure]:
+    """``signed_in``: as a signed-in user's session runs it (issue 16): the state on the
+    session's scoped replica (a DDETS profile: the same figures), each change written to the
+    audit log as dashboards.layout does; other periods than the plain run's, so that its
+    first pass misses the cache as much."""
+    import tempfile
+
     import panel as pn
     from bokeh.document import Document
 
+    from dashboards.access import audit
     from dashboards.pages.rehousing import RehousingPage
+    from dashboards.state.filters import FILTER_PARAMS
     from dashboards.state.rehousing import RehousingState
-    from data_access import Replica
+    from data_access import Replica, Scope
 
     replica = Replica(url=f"duckdb:///{demo_path}")
-    state = RehousingState(replica)
+    state = RehousingState(replica.scoped(Scope()) if signed_in else replica)
+    if signed_in:
+        log = Path(tempfile.mkdtemp()) / "audit.jsonl"
+
+        def record(*_):
+            audit(log, "filtres", utilisateur="agent@ddets", profil="ddets", chemin="/app",
+                  filtres=state.to_query())  # fmt: skip
+
+        state.param.watch(record, FILTER_PARAMS)
     page = RehousingPage(state)
     doc = Document()
     root = pn.Column(page.sidebar(), page).get_root(doc)
     doc.add_root(root)
     epci = list(state.param.epci.objects.values())
     months = sorted(state.param.start.objects.values())[-48:]
+    # the signed-in run asks 11-month periods (the plain one 12): none of its changes is in
+    # the cache the plain run filled
+    length = 10 if signed_in else 11
     changes = []
     for i in range(repeat):
         start = months[(7 * i) % 36]
         changes.append(
-            {"epci": [epci[i % len(epci)]], "start": start, "end": months[(7 * i) % 36 + 11]}
+            {"epci": [epci[i % len(epci)]], "start": start, "end": months[(7 * i) % 36 + length]}
         )
     out = []
+    suffix = ", connecté (profil, journal d'audit)" if signed_in else ""
     for label in (
-        "changement de filtre (requêtes non en cache)",
-        "changement de filtre (résultats en cache)",
+        f"changement de filtre (requêtes non en cache){suffix}",
+        f"changement de filtre (résultats en cache){suffix}",
     ):
         times = []
         for change in changes:
@@ -184,6 +204,7 @@ def report(measures: list[Measure], title: str = "page des relogements (départe
 def main(demo_path: Path, repeat: int = 40) -> str:
     print("Page des relogements : changement de filtre côté serveur…", flush=True)
     measures = filter_change(demo_path, repeat)
+    measures += filter_change(demo_path, repeat, signed_in=True)
     print("Page des relogements : premier affichage et mémoire par session (Chromium)…", flush=True)
     measures += browser_measures(demo_path)
     return report(measures)

@@ -26,6 +26,8 @@ def test_bench_measures_the_page_filter_change(demo_path):
     assert [m.unit for m in measures] == ["ms", "ms"]
     assert all(m.median > 0 for m in measures)
     assert "changement de filtre" in report(measures)
+    signed_in = filter_change(demo_path, repeat=3, signed_in=True)
+    assert all("connecté" in m.what and m.median > 0 for m in signed_in)
 
 
 def test_bench_measures_the_map_indicator_change(demo_path):
