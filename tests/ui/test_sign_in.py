@@ -206,6 +206,9 @@ def test_a_user_without_profile_gets_a_french_refusal_and_nothing_else(context, 
     page.get_by_role("button", name="Authorize").click()
     expect(page.get_by_role("heading", name="Accès non autorisé")).to_be_visible()
     assert any(r.status == 403 for r in responses)
+    assert page.locator("header").evaluate("e => getComputedStyle(e).backgroundColor") == (
+        "rgb(29, 78, 137)"
+    )
     html = page.content()
     assert "data-valeur" not in html and "bokeh" not in html.lower()
     assert any(
@@ -253,8 +256,10 @@ def test_local_accounts_sign_in_with_a_hashed_password(context, accounts_app, ra
     page = context.new_page()
     response = page.goto(f"{accounts_app.url}/app")
     expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
-    # the login page too is served under the security headers
+    # the login page too is served under the security headers, with its stylesheet
     assert "frame-ancestors 'none'" in response.all_headers()["content-security-policy"]
+    background = "e => getComputedStyle(e).backgroundColor"
+    assert page.locator("header").evaluate(background) == "rgb(29, 78, 137)"
     assert page.locator("html").get_attribute("lang") == "fr"
     assert Axe().run(page).violations_count == 0
     page.get_by_label("Identifiant").fill("agent")
