@@ -41,11 +41,15 @@ def _p95(values: list[float]) -> float:
     return values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
 
 
-def filter_change(demo_path: Path, repeat: int = 40, signed_in: bool = False) -> list[Measure]:
+def filter_change(
+    demo_path: Path, repeat: int = 40, signed_in: bool = False, protected: bool = False
+) -> list[Measure]:
     """``signed_in``: as a signed-in user's session runs it (issue 16): the state on the
     session's scoped replica (a DDETS profile: the same figures), each change written to the
     audit log as dashboards.layout does; other periods than the plain run's, so that its
-    first pass misses the cache as much."""
+    first pass misses the cache as much. ``protected``: a signed-in partner's session with
+    statistical secrecy, on the whole department (the largest family to protect): its
+    changes are what such a profile may ask, one EPCI and a calendar year."""
     import tempfile
 
     import panel as pn
@@ -58,7 +62,8 @@ def filter_change(demo_path: Path, repeat: int = 40, signed_in: bool = False) ->
     from data_access import Replica, Scope
 
     replica = Replica(url=f"duckdb:///{demo_path}")
-    state = RehousingState(replica.scoped(Scope()) if signed_in else replica)
+    signed_in = signed_in or protected
+    state = RehousingState(replica.scoped(Scope()) if signed_in else replica, protected=protected)
     if signed_in:
         log = Path(tempfile.mkdtemp()) / "audit.jsonl"
 
@@ -76,14 +81,26 @@ def filter_change(demo_path: Path, repeat: int = 40, signed_in: bool = False) ->
     # the signed-in run asks 11-month periods (the plain one 12): none of its changes is in
     # the cache the plain run filled
     length = 10 if signed_in else 11
-    changes = []
-    for i in range(repeat):
-        start = months[(7 * i) % 36]
-        changes.append(
-            {"epci": [epci[i % len(epci)]], "start": start, "end": months[(7 * i) % 36 + length]}
-        )
+    if protected:
+        last = state.coverage.end.year
+        years = [state.year_bounds(y) for y in range(last - 3, last + 1)]
+        changes = [
+            {"epci": [epci[i % len(epci)]], "start": years[i % 4][0], "end": years[i % 4][1]}
+            for i in range(repeat)
+        ]
+    else:
+        changes = [
+            {
+                "epci": [epci[i % len(epci)]],
+                "start": months[(7 * i) % 36],
+                "end": months[(7 * i) % 36 + length],
+            }
+            for i in range(repeat)
+        ]
     out = []
     suffix = ", connecté (profil, journal d'audit)" if signed_in else ""
+    if protected:
+        suffix = ", profil protégé (secret statistique, journal d'audit)"
     for label in (
         f"changement de filtre (requêtes non en cache){suffix}",
         f"changement de filtre (résultats en cache){suffix}",
@@ -107,6 +124,31 @@ def filter_change(demo_path: Path, repeat: int = 40, signed_in: bool = False) ->
         # the first pass filled the cache: the second measures what a cached view costs
     replica.dispose()
     return out
+
+
+def publication_time(demo_path: Path) -> list[Measure]:
+    """What statistical secrecy costs once per data version, profile and year: protecting
+    a whole year of the department (the largest family; then cached)."""
+    from data_access import Replica
+
+    replica = Replica(url=f"duckdb:///{demo_path}", cache=False)
+    end = replica.coverage().end.year
+    times = []
+    for year in (end - 3, end - 2, end - 1):
+        t0 = time.perf_counter()
+        replica.rehousing_publication(year)
+        times.append(time.perf_counter() - t0)
+    replica.dispose()
+    return [
+        Measure(
+            "secret statistique : protection d'une année du département (une fois par version)",
+            statistics.median(times),
+            max(times),
+            "s",
+            "—",
+            None,
+        )
+    ]
 
 
 #: The rehousing page is rendered: key figures, a drawn chart and the first rows of the
@@ -205,6 +247,8 @@ def main(demo_path: Path, repeat: int = 40) -> str:
     print("Page des relogements : changement de filtre côté serveur…", flush=True)
     measures = filter_change(demo_path, repeat)
     measures += filter_change(demo_path, repeat, signed_in=True)
+    measures += filter_change(demo_path, repeat, protected=True)
+    measures += publication_time(demo_path)
     print("Page des relogements : premier affichage et mémoire par session (Chromium)…", flush=True)
     measures += browser_measures(demo_path)
     return report(measures)

@@ -34,7 +34,7 @@ def _layers() -> MapLayers:
     return MapLayers(commune=layer, epci=epci_from_communes(layer, communes, epci), qpv=None)
 
 
-def build():
+def build(_replica=None, _protected=False):
     layers = pn.state.as_cached("relog-bench-layers", _layers)
     page = DemandSupplyPage(DemandSupplyState(replica()), layers)
     return page.sidebar(), page

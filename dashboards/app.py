@@ -11,8 +11,8 @@ from dashboards.state.rehousing import RehousingState
 pn.extension("tabulator", notifications=True, loading_indicator=True, sizing_mode="stretch_width")
 
 
-def build(replica):
-    page = RehousingPage(RehousingState(replica))
+def build(replica, protected=False):
+    page = RehousingPage(RehousingState(replica, protected=protected))
     if pn.state.location is not None:
         page.restore(pn.state.location.search or "")
     return page.sidebar(), page

@@ -28,7 +28,7 @@ COLUMNS = {
 }
 
 
-def build(_replica):
+def build(_replica, _protected=False):
     found = session.profile()
     if found is None or not found.admin or gate().settings.audit_file is None:
         return pn.Column(), pn.pane.Alert(

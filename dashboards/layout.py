@@ -84,11 +84,12 @@ def account_bar(found: Profile) -> pn.pane.HTML:
 def serve_page(
     route: str,
     title: str,
-    build: Callable[[Replica], tuple[pn.viewable.Viewable, pn.viewable.Viewable]],
+    build: Callable[[Replica, bool], tuple[pn.viewable.Viewable, pn.viewable.Viewable]],
 ):
-    """Serve a template holding ``build(replica)``'s (sidebar, main), ``replica`` narrowed to
-    the signed-in user's profile (fixed for the session); a user without a profile sees the
-    refusal only. A data error shows its French message, a bug a French notice (and its
+    """Serve a template holding ``build(replica, protected)``'s (sidebar, main), ``replica``
+    narrowed to the signed-in user's profile (fixed for the session), ``protected`` whether
+    that profile reads protected figures (statistical secrecy); a user without a profile sees
+    the refusal only. A data error shows its French message, a bug a French notice (and its
     traceback in the server's log).
 
     The page is built and added to the session's document under one model freeze: Bokeh
@@ -117,7 +118,7 @@ def _template(route: str, title: str, build) -> RelogTemplate:
         template.header[0] = navigation(route, {**PAGES, "journal": "Journal d'audit"})
     template.header.append(account_bar(found))
     try:
-        sidebar, main = build(replica().scoped(found.scope))
+        sidebar, main = build(replica().scoped(found.scope), not found.exact)
     except RelogError as err:
         template.main.append(pn.pane.Alert(str(err), alert_type="danger"))
         return template

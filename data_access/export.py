@@ -57,6 +57,8 @@ class ExportContext:
     made_at: datetime = field(default_factory=lambda: datetime.now(_PARIS))
     #: The filters applied, to say which figures do not follow some of them.
     applied: Filters | None = None
+    #: Statistical secrecy applied (a protected profile): said in the file, with its marks.
+    secrecy: str | None = None
 
     def lines(self, columns=()) -> list[tuple[str, str]]:
         """The context rows above a table of ``columns``."""
@@ -67,6 +69,7 @@ class ExportContext:
             ("Périmètre", self.scope),
             ("Fraîcheur", self.freshness),
             ("Fichier produit le", date_label(self.made_at)),
+            *([("Secret statistique", self.secrecy)] if self.secrecy else []),
         ]
         definitions = (
             self.definitions if self.definitions is not None else indicators.definitions(columns)

@@ -58,6 +58,8 @@ class Unit:
         """The value as a French reader reads it on screen; « – » when empty."""
         if _missing(value):
             return "–"
+        if isinstance(value, str):  # masked by statistical secrecy: its mark
+            return str(value)
         if self.code == "part":
             return pct_label(value, self.decimals)
         if self.code == "oui_non":

@@ -17,15 +17,18 @@
 from __future__ import annotations
 
 import copy
+from datetime import date
 from typing import Any
 
 import pandas as pd
 
 import data_access.queries  # noqa: F401  (declares the questions)
+from data_access.errors import FilterError
 from data_access.execution import Freshness
-from data_access.filters import Scope
+from data_access.filters import Filters, Period, Scope
 from data_access.questions import QUESTIONS, Question
 from data_access.references import References
+from data_access.secrecy import Publication, protect_rehousing
 from data_access.settings import Settings
 
 __all__ = ["Freshness", "Replica", "connect"]
@@ -71,6 +74,25 @@ class Replica(References):
         view = copy.copy(self)
         view.__dict__["_scope"] = self.scope.narrowed(scope)
         return view
+
+    def rehousing_publication(self, year: int) -> Publication:
+        """The year's rehousings in this replica's scope as a protected profile reads them:
+        every figure the rehousing page may show it, with statistical secrecy applied
+        together (:class:`~data_access.secrecy.Publication`; ``k``: ``RELOG_SECRECY_K``).
+        The months are the year's the replica covers; the communes' figures are published
+        for complete years only (within a year, two successive versions would give a
+        commune's month by difference). Cached per data version and scope."""
+        coverage = self.coverage()
+        start, end = max(date(year, 1, 1), coverage.start), min(date(year, 12, 1), coverage.end)
+        if start > end:
+            raise FilterError(f"Aucun mois de {year} dans les données ({coverage}).")
+        k = self.settings.secrecy_k
+
+        def compute() -> Publication:
+            cells = self.rehousing_cells(Filters(start=start, end=end))
+            return protect_rehousing(cells, Period(start, end).months(), k)
+
+        return self.cached("rehousing_publication", (year, k, self.scope), compute)
 
     def ask(self, question: Question, arguments: dict[str, Any]) -> pd.DataFrame:
         """Answer ``question`` for its public ``arguments`` (by name): prepare them, then

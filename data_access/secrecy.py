@@ -69,52 +69,92 @@ def primary(values: np.ndarray, k: int = K) -> np.ndarray:
     return (values >= 1) & (values < k)
 
 
-def suppress(family: Family, k: int = K, priority: Sequence[float] | None = None) -> np.ndarray:
+def suppress(
+    family: Family,
+    k: int = K,
+    priority: Sequence[float] | None = None,
+    constraints: np.ndarray | None = None,
+) -> np.ndarray:
     """Which figures of ``family`` to mask (True): the primary ones and enough others that
     none of them can be computed from those published.
 
     ``priority``: how much each figure's publication matters (higher first); by default the
-    number of atoms it adds (totals first), then its value."""
+    number of atoms it adds (totals first), then its value. ``constraints``: linear relations
+    between atoms the reader knows (rows over the atoms, each worth 0), such as two tables'
+    shared margins: they are counted as published from the start.
+
+    Zeros are published, and the reader knows that every atom under a published zero is
+    empty (counts are never negative): those atoms leave the problem, which makes it both
+    smaller and stricter."""
     values = family.values
     masked = primary(values, k)
     if not masked.any():
         return masked
     X = family.matrix()
+    empty = X[values == 0].any(axis=0)  # atoms under a published zero
+    X = X[:, ~empty]
+    known = np.zeros((0, X.shape[1])) if constraints is None else constraints[:, ~empty]
     if priority is None:
         priority = np.array([len(m) for m in family.members], dtype=float)
     # most wanted first: priority, then the larger value; the primary figures are decided
     order = np.lexsort((-values, -np.asarray(priority, dtype=float)))
+    order = order[~masked[order] & (values[order] != 0)]  # zeros: published, nothing to decide
     protected = np.flatnonzero(masked)
-    # residuals of every figure against the span of what is published so far (none yet)
-    residual = np.ascontiguousarray(X.T)
+    # Residuals against the span of what is published so far, as columns: the protected
+    # figures, then the undecided ones in order. Decided columns are dropped as we go, so
+    # each step costs atoms × (protected + undecided), not atoms × figures.
+    columns = np.concatenate([protected, order])
+    residual = np.ascontiguousarray(X[columns].T)
     scale = np.maximum((X * X).sum(axis=1), 1.0)
     tolerance = 1e-9 * scale
+    n_protected = len(protected)
+    tol_protected = tolerance[protected]
+
+    if len(known):  # the known relations: published before anything is decided
+        q, r = np.linalg.qr(known.T)
+        independent = np.abs(np.diag(r)) > 1e-9 * max(1.0, float(np.abs(r).max()))
+        q = q[:, independent[: q.shape[1]]]
+        residual -= q @ (q.T @ residual)
+    offset = n_protected  # the column of the next figure to decide
     for figure in order:
-        if masked[figure]:
-            continue
-        r = residual[:, figure]
+        r = residual[:, offset]
         norm2 = r @ r
-        if norm2 <= tolerance[figure]:
-            continue  # already computable from what is published: publishing it adds nothing
-        u = r / np.sqrt(norm2)
-        kept = residual[:, protected]
-        left = (kept * kept).sum(axis=0) - (u @ kept) ** 2
-        if (left <= tolerance[protected]).any():
-            masked[figure] = True  # publishing it would let a primary figure be computed
-            continue
-        residual -= np.outer(u, u @ residual)
+        if norm2 > tolerance[figure]:  # else computable already: publishing it adds nothing
+            u = r / np.sqrt(norm2)
+            kept = residual[:, :n_protected]
+            left = (kept * kept).sum(axis=0) - (u @ kept) ** 2
+            if (left <= tol_protected).any():
+                masked[figure] = True  # publishing it would let a primary figure be computed
+            else:
+                live = residual[:, offset + 1 :]
+                live -= np.outer(u, u @ live)
+                kept -= np.outer(u, u @ kept)
+        offset += 1
+        if offset - n_protected >= 64:  # drop the decided columns
+            residual = np.ascontiguousarray(
+                np.concatenate([residual[:, :n_protected], residual[:, offset:]], axis=1)
+            )
+            offset = n_protected
     return masked
 
 
-def computable(family: Family, masked: np.ndarray) -> list[int]:
+def computable(
+    family: Family, masked: np.ndarray, constraints: np.ndarray | None = None
+) -> list[int]:
     """The masked figures that the published ones determine exactly: a figure is computable
-    when its row lies in the span of the published rows, i.e. is orthogonal to their null
-    space. An independent check of :func:`suppress` (SVD, not elimination)."""
+    when its row lies in the span of the published rows (with the known ``constraints``, and
+    the atoms under a published zero), i.e. is orthogonal to their null space. An
+    independent check of :func:`suppress` (SVD, not elimination)."""
     from scipy.linalg import null_space
 
     X = family.matrix()
     masked = np.asarray(masked, dtype=bool)
     published = X[~masked]
+    if constraints is not None:
+        published = np.vstack([published, constraints])
+    # the reader knows every atom under a published zero is empty (counts are not negative)
+    empty = X[~masked & (family.values == 0)].any(axis=0)
+    published = np.vstack([published, np.eye(X.shape[1])[empty]])
     null = null_space(published) if len(published) else np.eye(X.shape[1])
     if null.size == 0:
         return [int(i) for i in np.flatnonzero(masked)]
@@ -171,3 +211,173 @@ def cube(frame: pd.DataFrame, value: str, hierarchies: dict[str, list[str]]) -> 
             members.append(np.asarray(rows))
             keys.append(key)
     return Family(atoms=atoms, members=tuple(members), keys=tuple(keys))
+
+
+# ---------------------------------------------------------------- what the pages publish
+
+
+class Secret(str):
+    """A masked figure as shown and written in files: « < 5 » (from 1 to k − 1 households)
+    or « s » (masked so that a small figure cannot be worked out)."""
+
+
+def primary_mark(k: int = K) -> Secret:
+    return Secret(f"< {k}")
+
+
+#: A figure masked to protect another (secondary suppression).
+SECONDARY = Secret("s")
+
+#: What the rehousing page publishes for a month (or the year) and a territory: the
+#: priority rehousings of each main criterion group, all priority ones, all rehousings.
+GROUPS = ("DALO", "ACD", "L441-1")
+LEVELS = (*GROUPS, "prioritaires", "tous")
+_NONE = "AUCUN"
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One calendar year of rehousings in a profile's scope, as a protected profile may read
+    it: every figure its views can show, protected together.
+
+    Keys are ``(when, territory, level)``: ``when`` a month (its first day) or ``None`` for
+    the year (its months available); ``territory`` ``("total",)``, ``("epci", siren)`` or
+    ``("commune", insee)``; ``level`` one of :data:`LEVELS` (a commune: ``prioritaires`` and
+    ``tous`` over the year only). What is published:
+
+    - by month and for the year: the profile's whole territory and each EPCI, each level;
+    - for the year: each commune, priority households and all;
+
+    which covers the key figures, the monthly chart and its table, and the EPCI and commune
+    tables of any territory the profile may choose (its whole territory, one EPCI, one
+    commune). They all add up along months → year, communes → EPCI → territory, groups →
+    priority → all, and are protected as one family (:func:`suppress`)."""
+
+    year: int
+    months: tuple
+    k: int
+    values: dict
+    marks: dict
+    #: Whether the communes' year is published (a complete year only).
+    communes: bool = True
+
+    def get(self, when, territory: tuple, level: str):
+        """The figure (an int), or its :class:`Secret` mark when masked; a figure never
+        published raises ``KeyError`` (a commune by month, a commune's criterion group)."""
+        key = (when, tuple(territory), level)
+        if key in self.marks:
+            return self.marks[key]
+        if territory[0] == "commune" and (
+            not self.communes or when is not None or level not in ("prioritaires", "tous")
+        ):
+            raise KeyError(key)
+        if when is not None and when not in self.months:
+            raise KeyError(key)
+        return self.values.get(key, 0)
+
+    @property
+    def masked(self) -> int:
+        return len(self.marks)
+
+    def copy(self) -> Publication:
+        return self  # read-only: the cache hands it out as is
+
+
+def rehousing_family(
+    cells: pd.DataFrame, months, with_communes: bool = True
+) -> tuple[Family, np.ndarray]:
+    """The family of :class:`Publication` from the cells of
+    :meth:`Replica.rehousing_cells` (month × commune × criterion group), with the relations
+    that link its two tables.
+
+    Two sets of atoms, as small as the figures allow: month × EPCI × group (the monthly
+    figures) and commune × priority (the communes' year); they are linked by known
+    relations, each EPCI's year being both the sum of its months and of its communes. This
+    is exact: any atoms satisfying those relations come from some month × commune × group
+    table (a transportation problem always has a real solution when its margins agree), so
+    what is computable here is what is computable from the finest cells. ``with_communes``:
+    False leaves the communes' year out (and the relations)."""
+    months = [pd.Timestamp(m) for m in months]
+    cells = cells.assign(mois=pd.to_datetime(cells["mois"]))
+    epcis = sorted(cells["epci"].dropna().unique())
+    communes = cells.drop_duplicates("commune").set_index("commune")["epci"].sort_index()
+    if not with_communes:
+        communes = communes.iloc[:0]
+    groups = (*GROUPS, _NONE)
+    # atoms of the monthly table: month × EPCI × group (every combination)
+    grid = pd.MultiIndex.from_product([months, epcis, groups], names=["mois", "epci", "g"])
+    a = (
+        cells.groupby(["mois", "epci", "groupe_critere"])["relogements"]
+        .sum()
+        .rename_axis(["mois", "epci", "g"])
+        .reindex(grid, fill_value=0)
+    )
+    a_month = np.repeat(np.arange(len(months)), len(epcis) * len(groups))
+    a_epci = np.tile(np.repeat(np.arange(len(epcis)), len(groups)), len(months))
+    a_group = np.tile(np.arange(len(groups)), len(months) * len(epcis))
+    # atoms of the communes' year: commune × (priority, not)
+    prio = cells["groupe_critere"] != _NONE
+    b = (
+        cells.assign(p=np.where(prio, "prioritaires", _NONE))
+        .groupby(["commune", "p"])["relogements"]
+        .sum()
+        .reindex(
+            pd.MultiIndex.from_product([communes.index, ["prioritaires", _NONE]]), fill_value=0
+        )
+    )
+    b_commune = np.repeat(np.arange(len(communes)), 2)
+    b_prio = np.tile([True, False], len(communes))
+    b_epci = np.array([epcis.index(e) for e in communes.to_numpy()], dtype=int).repeat(2)
+    n_a = len(a)
+    atoms = np.concatenate([a.to_numpy(dtype=np.int64), b.to_numpy(dtype=np.int64)])
+
+    level_of = {  # level → which groups it adds
+        **{g: {groups.index(g)} for g in GROUPS},
+        "prioritaires": {groups.index(g) for g in GROUPS},
+        "tous": set(range(len(groups))),
+    }
+    members, keys = [], []
+    for t in [None, *range(len(months))]:
+        in_time = np.ones(n_a, bool) if t is None else a_month == t
+        when = None if t is None else months[t].date()
+        for e in [None, *range(len(epcis))]:
+            in_place = np.ones(n_a, bool) if e is None else a_epci == e
+            territory = ("total",) if e is None else ("epci", epcis[e])
+            for level, chosen in level_of.items():
+                rows = np.flatnonzero(in_time & in_place & np.isin(a_group, list(chosen)))
+                members.append(rows)
+                keys.append((when, territory, level))
+    for c, code in enumerate(communes.index):
+        for level in ("prioritaires", "tous"):
+            rows = np.flatnonzero((b_commune == c) & (b_prio | (level == "tous")))
+            members.append(n_a + rows)
+            keys.append((None, ("commune", code), level))
+    # each EPCI's year, priority households and the others: months = communes
+    constraints = np.zeros((2 * len(epcis) if len(communes) else 0, len(atoms)))
+    for e in range(len(constraints) // 2):
+        for j, priority in enumerate((True, False)):
+            row = constraints[2 * e + j]
+            row[:n_a][(a_epci == e) & ((a_group < len(GROUPS)) == priority)] = 1.0
+            row[n_a:][(b_epci == e) & (b_prio == priority)] = -1.0
+    return Family(atoms=atoms, members=tuple(members), keys=tuple(keys)), constraints
+
+
+def protect_rehousing(cells: pd.DataFrame, months, k: int = K) -> Publication:
+    """:class:`Publication` of the cells of :meth:`Replica.rehousing_cells` over ``months``
+    (one calendar year's, those available)."""
+    complete = len(months) == 12
+    family, constraints = rehousing_family(cells, months, with_communes=complete)
+    masked = suppress(family, k, constraints=constraints)
+    values = family.values
+    marks = {
+        family.keys[i]: primary_mark(k) if 0 < values[i] < k else SECONDARY
+        for i in np.flatnonzero(masked)
+    }
+    return Publication(
+        year=pd.Timestamp(months[0]).year,
+        months=tuple(pd.Timestamp(m).date() for m in months),
+        k=k,
+        values={key: int(v) for key, v in zip(family.keys, values) if v},
+        marks=marks,
+        communes=complete,
+    )

@@ -77,6 +77,8 @@ class Settings:
     #: "Délai anormalement long" in months (Haute-Garonne: 36, until the préfectoral arrêté
     #: says otherwise).
     abnormal_delay_months: int = 36
+    #: Statistical secrecy of protected profiles: counts from 1 to k − 1 households are masked.
+    secrecy_k: int = 5
     #: Seconds during which the replica's data version is trusted before being read again.
     version_ttl_s: float = 30.0
     #: Query results kept in the process-wide cache.
@@ -102,6 +104,7 @@ def load_settings() -> Settings:
         priority_share_target=_env_float("RELOG_PRIORITY_SHARE_TARGET", 0.25),
         dalo_deadline_months=_env_int("RELOG_DALO_DEADLINE_MONTHS", 6),
         abnormal_delay_months=_env_int("RELOG_ABNORMAL_DELAY_MONTHS", 36),
+        secrecy_k=max(2, _env_int("RELOG_SECRECY_K", 5)),
         version_ttl_s=_env_float("RELOG_VERSION_TTL_S", 30.0),
         cache_size=_env_int("RELOG_CACHE_SIZE", 512),
         contours_communes=_env_path("RELOG_CONTOURS_COMMUNES"),

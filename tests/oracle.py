@@ -824,3 +824,28 @@ def reconciliation(raw, filters: Filters, at) -> pd.DataFrame:
         ["baux_meme_mois", "baux_cal_mois_anterieur", "baux_sans_cal"]
     ].sum(axis=1)
     return out.drop(columns="baux_meme_mois").rename_axis("mois").reset_index()
+
+
+def rehousing_cells(raw, filters: Filters) -> pd.DataFrame:
+    """Leases per month, commune and main criterion group (DALO, ACD, L441-1, AUCUN) of the
+    period and filters: ``mois``, ``commune``, ``epci``, ``groupe_critere``,
+    ``relogements``, non-empty cells only."""
+    start, end_excl, _ = _period(filters)
+    lease = leases(raw)
+    lease = lease[(lease["date_signature"] >= start) & (lease["date_signature"] < end_excl)]
+    lease = lease[_lease_mask(raw, lease, filters)].copy()
+    main = pd.Series(
+        main_criterion(raw, lease["demande_id"], lease["date_cal_bail"]), index=lease.index
+    )
+    return (
+        lease.assign(
+            mois=_month(lease["date_signature"]),
+            commune=lease["commune_code"],
+            epci=lease["epci_siren"],
+            groupe_critere=main.where(main.isin(["DALO", "ACD", "AUCUN"]), "L441-1"),
+        )
+        .groupby(["mois", "commune", "epci", "groupe_critere"])
+        .size()
+        .rename("relogements")
+        .reset_index()
+    )

@@ -11,6 +11,7 @@ from bokeh.plotting import figure
 from dashboards.theme import COLOURS, fmt_int
 from data_access.formatting import month_label
 from data_access.indicators import INDICATORS
+from data_access.secrecy import SECONDARY
 
 #: JavaScript tick formatter: « 1 234 » with the French (narrow no-break space) separator.
 FRENCH_TICKS = "return tick.toLocaleString('fr-FR')"
@@ -32,16 +33,25 @@ def stacked_data(series: pd.DataFrame) -> dict[str, list]:
     level, and French texts for the hover."""
     months = [month_label(m.date(), short=True) for m in pd.to_datetime(series["mois"])]
     data: dict[str, list] = {"mois": months}
+    others = [
+        SECONDARY if isinstance(t, str) or isinstance(p, str) else t - p
+        for t, p in zip(series["relogements"], series["relogements_prioritaires"])
+    ]
     columns = {
         **{i.code: series[i.code] for i in STACK[:-1]},
-        "relogements_non_prioritaires": series["relogements"] - series["relogements_prioritaires"],
+        "relogements_non_prioritaires": others,
     }
     for column, values in columns.items():
-        data[column] = [int(v) for v in values]
-        data[f"{column}_texte"] = [fmt_int(v) for v in values]
-    data["total_texte"] = [fmt_int(v) for v in series["relogements"]]
-    data["prioritaires_texte"] = [fmt_int(v) for v in series["relogements_prioritaires"]]
+        # a figure masked by statistical secrecy is not drawn; the hover gives its mark
+        data[column] = [0 if isinstance(v, str) else int(v) for v in values]
+        data[f"{column}_texte"] = [_text(v) for v in values]
+    data["total_texte"] = [_text(v) for v in series["relogements"]]
+    data["prioritaires_texte"] = [_text(v) for v in series["relogements_prioritaires"]]
     return data
+
+
+def _text(value) -> str:
+    return str(value) if isinstance(value, str) else fmt_int(value)
 
 
 class StackedMonthlyChart:
@@ -116,4 +126,4 @@ EMPTY = "Aucun relogement sur la période pour ces filtres"
 
 
 def _empty(series: pd.DataFrame) -> bool:
-    return len(series) == 0 or int(series["relogements"].sum()) == 0
+    return len(series) == 0 or not any(isinstance(v, str) or v > 0 for v in series["relogements"])

@@ -19,7 +19,9 @@ CHOICES_FRENCH = """
 """
 
 
-def _multi(state, name: str, label: str, placeholder: str) -> pn.widgets.MultiChoice:
+def _multi(
+    state, name: str, label: str, placeholder: str, single: bool = False
+) -> pn.widgets.MultiChoice:
     # long lists (586 communes) show their first 60 options; typing searches them all
     return pn.widgets.MultiChoice.from_param(
         state.param[name],
@@ -32,6 +34,7 @@ def _multi(state, name: str, label: str, placeholder: str) -> pn.widgets.MultiCh
         css_classes=[f"relog-filter-{name}"],
         stylesheets=[CHOICES_FRENCH],
         description=state.param[name].doc,
+        **({"max_items": 1} if single else {}),
     )
 
 
@@ -79,6 +82,18 @@ def filter_bar(state, single_month: bool = False, extra: list | None = None) -> 
         description="Revenir aux 12 derniers mois complets, sans filtre",
     )
     reset.on_click(lambda event: state.reset())
+    if getattr(state, "protected", False):
+        # statistical secrecy: a year, one territory at a time, no other filter
+        return pn.Column(
+            _heading("Date d'observation" if single_month else "Année civile"),
+            period,
+            *(extra or []),
+            _heading("Territoire (un à la fois)"),
+            _multi(state, "epci", "EPCI", "Tout votre territoire", single=True),
+            _multi(state, "communes", "Commune", "Toutes les communes", single=True),
+            reset,
+            sizing_mode="stretch_width",
+        )
     return pn.Column(
         _heading("Date d'observation" if single_month else "Période"),
         period,

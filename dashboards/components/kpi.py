@@ -121,3 +121,38 @@ def _empty_state(period) -> str:
         '<div class="relog-empty" role="status"><strong>Aucun relogement</strong> sur la '
         f"période pour ces filtres{earlier}. Élargissez la période ou retirez un filtre.</div>"
     )
+
+
+#: Why a protected profile sees no change on a year.
+NO_CHANGE = "évolution sur un an non publiée (secret statistique)"
+
+
+def protected_key_figure_html(figures: pd.DataFrame, target: float) -> str:
+    """The cards of a protected profile (:meth:`RehousingState.protected_key_figures`):
+    the year's figures, masked ones as their marks, the last month's when published."""
+    rows = figures.set_index("fenetre")
+    period = rows.loc["periode"]
+    last = rows.loc["dernier_mois"] if "dernier_mois" in rows.index else None
+    cards = []
+    for code, extra in (
+        ("relogements_prioritaires", []),
+        ("relogements", []),
+        ("part_prioritaires", ["objectif_part"]),
+    ):
+        indicator = INDICATORS[code]
+        lines = [NO_CHANGE]
+        if last is not None:
+            lines.append(f"{month_label(last['fin'])} : <b>{indicator.format(last[code])}</b>")
+        value = period[code]
+        share = code == "part_prioritaires"
+        cards.append(
+            _card(
+                code,
+                f"{indicator.label} (objectif {fmt_pct(target, 0)})" if share else indicator.label,
+                escape(indicator.format(value)),
+                lines,
+                " ".join(definitions([code, *extra])),
+                alert=share and isinstance(value, float) and pd.notna(value) and value < target,
+            )
+        )
+    return f'<div class="relog-kpis">{"".join(cards)}</div>'

@@ -19,13 +19,20 @@ from data_access.formatting import month_label
 from data_access.indicators import INDICATORS, in_view
 
 
-def breakdown_columns(filters=None) -> list:
+def breakdown_columns(filters=None, protected: bool = False) -> list:
     """The indicators of the breakdown tables: the registry's ``repartition`` view (under
-    ``filters``: those it shows then; without, every one it may show)."""
-    return in_view("repartition", filters)
+    ``filters``: those it shows then; without, every one it may show). ``protected``: those
+    a protected profile sees (statistical secrecy: counts and their shares, no waiting
+    time)."""
+    shown = in_view("repartition", filters)
+    if protected:
+        shown = [i for i in shown if i.question != "rehousing_delay"]
+    return shown
 
 
-def breakdown_frame(table: pd.DataFrame, by: str, filters=None) -> pd.DataFrame:
+def breakdown_frame(
+    table: pd.DataFrame, by: str, filters=None, protected: bool = False
+) -> pd.DataFrame:
     """A state's ``table(by)`` (members, then the total) → the displayed frame, total first,
     shares in percent."""
     total, members = table.iloc[[-1]], table.iloc[:-1]
@@ -34,18 +41,34 @@ def breakdown_frame(table: pd.DataFrame, by: str, filters=None) -> pd.DataFrame:
         "code": out[by].astype(object).where(out[by].notna(), None),
         "libelle": out["libelle"],
     }
-    for indicator in breakdown_columns(filters):
+    for indicator in breakdown_columns(filters, protected):
         values = out[indicator.code]
         if (
             indicator.unit.code == "oui_non"
         ):  # a flag: said in words (with a sign), not colour alone
             values = values.map(FLAG_TEXT).fillna("")
+        elif masked(values):  # statistical secrecy: the marks stay text
+            values = values.map(lambda v, i=indicator: _shown(v, i)).astype(object)
         elif indicator.unit.code == "part":
             values = (values * 100).round(indicator.unit.decimals)
         elif indicator.unit.decimals == 0:
             values = values.astype("Int64" if values.isna().any() else "int64")
         shown[indicator.code] = values
     return pd.DataFrame(shown)
+
+
+def masked(values: pd.Series) -> bool:
+    """Whether a column holds figures masked by statistical secrecy (their marks)."""
+    return bool(values.map(lambda v: isinstance(v, str)).any())
+
+
+def _shown(value, indicator):
+    """A value of a column with marks: the mark, or the number as the table shows it."""
+    if isinstance(value, str) or value is None or pd.isna(value):
+        return value
+    if indicator.unit.code == "part":
+        return round(float(value) * 100, indicator.unit.decimals)
+    return int(value) if indicator.unit.decimals == 0 else float(value)
 
 
 #: How a breakdown table writes a flag (« sous l'objectif »).
@@ -94,7 +117,7 @@ class BreakdownTable:
 
     def __init__(self, state, by: str):
         self.state, self.by = state, by
-        indicators = breakdown_columns()
+        indicators = breakdown_columns(protected=state.protected)
         self.columns = ["code", "libelle", *[i.code for i in indicators]]
         spec = _number_columns(indicators)
         self.widget = pn.widgets.Tabulator(
@@ -128,7 +151,9 @@ class BreakdownTable:
     def _value(self) -> pd.DataFrame:
         try:
             filters = self.state.filters()
-            return breakdown_frame(self.state.table(self.by), self.by, filters)
+            return breakdown_frame(
+                self.state.table(self.by), self.by, filters, self.state.protected
+            )
         except RelogError:  # the key figures block shows the French message
             return _empty(self.columns)
 
@@ -176,8 +201,11 @@ def monthly_frame(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         m if isinstance(m, str) else month_label(pd.Timestamp(m).date()) for m in out["mois"]
     ]
     for code in columns:
-        if INDICATORS[code].unit.code == "part":
-            out[code] = (out[code].astype("float64") * 100).round(INDICATORS[code].unit.decimals)
+        indicator = INDICATORS[code]
+        if masked(out[code]):  # statistical secrecy: the marks stay text
+            out[code] = out[code].map(lambda v, i=indicator: _shown(v, i)).astype(object)
+        elif indicator.unit.code == "part":
+            out[code] = (out[code].astype("float64") * 100).round(indicator.unit.decimals)
     return out[["mois", *columns]]
 
 

@@ -24,10 +24,16 @@ from dashboards.components.feedback import FilterSummary, notices
 from dashboards.components.filters import filter_bar
 from dashboards.components.history import encode, follow_state, restore_state
 from dashboards.components.kpi import CSS as KPI_CSS
-from dashboards.components.kpi import key_figure_html
+from dashboards.components.kpi import key_figure_html, protected_key_figure_html
 from dashboards.components.refresh import NextTickRefresh
 from dashboards.components.tables import PIPELINE, SERIES, BreakdownTable, MonthlyTable
-from dashboards.state.rehousing import BREAKDOWNS, FILTER_PARAMS, GROUPS, RehousingState
+from dashboards.state.rehousing import (
+    BREAKDOWNS,
+    FILTER_PARAMS,
+    GROUPS,
+    PROTECTED_BREAKDOWNS,
+    RehousingState,
+)
 from data_access import RelogError
 from data_access.indicators import definitions
 
@@ -119,9 +125,24 @@ class RehousingPage(pn.viewable.Viewer):
         self._captions.append(pane)
         return pane
 
+    def _secrecy_note(self) -> list:
+        """A protected profile's page says which figures are masked, and how."""
+        if not self.state.protected:
+            return []
+        return [
+            pn.pane.Markdown(
+                self.state.secrecy_note(),
+                css_classes=["relog-secret"],
+                stylesheets=[NOTE_CSS],
+                margin=(0, 10),
+            )
+        ]
+
     def _key_figures_html(self) -> str:
         try:
             target = self.state.replica.settings.priority_share_target
+            if self.state.protected:
+                return protected_key_figure_html(self.state.key_figures(), target)
             return key_figure_html(self.state.key_figures(), target)
         except RelogError as err:
             return f'<div class="relog-error" role="alert">{escape(str(err))}</div>'
@@ -209,7 +230,7 @@ class RehousingPage(pn.viewable.Viewer):
 
     def _tabs(self) -> pn.Tabs:
         """One tab per breakdown; a tab's table is built the first time it is shown."""
-        keys = list(BREAKDOWNS)
+        keys = [k for k in BREAKDOWNS if not self.state.protected or k in PROTECTED_BREAKDOWNS]
         holders = {key: pn.Column(sizing_mode="stretch_width", min_height=430) for key in keys}
 
         def show(key: str) -> None:
@@ -264,7 +285,8 @@ class RehousingPage(pn.viewable.Viewer):
         pipeline = pn.Column(sizing_mode="stretch_width", min_height=200)
         tabs = pn.Tabs(
             ("Relogements", chart),
-            ("Des propositions aux baux", pipeline),
+            # the pipeline counts households too, month by month: not for protected profiles
+            *([] if self.state.protected else [("Des propositions aux baux", pipeline)]),
             dynamic=True,
             sizing_mode="stretch_width",
             css_classes=["relog-monthly-tabs"],
@@ -298,6 +320,7 @@ class RehousingPage(pn.viewable.Viewer):
             self.summary.pane,
             self.caption(),
             pn.bind(notices, self.state.param.notices),
+            *self._secrecy_note(),
             self._key_figures(),
             self.map_link(),
             section("Mois par mois"),

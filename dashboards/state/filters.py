@@ -10,6 +10,7 @@ wrong value becomes a French notice instead of an error. Pages subclass it.
 from __future__ import annotations
 
 import unicodedata
+from datetime import date
 
 import pandas as pd
 import param
@@ -136,11 +137,23 @@ class FilterState(param.Parameterized):
         doc="Avis à montrer à l'utilisateur (valeurs d'adresse ignorées…)",
     )
 
-    def __init__(self, replica: Replica, scope: Scope | None = None, **params):
+    #: Filters a protected profile cannot use (statistical secrecy: each one would let two
+    #: views be subtracted); they are not offered, and a link's values are ignored.
+    UNPROTECTED = ("natures_reservataire", "reservataires", "bailleurs", "criteres")
+
+    def __init__(
+        self, replica: Replica, scope: Scope | None = None, protected: bool = False, **params
+    ):
         self.replica = replica
         self.scope = replica.default_scope.narrowed(scope)
+        #: Statistical secrecy (a partner's profile): figures of one calendar year and one
+        #: territory at a time (all of the scope, one EPCI or one commune), small counts
+        #: masked (:meth:`Replica.rehousing_publication`).
+        self.protected = protected
         super().__init__(**params)
         self._load_options()
+        if protected:
+            self.param.watch(self._snap_year, ["start", "end"])
 
     # ------------------------------------------------------------------ options and defaults
     def _load_options(self) -> None:
@@ -167,8 +180,63 @@ class FilterState(param.Parameterized):
         self.param.bailleurs.objects = _options(bailleurs)
         self._follow_natures()
         self._follow_epci()
+        if self.protected:  # whole calendar years: from January (or the first month covered)
+            years = range(self.coverage.end.year, self.coverage.start.year - 1, -1)
+            bounds = [self.year_bounds(y) for y in years]
+            self.param.start.objects = {month_label(s): s for s, _ in bounds}
+            self.param.end.objects = {month_label(e): e for _, e in bounds}
+            self.default_period = Period(*bounds[0])
         with param.discard_events(self):
             self.start, self.end = self.default_period.start, self.default_period.end
+
+    # ------------------------------------------------------------------ protected profiles
+    def year_bounds(self, year: int) -> tuple[date, date]:
+        """The months of ``year`` the replica covers (first, last)."""
+        return (
+            max(date(year, 1, 1), self.coverage.start),
+            min(date(year, 12, 1), self.coverage.end),
+        )
+
+    def _snap_year(self, *events) -> None:
+        """A protected profile's period is one calendar year: choosing its first or its last
+        month chooses the year."""
+        bounds = self.year_bounds(events[-1].new.year)
+        if (self.start, self.end) != bounds:
+            self.param.update(start=bounds[0], end=bounds[1])
+
+    def territory(self) -> tuple:
+        """The one territory a protected profile looks at: ``("commune", insee)``,
+        ``("epci", siren)`` or ``("total",)`` (the whole scope)."""
+        if self.communes:
+            return ("commune", self.communes[0])
+        if self.epci:
+            return ("epci", self.epci[0])
+        return ("total",)
+
+    def _protect(self, updates: dict, notices: list[str]) -> None:
+        """A link's values a protected profile cannot use: ignored, and said."""
+        dropped = [_WHAT[n] for n in self.UNPROTECTED if updates.get(n)]
+        dropped += [_WHAT[n] for n in ("mutation", "qpv") if updates.get(n, "tous") != "tous"]
+        if dropped:
+            notices.append(
+                "Filtre(s) non disponible(s) pour votre profil (secret statistique), "
+                f"ignoré(s) : {', '.join(dropped)}."
+            )
+        updates.update({n: [] for n in self.UNPROTECTED}, mutation="tous", qpv="tous")
+        for name in ("epci", "communes"):
+            if len(updates.get(name, [])) > 1:
+                notices.append(
+                    f"Un seul territoire à la fois pour votre profil (secret statistique) : "
+                    f"{_WHAT[name]} {updates[name][0]} retenu(e)."
+                )
+                updates[name] = updates[name][:1]
+        bounds = self.year_bounds(updates["end"].year)
+        if (updates["start"], updates["end"]) != bounds:
+            notices.append(
+                "Pour votre profil, les chiffres sont publiés par année civile (secret "
+                f"statistique) : période ramenée à {updates['end'].year}."
+            )
+            updates["start"], updates["end"] = bounds
 
     def _kept_reservataires(self, natures) -> pd.DataFrame:
         kept = self._reservataires
@@ -214,6 +282,13 @@ class FilterState(param.Parameterized):
     def filters(self) -> Filters:
         """The chosen filters as the data-access API takes them."""
         flag = {"tous": None, "oui": True, "non": False}
+        if self.protected:  # the period and one territory, nothing else
+            return Filters(
+                start=self.period.start,
+                end=self.period.end,
+                epci=self.epci[:1],
+                communes=self.communes[:1],
+            )
         return Filters(
             start=self.period.start,
             end=self.period.end,
@@ -318,6 +393,8 @@ class FilterState(param.Parameterized):
                 "les 12 derniers mois complets sont affichés."
             )
             updates["start"], updates["end"] = self.default_period.start, self.default_period.end
+        if self.protected:
+            self._protect(updates, notices)
         # communes and réservataires must belong to the EPCI and natures of the same link
         communes_ok = self._kept_communes(updates["epci"])
         reservataires_ok = self._kept_reservataires(updates["natures_reservataire"])

@@ -161,6 +161,56 @@ def _statement(filters: Filters, scope: Scope, dates: dict, by: str | None) -> s
     )
 
 
+@question()
+def rehousing_cells(
+    reader: Reader,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    *,
+    period: Period,
+) -> pd.DataFrame:
+    """Rehousings per month, commune and main criterion group: the finest cells the pages
+    publish, from which statistical secrecy protects them together
+    (:mod:`data_access.secrecy`).
+
+    Columns: ``mois`` (first day of the month), ``commune``, ``epci`` (the commune's),
+    ``groupe_critere`` (``DALO``, ``ACD``, ``L441-1`` or ``AUCUN``, as in
+    :func:`monthly_rehousing`) and ``relogements``; one row per non-empty cell, sorted.
+    Same definitions as :func:`monthly_rehousing`: each cell's leases add up to its figures.
+    """
+    frame = run_template(
+        reader,
+        ("rehousing_cells",),
+        _cells_statement,
+        ["mois", "commune", "epci", "critere", "relogements"],
+        filters,
+        scope,
+        period_dates(period),
+    )
+    frame["groupe_critere"] = criterion_code(frame["critere"]).map(GROUPE_OF_CRITERE)
+    return (
+        frame.groupby(["mois", "commune", "epci", "groupe_critere"], as_index=False)["relogements"]
+        .sum()
+        .astype({"relogements": "int64"})
+        .sort_values(["mois", "commune", "groupe_critere"], ignore_index=True)
+    )
+
+
+def _cells_statement(filters: Filters, scope: Scope, dates: dict) -> sa.Select:
+    join = LeaseJoin(
+        filters, scope, *in_period(bail.c.date_signature, dates["debut"], dates["fin"])
+    )
+    mois = month_of(join.lease.c.date_signature).label("mois")
+    keys = [logement.c.commune_code.label("commune"), commune.c.epci_siren.label("epci")]
+    rank = join.main_criterion_rank().label("critere")
+    return (
+        sa.select(mois, *keys, rank, sa.func.count().label("relogements"))
+        .select_from(join.from_clause(rank, *keys))
+        .where(*join.where)
+        .group_by(mois, *keys, rank)
+    )
+
+
 @question(cached=False)
 def rehousing_summary(
     reader: Reader,

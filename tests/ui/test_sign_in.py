@@ -33,6 +33,8 @@ PROMOLOGIS, ALTEAL = 2, 5
 TARN_AGOUT = "200034023"
 #: The default view: the 12 last complete months of the test replica.
 DEFAULT = {"start": "2025-11", "end": "2026-10"}
+#: What a protected profile (a partner) opens on: the current calendar year.
+YEAR = {"start": "2026-01", "end": DEFAULT["end"]}
 COOKIE_SECRET = "relog-tests-cookie-secret-0123456789abcdef"
 
 PROFILES = f"""
@@ -160,14 +162,14 @@ def test_a_partner_signs_in_with_openid_connect_and_sees_its_stock_only(
     expect(page).to_have_url(re.compile(rf"^{oidc_app.url}/app"))
     expect(page.locator(".relog-compte")).to_contain_text("j.martin@promologis.fr")
     expect(page.locator(".relog-profil")).to_contain_text("Promologis")
-    mine = oracle.monthly_rehousing(raw_tables, Filters(**DEFAULT, bailleurs=[PROMOLOGIS]))
+    mine = oracle.monthly_rehousing(raw_tables, Filters(**YEAR, bailleurs=[PROMOLOGIS]))
     wait_for_kpi(page, "relogements", int(mine["relogements"].sum()))
 
     # a forged address asking another bailleur: refused in French, no figure of it
     page.goto(f"{oidc_app.url}/app?bailleurs={ALTEAL}")
     expect(page.locator(".relog-notices, .alert").first).to_contain_text("hors de votre périmètre")
     wait_for_kpi(page, "relogements", int(mine["relogements"].sum()))
-    theirs = oracle.monthly_rehousing(raw_tables, Filters(**DEFAULT, bailleurs=[ALTEAL]))
+    theirs = oracle.monthly_rehousing(raw_tables, Filters(**YEAR, bailleurs=[ALTEAL]))
     assert theirs["relogements"].sum() != mine["relogements"].sum()  # the check can tell them apart
 
     # the audit log and Panel's administration page are the admin's
@@ -189,12 +191,32 @@ def test_a_partner_signs_in_with_openid_connect_and_sees_its_stock_only(
     assert not any(str(int(mine["relogements"].sum())) in json.dumps(e) for e in events)
 
 
-def test_an_epci_profile_sees_its_territory_on_both_pages(context, oidc_app, raw_tables):
+def test_an_epci_profile_reads_protected_figures(context, oidc_app, raw_tables):
+    """A partner's profile is protected: its year's figures, small ones masked, one
+    territory at a time, no other filter; the map, not yet protected, is not opened."""
     page = sign_in_oidc(context, oidc_app, "epci")
-    mine = oracle.monthly_rehousing(raw_tables, Filters(**DEFAULT, epci=[TARN_AGOUT]))
+    mine = oracle.monthly_rehousing(raw_tables, Filters(**YEAR, epci=[TARN_AGOUT]))
     wait_for_kpi(page, "relogements", int(mine["relogements"].sum()))
+    expect(page.locator(".relog-secret")).to_contain_text("Secret statistique")
+    expect(page.locator(".relog-filter-bailleurs")).to_have_count(0)
+    # a commune of a complete year: its counts of 1 to 4 are « < 5 », its share hidden
+    year = {"start": "2025-01", "end": "2025-12"}
+    by_commune = (
+        oracle.monthly_rehousing(raw_tables, Filters(**year, epci=[TARN_AGOUT]), "commune")
+        .groupby("commune")[["relogements", "relogements_prioritaires"]]
+        .sum()
+    )
+    column = "relogements" if by_commune["relogements"].between(1, 4).any() else None
+    column = column or "relogements_prioritaires"
+    small = by_commune[by_commune[column].between(1, 4)].index[0]
+    page.goto(f"{oidc_app.url}/app?debut=2025-01&fin=2025-12&communes={small}&criteres=DALO")
+    expect(page.locator(f'[data-valeur="{column}"]')).to_have_text("< 5")
+    expect(page.locator('[data-valeur="part_prioritaires"]')).to_have_text("s")
+    expect(page.locator(".relog-notices, .alert").first).to_contain_text("non disponible")
+    html = page.content()
+    assert f'data-valeur="{column}">{int(by_commune.loc[small, column])}<' not in html
     page.goto(f"{oidc_app.url}/carte")
-    expect(page.locator(".relog-totals")).to_be_visible()
+    expect(page.locator(".alert").first).to_contain_text("secret statistique")
 
 
 def test_a_user_without_profile_gets_a_french_refusal_and_nothing_else(context, oidc_app):
