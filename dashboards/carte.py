@@ -7,26 +7,19 @@ import panel as pn
 from dashboards.layout import serve_page
 from dashboards.pages.demand_supply import TITLE, DemandSupplyPage
 from dashboards.state.demand_supply import DemandSupplyState
-from data_access import RelogError
 from geodata.layers import map_layers
 
 pn.extension(loading_indicator=True, sizing_mode="stretch_width")
 
 
 def build(rep, protected=False):
-    if protected:  # statistical secrecy is not applied to the map yet: no figure at all
-        raise RelogError(
-            "La carte n'est pas encore ouverte aux profils soumis au secret statistique : "
-            "ses petits effectifs par commune ne sont pas encore protégés. Les relogements "
-            "de votre territoire sont sur la page « Relogements »."
-        )
     layers = pn.state.as_cached(
         "relog-map-layers",
         lambda: map_layers(
             rep.settings, rep.reference("commune"), rep.reference("epci"), rep.reference("qpv")
         ),
     )
-    page = DemandSupplyPage(DemandSupplyState(rep), layers)
+    page = DemandSupplyPage(DemandSupplyState(rep, protected=protected), layers)
     if pn.state.location is not None:
         page.restore(pn.state.location.search or "")
     return page.sidebar(), page

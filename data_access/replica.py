@@ -28,7 +28,12 @@ from data_access.execution import Freshness
 from data_access.filters import Filters, Period, Scope
 from data_access.questions import QUESTIONS, Question
 from data_access.references import References
-from data_access.secrecy import Publication, protect_rehousing
+from data_access.secrecy import (
+    Publication,
+    TerritoryPublication,
+    protect_rehousing,
+    protect_territories,
+)
 from data_access.settings import Settings
 
 __all__ = ["Freshness", "Replica", "connect"]
@@ -93,6 +98,25 @@ class Replica(References):
             return protect_rehousing(cells, Period(start, end).months(), k)
 
         return self.cached("rehousing_publication", (year, k, self.scope), compute)
+
+    #: The map's counts protected for protected profiles: each a whole, then its parts.
+    MAP_FAMILIES = (
+        ("demandes_actives", "demandes_prioritaires_actives"),
+        ("logements_liberes_12m",),
+    )
+
+    def territory_publication(self, end) -> TerritoryPublication:
+        """The map's counts of households at the end of month ``end`` (active demandes, the
+        priority ones, dwellings freed over 12 months), by commune, EPCI and the whole scope,
+        as a protected profile reads them (:class:`~data_access.secrecy.TerritoryPublication`).
+        Cached per data version, scope and month."""
+        k = self.settings.secrecy_k
+
+        def compute() -> TerritoryPublication:
+            communes = self.demand_supply(Filters(end=end), level="commune").set_index("commune")
+            return protect_territories(communes, [list(f) for f in self.MAP_FAMILIES], k)
+
+        return self.cached("territory_publication", (end, k, self.scope), compute)
 
     def ask(self, question: Question, arguments: dict[str, Any]) -> pd.DataFrame:
         """Answer ``question`` for its public ``arguments`` (by name): prepare them, then

@@ -381,3 +381,67 @@ def protect_rehousing(cells: pd.DataFrame, months, k: int = K) -> Publication:
         marks=marks,
         communes=complete,
     )
+
+
+@dataclass(frozen=True)
+class TerritoryPublication:
+    """Counts by territory at one date (the map), as a protected profile may read them:
+    ``get(level, code, column)`` with ``level`` ``commune``, ``epci`` or ``total`` (code
+    ``None``), the figure or its :class:`Secret` mark. Each family of columns (a whole and
+    its parts, such as active demandes and the priority ones) is protected with every
+    subtotal: communes in EPCI in the profile's territory."""
+
+    values: dict
+    marks: dict
+
+    def get(self, level: str, code, column: str):
+        key = (level, code, column)
+        return self.marks.get(key, self.values.get(key, 0))
+
+    def copy(self) -> TerritoryPublication:
+        return self  # read-only: the cache hands it out as is
+
+
+def territory_family(communes: pd.DataFrame, columns: list[str]) -> Family:
+    """The family of one whole (``columns[0]``) and its parts (the others, disjoint), by
+    commune (``communes``: index the commune code, ``epci`` and the columns), with the
+    EPCI and total subtotals. Atoms: commune × part (the rest of the whole is a part)."""
+    whole, parts = columns[0], columns[1:]
+    pieces = {p: communes[p] for p in parts}
+    pieces["_reste"] = communes[whole] - sum((communes[p] for p in parts), 0)
+    frame = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "commune": communes.index,
+                    "epci": communes["epci"].to_numpy(),
+                    "p": p,
+                    "n": values.to_numpy(dtype=np.int64),
+                }
+            )
+            for p, values in pieces.items()
+        ],
+        ignore_index=True,
+    )
+    return cube(frame, "n", {"t": ["commune", "epci"], "p": ["p"]})
+
+
+def protect_territories(
+    communes: pd.DataFrame, families: list[list[str]], k: int = K
+) -> TerritoryPublication:
+    """:class:`TerritoryPublication` of ``communes`` (index the commune code, ``epci`` and
+    the count columns) for ``families`` (each: a whole, then its parts)."""
+    values, marks = {}, {}
+    for columns in families:
+        family = territory_family(communes, columns)
+        masked = suppress(family, k)
+        figures = family.values
+        for i, ((level, code), (_, part)) in enumerate(family.keys):
+            if part == "_reste":
+                continue  # the rest of the whole: protected (all − parts), not shown
+            column = columns[0] if part == "Total" else part
+            key = ("total", None, column) if level == "t" else (level, code, column)
+            values[key] = int(figures[i])
+            if masked[i]:
+                marks[key] = primary_mark(k) if 0 < figures[i] < k else SECONDARY
+    return TerritoryPublication(values=values, marks=marks)

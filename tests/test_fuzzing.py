@@ -138,3 +138,52 @@ def test_the_api_answers_within_scope_or_in_french(
         assert set(frame["bailleur"]) <= set(replica.scope.bailleurs)
     if filters.start is not None:
         assert filters.start >= date(1900, 1, 1)
+
+
+@pytest.fixture(scope="module")
+def protected_states(duckdb_replica):
+    from data_access import Replica
+
+    cached = Replica(url=duckdb_replica.url, settings=duckdb_replica.settings, cache=True)
+    out = {}
+    for name in ("epci", "bailleur"):
+        replica = cached.scoped(SCOPES[name])
+        out[name] = (
+            RehousingState(replica, protected=True),
+            DemandSupplyState(replica, protected=True),
+        )
+    yield out
+    cached.dispose()
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(query=queries, profile=st.sampled_from(["epci", "bailleur"]))
+def test_any_address_keeps_a_protected_profile_within_its_published_views(
+    protected_states, query, profile
+):
+    """Statistical secrecy: whatever the address, a protected profile's view is one calendar
+    year (the map: one month), one territory at most and no other filter, its figures
+    masked or a French message."""
+    rehousing, carte = protected_states[profile]
+    for state in (rehousing, carte):
+        notices = state.apply_query(query)
+        assert all(not NOT_FRENCH.search(n) for n in notices), notices
+        filters = state.filters()
+        assert _in_scope(filters, state.scope, state.replica)
+        assert len(filters.epci) <= 1 and len(filters.communes) <= 1
+        assert not (filters.bailleurs or filters.reservataires or filters.criteres)
+        assert filters.qpv is None and filters.mutation is None
+    period = rehousing.period
+    assert (period.start, period.end) == rehousing.year_bounds(period.end.year)
+    try:
+        figures = rehousing.key_figures()
+    except RelogError as err:  # a commune of the current year: not published yet
+        assert "secret statistique" in str(err) and not NOT_FRENCH.search(str(err))
+    else:
+        k = rehousing.replica.settings.secrecy_k
+        for value in figures["relogements"]:
+            assert isinstance(value, str) or value == 0 or value >= k

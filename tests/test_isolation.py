@@ -163,13 +163,13 @@ def test_each_profile_sees_its_scope_on_every_page_and_file(
                 leaked = [n for n in names if f";{n};" in text or f"\n{n};" in text]
                 assert leaked == [], (table, leaked[:5])
 
-    # the map: exact profiles see their scope's territories only; protected ones are not
-    # shown the map (dashboards/carte.py refuses it until its figures are protected)
-    if profile.exact:
-        map_state = DemandSupplyState(replica)
-        values = map_state.values()
-        inside = values[values["dans_selection"]]
-        if profile.scope.epci is not None:
-            epci_of = raw_tables["commune"].set_index("code_insee")["epci_siren"]
-            assert set(epci_of.reindex(inside.index)) <= set(profile.scope.epci)
-        assert len(inside) > 0
+    # the map: the scope's territories only (protected or not)
+    map_state = DemandSupplyState(replica, protected=not profile.exact)
+    values = map_state.values()
+    inside = values[values["dans_selection"]]
+    epci_of = raw_tables["commune"].set_index("code_insee")["epci_siren"]
+    if profile.scope.epci is not None:
+        assert set(epci_of.reindex(inside.index)) <= set(profile.scope.epci)
+    if profile.scope.communes is not None:
+        assert set(inside.index) <= set(profile.scope.communes)
+    assert len(inside) > 0

@@ -231,3 +231,63 @@ def test_the_finest_cells_equal_the_independent_count(replica, raw_tables):
     ]
     pd.testing.assert_series_equal(got.sort_index(), want.sort_index(), check_dtype=False)
     assert got.sum() == replica.monthly_rehousing(filters)["relogements"].sum() > 100
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_the_map_of_a_protected_profile_gives_no_small_count_away(cached_replica, profile):
+    """The map's counts of households (active demandes and the priority ones, dwellings
+    freed): for every territory choice and level, what the map, its table and its totals
+    show is the exact figure or masked; masked: every count of 1 to 4 and enough others that
+    none is computable from the published ones (SVD) nor a sum or difference of two."""
+    from dashboards.state.demand_supply import PROTECTED, DemandSupplyState
+    from data_access.secrecy import computable as span_check
+    from data_access.secrecy import differences, primary, territory_family
+
+    replica = cached_replica.scoped(PROFILES[profile])
+    state = DemandSupplyState(replica, protected=True)
+    state.apply_query({"fin": "2026-06"})
+    exact = replica.demand_supply(Filters(end="2026-06"), level="commune").set_index("commune")
+    seen = {}
+    for territory in [("total",), *[("epci", c) for c in state.param.epci.objects.values()]]:
+        state.param.update(epci=[territory[1]] if len(territory) > 1 else [])
+        for level in ("commune", "epci"):
+            values = state.values(level)
+            marks = values.attrs["marques"]
+            for column in PROTECTED:
+                for code in values.index[values["dans_selection"]]:
+                    mark = marks[column].get(code)
+                    seen[(level, code, column)] = mark if mark else int(values.at[code, column])
+        totals = state.totals(state.values())
+        level, code = territory if len(territory) > 1 else ("total", None)
+        for column in PROTECTED:  # the selection's totals: the territory's own figures
+            seen[(level, code, column)] = totals[column]
+    for columns in replica.MAP_FAMILIES:
+        family = territory_family(exact, list(columns))
+        index = {}
+        for i, ((level, code), (_, part)) in enumerate(family.keys):
+            column = columns[0] if part == "Total" else part
+            key = ("total", None, column) if level == "t" else (level, code, column)
+            index[key] = i
+        masked = np.zeros(len(family.keys), bool)
+        for key, value in seen.items():
+            if key[2] not in columns:
+                continue
+            i = index[key] if key in index else None
+            truth = family.values[i] if i is not None else 0
+            if isinstance(value, str):
+                masked[i] = True
+            else:
+                assert value == truth, key
+        # the rest of each whole (all − its parts) is not shown: hidden too; computable, it
+        # must not be small
+        rest = np.array([part == "_reste" for (_, (_, part)) in family.keys])
+        small = primary(family.values)
+        assert masked[small & ~rest].all()
+        leaks = span_check(family, masked | rest)
+        assert [i for i in leaks if masked[i] or small[i]] == []
+        shown_masked = masked.copy()
+        masked |= rest
+        if len(family.keys) > 400:
+            continue  # the department's: the exact check above covers every combination
+        found = differences(family, masked, terms=2)
+        assert [d for d in found if shown_masked[d[0]] or small[d[0]]] == []

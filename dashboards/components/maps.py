@@ -62,9 +62,14 @@ if (i !== undefined) {
 #: outside the chosen filters. Bokeh prints « NaN » itself without calling a formatter, so
 #: empty values travel as :data:`EMPTY` (every figure is zero or more).
 EMPTY = -1.0
+#: A figure masked by statistical secrecy travels as ``-k`` (« < k ») or :data:`SECRET`
+#: (« s »).
+SECRET = -1000.0
 FRENCH_JS = """
 const i = special_vars.index
 if (!source.data.dans_selection[i]) return "hors sélection"
+if (value == -1000) return "s"
+if (value <= -2) return "< " + (-value)
 if (value == null || Number.isNaN(value) || value < 0) return "—"
 return value.toLocaleString("fr-FR", {minimumFractionDigits: digits, maximumFractionDigits: digits})
 """
@@ -73,9 +78,14 @@ return value.toLocaleString("fr-FR", {minimumFractionDigits: digits, maximumFrac
 def value_columns(values: pd.DataFrame, colours: dict[str, list[str]]) -> dict[str, object]:
     """The value columns of a level: colours, the hover's numbers, the selection flag."""
     out: dict[str, object] = {f"couleur_{side}": c for side, c in colours.items()}
+    marks = values.attrs.get("marques", {})
     for _, column, _ in HOVER_ROWS:
         numbers = values[column].to_numpy(dtype="float64")
-        out[f"v_{column}"] = np.where(np.isnan(numbers), EMPTY, numbers)
+        numbers = np.where(np.isnan(numbers), EMPTY, numbers)
+        for i in np.flatnonzero(values.index.isin(list(marks.get(column, {})))):
+            mark = marks[column][values.index[i]]
+            numbers[i] = -float(mark[2:]) if mark.startswith("<") else SECRET
+        out[f"v_{column}"] = numbers
     out["dans_selection"] = values["dans_selection"].to_numpy(dtype=bool)
     return out
 

@@ -280,13 +280,16 @@ class TerritoryTable:
             f'<th scope="col" class="nombre" title="{escape(i.definition)}">{escape(i.short)}</th>'
             for i in self.indicators
         )
+        marks = values.attrs.get("marques", {})  # statistical secrecy: « < 5 », « s »
         rows = "".join(
             f'<tr><th scope="row">{escape(str(name))}</th>'
             + "".join(
-                f'<td class="nombre">{escape(i.format(row[i.code]))}</td>' for i in self.indicators
+                f'<td class="nombre">'
+                f"{escape(i.format(marks.get(i.code, {}).get(code, row[i.code])))}</td>"
+                for i in self.indicators
             )
             + "</tr>"
-            for name, row in zip(inside["libelle"], inside.to_dict("records"))
+            for code, name, row in zip(inside.index, inside["libelle"], inside.to_dict("records"))
         )
         return (
             '<div class="relog-territoires" role="region" tabindex="0" '

@@ -280,6 +280,24 @@ class DemandSupplyPage(pn.viewable.Viewer):
             )
         return filter_bar(self.state, single_month=True, extra=choices)
 
+    def _secrecy_note(self) -> list:
+        """A protected profile's map says what is masked, and what it does not show."""
+        if not self.state.protected:
+            return []
+        k = self.state.replica.settings.secrecy_k
+        return [
+            pn.pane.Markdown(
+                f"Secret statistique : « < {k} » remplace un nombre de 1 à {k - 1} ménages ; "
+                "« s » masque un chiffre qui permettrait de le retrouver (territoires en gris "
+                "sur la carte). Un territoire à la fois ; les baux et les ratios ne sont pas "
+                "publiés sur la carte pour votre profil (les relogements sont sur la page "
+                "« Relogements », par année civile).",
+                css_classes=["relog-secret"],
+                styles={"font-size": "0.85rem", "color": "#4a5563"},
+                margin=(0, 10),
+            )
+        ]
+
     def __panel__(self) -> pn.viewable.Viewable:
         problems = [
             pn.pane.Alert(
@@ -337,6 +355,7 @@ class DemandSupplyPage(pn.viewable.Viewer):
             pn.bind(notices, self.state.param.notices),
             *problems,
             self.error,
+            *self._secrecy_note(),
             self.totals,
             *([hint] if hint else []),
             self._main,

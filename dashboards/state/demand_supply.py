@@ -32,6 +32,15 @@ LEVELS = {"Communes": "commune", "EPCI": "epci"}
 DEMAND = [i.code for i in indicators.in_view("carte") if i.colour != "offre"]
 SUPPLY = [i.code for i in indicators.in_view("carte") if i.colour == "offre"]
 
+#: What a protected profile's map offers (statistical secrecy): counts of households at a
+#: date, protected by commune, EPCI and territory (Replica.territory_publication), and the
+#: social housing stock (public, RPLS). Not: weighted demand (fractions of households),
+#: leases over 12 months (the rehousing page publishes them, by calendar year: two windows
+#: would give a commune's months by difference) and the ratios built on them.
+PROTECTED_DEMAND = ["demandes_actives", "demandes_prioritaires_actives"]
+PROTECTED_SUPPLY = ["logements", "logements_liberes_12m"]
+PROTECTED = [*PROTECTED_DEMAND, "logements_liberes_12m"]
+
 #: Placeholder of the territory code in :meth:`DemandSupplyState.link_template`.
 CODE = "CODE"
 MAP_QUERY = {"niveau": "level", "demande": "demand", "offre": "supply", "typologie": "typologie"}
@@ -41,6 +50,7 @@ class DemandSupplyState(FilterState):
     """The map page's filters and choices, and the figures they give."""
 
     VIEW_QUERY = MAP_QUERY
+    YEARLY = False  # a protected profile observes any month: stocks at a date
 
     level = param.Selector(
         default="commune", objects=LEVELS, doc="Territoires dessinés : communes ou EPCI"
@@ -61,6 +71,12 @@ class DemandSupplyState(FilterState):
         doc="Typologie de la vue « pression typologique » (T1-T2 pour 1 ou 2 personnes, "
         "T3 pour 3, T4 pour 4, T5+ au-delà)",
     )
+
+    def __init__(self, replica, scope=None, protected: bool = False, **params):
+        super().__init__(replica, scope, protected=protected, **params)
+        if protected:
+            for name, codes in (("demand", PROTECTED_DEMAND), ("supply", PROTECTED_SUPPLY)):
+                self.param[name].objects = {indicators.INDICATORS[c].label: c for c in codes}
 
     @property
     def period(self) -> Period:
@@ -138,6 +154,8 @@ class DemandSupplyState(FilterState):
         for the chosen typology: ``desequilibre``, ``pression``, ``demandes_typologie``,
         ``baux_typologie``), and ``dans_selection`` (False: outside the filters, figures empty)."""
         level = level or self.level
+        if self.protected:
+            return self._protected_values(level)
         filters = self.filters()
         figures = self.replica.demand_supply(filters, level=level, scope=self.scope).set_index(
             level
@@ -158,6 +176,51 @@ class DemandSupplyState(FilterState):
         }
         return out
 
+    def publication(self):
+        """The observation month's protected counts (:meth:`Replica.territory_publication`)."""
+        return self.replica.territory_publication(self.end)
+
+    def _protected_values(self, level: str) -> pd.DataFrame:
+        """:meth:`values` of a protected profile: the protected counts (masked ones empty,
+        their marks in ``attrs["marques"]``), the stock of dwellings; the selection (one
+        territory) only flags its territories: the figures never depend on it."""
+        pub = self.publication()
+        everything = self.territories(level)
+        out = pd.DataFrame(index=everything.index)
+        out.insert(0, "libelle", everything["libelle"])
+        marks: dict[str, dict] = {}
+        for code in [i.code for i in indicators.in_view("carte")]:
+            if code in PROTECTED:
+                shown = [pub.get(level, t, code) for t in out.index]
+                marks[code] = {t: v for t, v in zip(out.index, shown) if isinstance(v, str)}
+                out[code] = [float("nan") if isinstance(v, str) else float(v) for v in shown]
+            else:
+                out[code] = float("nan")
+        stock = self.replica.demand_supply(Filters(end=self.end), level=level, scope=self.scope)
+        out["logements"] = stock.set_index(level)["logements"].reindex(out.index)
+        for extra in ("desequilibre", "pression", "demandes_typologie", "baux_typologie"):
+            out[extra] = float("nan")
+        territory = self.territory()
+        if territory[0] == "total":
+            inside = pd.Series(True, index=out.index)
+        elif level == "commune":
+            epci_of = self._communes["epci"].reindex(out.index)
+            inside = (
+                pd.Series(out.index == territory[1], index=out.index)
+                if territory[0] == "commune"
+                else epci_of == territory[1]
+            )
+        else:
+            epci = territory[1] if territory[0] == "epci" else self._communes["epci"][territory[1]]
+            inside = pd.Series(out.index == epci, index=out.index)
+        out["dans_selection"] = inside.to_numpy(dtype=bool)
+        for code in marks:  # outside the selection: empty, as for every profile
+            out.loc[~out["dans_selection"], code] = float("nan")
+            marks[code] = {t: m for t, m in marks[code].items() if out.at[t, "dans_selection"]}
+        out.attrs["marques"] = marks
+        out.attrs["ratios_non_calcules"] = {}
+        return out
+
     def classes(self, values: pd.DataFrame, column: str) -> Classes:
         """Colour classes of ``column`` over the territories in the selection (a ratio the
         filters would compute on two different bases: none, with the reason)."""
@@ -174,6 +237,12 @@ class DemandSupplyState(FilterState):
         """The selection's totals of the map's counts (territories in the selection), and its
         tension on those totals (None when not computed: no lease, or two bases)."""
         inside = values[values["dans_selection"]]
+        if self.protected:  # the chosen territory's own figures, protected with the others
+            territory, pub = self.territory(), self.publication()
+            level, code = (territory[0], territory[1]) if len(territory) > 1 else ("total", None)
+            out = {c: pub.get(level, code, c) for c in PROTECTED}
+            out["logements"] = float(inside["logements"].sum())
+            return {**out, "tension": None, "territoires": len(inside)}
         counts = [i.code for i in indicators.in_view("carte") if i.unit.code == "nombre"]
         out = {code: float(inside[code].sum()) for code in counts}
         leases = out["baux_12m"]

@@ -140,6 +140,9 @@ class FilterState(param.Parameterized):
     #: Filters a protected profile cannot use (statistical secrecy: each one would let two
     #: views be subtracted); they are not offered, and a link's values are ignored.
     UNPROTECTED = ("natures_reservataire", "reservataires", "bailleurs", "criteres")
+    #: Whether a protected profile's period is a calendar year (the rehousing page) or
+    #: any observation month (the map: stocks at a date, not flows).
+    YEARLY = True
 
     def __init__(
         self, replica: Replica, scope: Scope | None = None, protected: bool = False, **params
@@ -152,7 +155,7 @@ class FilterState(param.Parameterized):
         self.protected = protected
         super().__init__(**params)
         self._load_options()
-        if protected:
+        if protected and self.YEARLY:
             self.param.watch(self._snap_year, ["start", "end"])
 
     # ------------------------------------------------------------------ options and defaults
@@ -180,7 +183,7 @@ class FilterState(param.Parameterized):
         self.param.bailleurs.objects = _options(bailleurs)
         self._follow_natures()
         self._follow_epci()
-        if self.protected:  # whole calendar years: from January (or the first month covered)
+        if self.protected and self.YEARLY:  # calendar years: from January (or the first month)
             years = range(self.coverage.end.year, self.coverage.start.year - 1, -1)
             bounds = [self.year_bounds(y) for y in years]
             self.param.start.objects = {month_label(s): s for s, _ in bounds}
@@ -231,7 +234,7 @@ class FilterState(param.Parameterized):
                 )
                 updates[name] = updates[name][:1]
         bounds = self.year_bounds(updates["end"].year)
-        if (updates["start"], updates["end"]) != bounds:
+        if self.YEARLY and (updates["start"], updates["end"]) != bounds:
             notices.append(
                 "Pour votre profil, les chiffres sont publiés par année civile (secret "
                 f"statistique) : période ramenée à {updates['end'].year}."

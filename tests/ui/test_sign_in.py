@@ -159,6 +159,11 @@ def test_a_partner_signs_in_with_openid_connect_and_sees_its_stock_only(
 ):
     page = sign_in_oidc(context, oidc_app, "j-martin")
     watch = PageWatch(page, oidc_app.url)
+    frames: list[str] = []  # everything the server sends over the websocket
+    page.on(
+        "websocket",
+        lambda ws: ws.on("framereceived", lambda f: frames.append(f if isinstance(f, str) else "")),
+    )
     expect(page).to_have_url(re.compile(rf"^{oidc_app.url}/app"))
     expect(page.locator(".relog-compte")).to_contain_text("j.martin@promologis.fr")
     expect(page.locator(".relog-profil")).to_contain_text("Promologis")
@@ -171,6 +176,11 @@ def test_a_partner_signs_in_with_openid_connect_and_sees_its_stock_only(
     wait_for_kpi(page, "relogements", int(mine["relogements"].sum()))
     theirs = oracle.monthly_rehousing(raw_tables, Filters(**YEAR, bailleurs=[ALTEAL]))
     assert theirs["relogements"].sum() != mine["relogements"].sum()  # the check can tell them apart
+    # nothing of another bailleur crosses the wire nor reaches the page
+    other = oracle.labels(raw_tables, "bailleur")[ALTEAL]
+    assert frames and not any(other in f for f in frames)
+    assert other not in page.content()
+    assert any("Promologis" in f or "relogements" in f for f in frames)  # frames are read
 
     # the audit log and Panel's administration page are the admin's
     for path in ("/admin", "/journal"):
@@ -193,7 +203,7 @@ def test_a_partner_signs_in_with_openid_connect_and_sees_its_stock_only(
 
 def test_an_epci_profile_reads_protected_figures(context, oidc_app, raw_tables):
     """A partner's profile is protected: its year's figures, small ones masked, one
-    territory at a time, no other filter; the map, not yet protected, is not opened."""
+    territory at a time, no other filter, on both pages."""
     page = sign_in_oidc(context, oidc_app, "epci")
     mine = oracle.monthly_rehousing(raw_tables, Filters(**YEAR, epci=[TARN_AGOUT]))
     wait_for_kpi(page, "relogements", int(mine["relogements"].sum()))
@@ -215,8 +225,10 @@ def test_an_epci_profile_reads_protected_figures(context, oidc_app, raw_tables):
     expect(page.locator(".relog-notices, .alert").first).to_contain_text("non disponible")
     html = page.content()
     assert f'data-valeur="{column}">{int(by_commune.loc[small, column])}<' not in html
+    # the map: protected counts, the same legend
     page.goto(f"{oidc_app.url}/carte")
-    expect(page.locator(".alert").first).to_contain_text("secret statistique")
+    expect(page.locator(".relog-secret")).to_contain_text("Secret statistique")
+    expect(page.locator(".relog-totals")).to_be_visible()
 
 
 def test_a_user_without_profile_gets_a_french_refusal_and_nothing_else(context, oidc_app):
