@@ -104,7 +104,9 @@ def suppress(
     # figures, then the undecided ones in order. Decided columns are dropped as we go, so
     # each step costs atoms × (protected + undecided), not atoms × figures.
     columns = np.concatenate([protected, order])
-    residual = np.ascontiguousarray(X[columns].T)
+    # column-major: each figure's residual is a contiguous column, and the live block a
+    # contiguous slice (the updates run in BLAS without copies)
+    residual = np.asfortranarray(X[columns].T)
     scale = np.maximum((X * X).sum(axis=1), 1.0)
     tolerance = 1e-9 * scale
     n_protected = len(protected)
@@ -115,25 +117,28 @@ def suppress(
         independent = np.abs(np.diag(r)) > 1e-9 * max(1.0, float(np.abs(r).max()))
         q = q[:, independent[: q.shape[1]]]
         residual -= q @ (q.T @ residual)
+    kept = residual[:, :n_protected]
+    kept_norm2 = (kept * kept).sum(axis=0)  # kept up to date as figures are published
     offset = n_protected  # the column of the next figure to decide
     for figure in order:
         r = residual[:, offset]
         norm2 = r @ r
         if norm2 > tolerance[figure]:  # else computable already: publishing it adds nothing
             u = r / np.sqrt(norm2)
-            kept = residual[:, :n_protected]
-            left = (kept * kept).sum(axis=0) - (u @ kept) ** 2
-            if (left <= tol_protected).any():
+            along = u @ kept
+            if (kept_norm2 - along**2 <= tol_protected).any():
                 masked[figure] = True  # publishing it would let a primary figure be computed
             else:
                 live = residual[:, offset + 1 :]
                 live -= np.outer(u, u @ live)
-                kept -= np.outer(u, u @ kept)
+                kept -= np.outer(u, along)
+                kept_norm2 -= along**2
         offset += 1
-        if offset - n_protected >= 64:  # drop the decided columns
-            residual = np.ascontiguousarray(
+        if offset - n_protected >= 128:  # drop the decided columns
+            residual = np.asfortranarray(
                 np.concatenate([residual[:, :n_protected], residual[:, offset:]], axis=1)
             )
+            kept = residual[:, :n_protected]
             offset = n_protected
     return masked
 
