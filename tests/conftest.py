@@ -55,6 +55,15 @@ def duckdb_replica(demo_path) -> Replica:
 
 
 @pytest.fixture(scope="session")
+def cached_replica(duckdb_replica) -> Replica:
+    """The demo replica with its result cache, as the server runs it: what is computed once
+    per data version (a protected profile's publication) is computed once here too."""
+    replica = Replica(url=duckdb_replica.url, settings=duckdb_replica.settings, cache=True)
+    yield replica
+    replica.dispose()
+
+
+@pytest.fixture(scope="session")
 def pg_cluster(demo_path):
     """A PostgreSQL primary and its streaming hot standby on loopback, the demo loaded in the
     primary and replayed on the standby."""

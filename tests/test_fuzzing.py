@@ -141,19 +141,15 @@ def test_the_api_answers_within_scope_or_in_french(
 
 
 @pytest.fixture(scope="module")
-def protected_states(duckdb_replica):
-    from data_access import Replica
-
-    cached = Replica(url=duckdb_replica.url, settings=duckdb_replica.settings, cache=True)
+def protected_states(cached_replica):
     out = {}
     for name in ("epci", "bailleur"):
-        replica = cached.scoped(SCOPES[name])
+        replica = cached_replica.scoped(SCOPES[name])
         out[name] = (
             RehousingState(replica, protected=True),
             DemandSupplyState(replica, protected=True),
         )
-    yield out
-    cached.dispose()
+    return out
 
 
 @settings(

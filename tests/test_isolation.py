@@ -12,7 +12,7 @@ import pytest
 from dashboards.access import load_profiles
 from dashboards.state.demand_supply import DemandSupplyState
 from dashboards.state.rehousing import TABLES, RehousingState
-from data_access import FilterError, Filters, Replica
+from data_access import FilterError, Filters
 from tests import oracle
 
 SICOVAL, TARN_AGOUT = "243100633", "200034023"
@@ -75,13 +75,6 @@ def profiles(tmp_path_factory):
     path = tmp_path_factory.mktemp("profils") / "profils.toml"
     path.write_text(PROFILES, encoding="utf-8")
     return {p.key: p for p in load_profiles(path).profiles}
-
-
-@pytest.fixture(scope="module")
-def cached_replica(duckdb_replica):
-    replica = Replica(url=duckdb_replica.url, settings=duckdb_replica.settings, cache=True)
-    yield replica
-    replica.dispose()
 
 
 def scope_filters(scope, **period) -> Filters:

@@ -17,7 +17,7 @@ import pytest
 from scipy.linalg import orth
 
 from dashboards.state.rehousing import GROUPS, RehousingState
-from data_access import FilterError, Filters, Replica, Scope
+from data_access import FilterError, Filters, Scope
 from tests import oracle
 
 SICOVAL = "243100633"
@@ -33,14 +33,6 @@ LEVEL = {
     "relogements_prioritaires": "prioritaires",
     **{column: group for group, column in GROUPS.items()},
 }
-
-
-@pytest.fixture(scope="module")
-def cached_replica(duckdb_replica):
-    """The demo replica with its cache, as served (the publication is computed once)."""
-    replica = Replica(url=duckdb_replica.url, settings=duckdb_replica.settings, cache=True)
-    yield replica
-    replica.dispose()
 
 
 def state_for(replica, scope: Scope, year: int) -> RehousingState:
