@@ -11,10 +11,13 @@ import sqlalchemy as sa
 
 from data_access.errors import FilterError
 from data_access.filters import Filters, Period, Scope
-from data_access.queries.base import Reader
+from data_access.queries.base import LeaseJoin, Reader, in_period, period_dates, run_template
 from data_access.queries.rehousing import share
 from data_access.questions import question
-from data_access.schema import objectif
+from data_access.schema import bail, commune, logement, objectif
+
+#: The breakdowns of :func:`objective_progress`.
+BY = ("reservataire", "epci", "bailleur", "bailleur_epci")
 
 
 @question(cached=False)
@@ -41,15 +44,18 @@ def objective_progress(
       rehousing targets (``relogements_prioritaires``) of the EPCI's bailleurs (only the
       filtered bailleurs when a bailleur filter is set); ``objectif_prorata`` = annual ×
       months elapsed ÷ 12; ``taux_atteinte`` = priority rehousings ÷ prorated target.
-      Targets are set per EPCI: a commune filter is refused.
+    - ``by="bailleur"``: the same for each bailleur, its targets summed over the EPCI the
+      filters and scope keep, against its priority rehousings there.
+    - ``by="bailleur_epci"``: the same for each bailleur × EPCI pair (columns ``bailleur``,
+      ``epci``, ``libelle`` « bailleur — EPCI »): every pair with a target or a rehousing.
+
+    Targets are set per EPCI: a commune filter is refused for the three last.
 
     The frame's ``attrs["periode"]`` holds the :class:`Period` and ``attrs["mois"]`` the
     number of months elapsed.
     """
-    if by not in ("reservataire", "epci"):
-        raise FilterError(
-            f"Suivi des objectifs par {by!r} inconnu (attendu : reservataire ou epci)."
-        )
+    if by not in BY:
+        raise FilterError(f"Suivi des objectifs par {by!r} inconnu (attendu : {', '.join(BY)}).")
     coverage = reader.coverage()
     last = coverage.end
     year = int(year or last.year)
@@ -57,18 +63,17 @@ def objective_progress(
         raise FilterError(
             f"Année hors des données : {year} (de {coverage.start.year} à {last.year})."
         )
-    if by == "epci" and filters.communes:
+    if by != "reservataire" and filters.communes:
         raise FilterError(
             "Les objectifs de l'accord collectif sont fixés par EPCI : retirez le filtre sur "
             "les communes pour les suivre."
         )
     period = Period(max(date(year, 1, 1), coverage.start), min(date(year, 12, 1), last))
     months = len(period.months())
-    summary = reader.rehousing_summary(
-        filters.replace(start=period.start, end=period.end), by=by, scope=scope
-    )
+    asked = filters.replace(start=period.start, end=period.end)
     targets = reader.cached("objectives", (year,), lambda: objectives(reader, year))
     if by == "reservataire":
+        summary = reader.rehousing_summary(asked, by=by, scope=scope)
         out = _share_targets(reader, summary, targets, filters, scope)
     else:
         rows = targets[
@@ -76,11 +81,83 @@ def objective_progress(
         ]
         if filters.bailleurs:
             rows = rows[rows["bailleur_id"].isin(filters.bailleurs)]
+        if scope.bailleurs is not None:
+            rows = rows[rows["bailleur_id"].isin(scope.bailleurs)]
         kept = reader.territories("epci", filters, scope).index
-        annual = rows[rows["epci_siren"].isin(kept)].groupby("epci_siren")["valeur"].sum()
-        out = count_progress(summary, annual, months, "epci", reader.reference("epci")["libelle"])
+        rows = rows[rows["epci_siren"].isin(kept)]
+        if by == "epci":
+            summary = reader.rehousing_summary(asked, by=by, scope=scope)
+            annual = rows.groupby("epci_siren")["valeur"].sum()
+            out = count_progress(
+                summary, annual, months, "epci", reader.reference("epci")["libelle"]
+            )
+        elif by == "bailleur":
+            summary = reader.rehousing_summary(asked, by=by, scope=scope)
+            rows = rows.dropna(subset=["bailleur_id"])
+            annual = rows.groupby(rows["bailleur_id"].astype(int))["valeur"].sum()
+            labels = reader.reference("bailleur")["libelle"]
+            out = count_progress(summary, annual, months, "bailleur", labels)
+        else:
+            out = _cross_progress(reader, asked, scope, rows, months)
     out.attrs.update(periode=period, mois=months)
     return out
+
+
+def _cross_progress(
+    reader: Reader, filters: Filters, scope: Scope, rows: pd.DataFrame, months: int
+) -> pd.DataFrame:
+    """Bailleur × EPCI: each pair's priority rehousings against its own target."""
+    done = run_template(
+        reader,
+        ("objective_cross",),
+        _cross_statement,
+        ["bailleur", "epci", "relogements", "relogements_prioritaires"],
+        filters,
+        scope,
+        period_dates(reader.period(filters)),
+    )
+    done["key"] = done["bailleur"].astype(int).astype(str) + "|" + done["epci"].astype(str)
+    rows = rows.dropna(subset=["bailleur_id"])
+    keys = rows["bailleur_id"].astype(int).astype(str) + "|" + rows["epci_siren"].astype(str)
+    annual = rows.groupby(keys)["valeur"].sum()
+    bailleurs = reader.reference("bailleur")["libelle"]
+    epcis = reader.reference("epci")["libelle"]
+
+    def label(key: str) -> str:
+        bailleur, epci = key.split("|")
+        return f"{bailleurs.get(int(bailleur), bailleur)} — {epcis.get(epci, epci)}"
+
+    summary = done.assign(libelle=done["key"].map(label))
+    codes = sorted(set(summary["key"]) | set(annual.index))
+    out = count_progress(
+        summary[["key", "libelle", "relogements", "relogements_prioritaires"]],
+        annual,
+        months,
+        "key",
+        pd.Series({code: label(code) for code in codes}, dtype=object),
+    )
+    parts = out["key"].str.split("|", expand=True)
+    out.insert(0, "bailleur", parts[0].astype(int))
+    out.insert(1, "epci", parts[1])
+    return out.drop(columns="key").sort_values(["bailleur", "epci"], ignore_index=True)
+
+
+def _cross_statement(filters: Filters, scope: Scope, dates: dict) -> sa.Select:
+    join = LeaseJoin(
+        filters, scope, *in_period(bail.c.date_signature, dates["debut"], dates["fin"])
+    )
+    keys = [logement.c.bailleur_id.label("bailleur"), commune.c.epci_siren.label("epci")]
+    prioritaire = join.prioritaire()
+    return (
+        sa.select(
+            *keys,
+            sa.func.count().label("relogements"),
+            sa.func.sum(prioritaire).label("relogements_prioritaires"),
+        )
+        .select_from(join.from_clause(prioritaire, *keys))
+        .where(*join.where)
+        .group_by(*keys)
+    )
 
 
 def _share_targets(
