@@ -477,3 +477,50 @@ def test_objective_progress_by_bailleur_and_bailleur_epci_match_independent_coun
     assert set(one["epci"]) == {"243100633"}
     with pytest.raises(FilterError, match="par EPCI"):
         replica.objective_progress("bailleur", year=year, filters=Filters(communes=("31555",)))
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_quartile_rules_match_independent_count(replica, raw_tables, year):
+    """Loi Égalité et Citoyenneté (issue 17, item 3): per EPCI, the leases of the year outside
+    QPV to first-quartile households and inside QPV to the others, resources per UC against
+    the EPCI's threshold of the year, on DuckDB and PostgreSQL against pandas."""
+    months = 12 if year == 2025 else 10
+    lease = oracle.leases(raw_tables)
+    end = pd.Timestamp(f"{year}-{months:02d}-01") + pd.offsets.MonthBegin()
+    lease = lease[
+        (lease["date_signature"] >= pd.Timestamp(f"{year}-01-01")) & (lease["date_signature"] < end)
+    ]
+    dem = raw_tables["demande"].set_index("id")
+    seuil = raw_tables["seuil_q1"]
+    seuil = seuil[seuil["annee"] == year].set_index("epci_siren")["montant"]
+    income = lease["demande_id"].map(dem["revenu_mensuel"]).astype(float)
+    units = lease["demande_id"].map(dem["unites_consommation"]).astype(float)
+    threshold = lease["epci_siren"].map(seuil).astype(float)
+    known = income.notna() & (units > 0) & threshold.notna()
+    q1 = known & (income * 12 / units < threshold)
+    outside = lease["qpv_code"].isna() | (lease["qpv_code"] == "")
+    want = (
+        pd.DataFrame(
+            {
+                "attributions_hors_qpv": outside,
+                "q1_hors_qpv": outside & q1,
+                "attributions_qpv": ~outside,
+                "hors_q1_qpv": ~outside & known & ~q1,
+                "ressources_inconnues": ~known,
+            }
+        )
+        .groupby(lease["epci_siren"])
+        .sum()
+    )
+    got = replica.quartile_rules(year=year).set_index("epci")
+    assert sorted(got.index) == sorted(want.index)
+    for column in want.columns:
+        assert (got[column] == want[column].reindex(got.index)).all(), column
+    assert got["q1_hors_qpv"].sum() > 100 and got["attributions_qpv"].sum() > 100
+    share = want["q1_hors_qpv"] / want["attributions_hors_qpv"]
+    assert got["part_q1_hors_qpv"].to_numpy() == pytest.approx(
+        share.reindex(got.index).to_numpy(), nan_ok=True
+    )
+    assert (got["seuil_q1"] == seuil.reindex(got.index)).all()
+    with pytest.raises(FilterError, match="par EPCI"):
+        replica.quartile_rules(year=year, filters=Filters(communes=("31555",)))

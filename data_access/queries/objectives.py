@@ -14,7 +14,7 @@ from data_access.filters import Filters, Period, Scope
 from data_access.queries.base import LeaseJoin, Reader, in_period, period_dates, run_template
 from data_access.queries.rehousing import share
 from data_access.questions import question
-from data_access.schema import bail, commune, logement, objectif
+from data_access.schema import bail, commune, demande, logement, objectif, seuil_q1
 
 #: The breakdowns of :func:`objective_progress`.
 BY = ("reservataire", "epci", "bailleur", "bailleur_epci")
@@ -244,3 +244,111 @@ def count_progress(
     out["taux_atteinte"] = (out["relogements_prioritaires"] / prorata).astype("float64").round(3)
     out.loc[np.isnan(out["objectif_annuel"].astype(float)), "taux_atteinte"] = np.nan
     return out.rename_axis(key).reset_index()
+
+
+@question()
+def quartile_rules(
+    reader: Reader,
+    year: int | None = None,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+) -> pd.DataFrame:
+    """The loi Égalité et Citoyenneté's first-quartile rules, per EPCI, year to date.
+
+    **Definition.** The attributions are the leases signed from January of ``year`` (default:
+    the year of the last complete month) to its last complete month, located by their
+    dwelling's EPCI; inside QPV when the dwelling has a QPV code. A household is of the
+    **first quartile** when its annual resources per consumption unit (the demande's
+    ``revenu_mensuel`` × 12 ÷ ``unites_consommation``, the SNE field as the replica holds it)
+    are strictly below the EPCI's ``seuil_q1`` of the year (arrêté annuel); its resources
+    are *unknown* without income, without units or without the EPCI's threshold, and it then
+    counts in neither group (``ressources_inconnues`` says how many).
+
+    Columns: ``epci``, ``libelle``, ``seuil_q1`` (euros per UC and per year, empty without
+    an arrêté value), ``attributions_hors_qpv``, ``q1_hors_qpv``, ``part_q1_hors_qpv``
+    (target ≥ 25 %), ``attributions_qpv``, ``hors_q1_qpv``, ``part_hors_q1_qpv`` (target ≥
+    50 %), ``ressources_inconnues``; one row per EPCI with an attribution. Targets are set
+    per EPCI: a commune filter is refused. ``attrs["periode"]``: the period.
+    """
+    coverage = reader.coverage()
+    year = int(year or coverage.end.year)
+    if not coverage.start.year <= year <= coverage.end.year:
+        raise FilterError(
+            f"Année hors des données : {year} (de {coverage.start.year} à {coverage.end.year})."
+        )
+    if filters.communes:
+        raise FilterError(
+            "Les règles du premier quartile s'appliquent par EPCI : retirez le filtre sur les "
+            "communes pour les suivre."
+        )
+    period = Period(max(date(year, 1, 1), coverage.start), min(date(year, 12, 1), coverage.end))
+    asked = filters.replace(start=period.start, end=period.end)
+    dates = period_dates(period)
+    shape = ("quartile_rules", asked.shape(), scope.shape(), tuple(dates))
+    stmt = reader.statement(
+        shape,
+        lambda: _quartile_statement(
+            asked.placeholders(),
+            scope.placeholders(),
+            {name: sa.bindparam(name, type_=sa.Date) for name in dates},
+        ),
+    )
+    columns = [
+        "epci", "seuil_q1", "attributions_hors_qpv", "q1_hors_qpv", "attributions_qpv",
+        "hors_q1_qpv", "ressources_inconnues",
+    ]  # fmt: skip
+    out = reader.frame(
+        stmt,
+        columns,
+        {**asked.parameters(), **scope.parameters(), **dates, "annee": year},
+    )
+    for column in columns[2:]:
+        out[column] = out[column].fillna(0).astype("int64")
+    out["part_q1_hors_qpv"] = share(out["q1_hors_qpv"], out["attributions_hors_qpv"])
+    out["part_hors_q1_qpv"] = share(out["hors_q1_qpv"], out["attributions_qpv"])
+    out.insert(1, "libelle", out["epci"].map(reader.reference("epci")["libelle"]))
+    out = out[
+        [
+            "epci", "libelle", "seuil_q1", "attributions_hors_qpv", "q1_hors_qpv",
+            "part_q1_hors_qpv", "attributions_qpv", "hors_q1_qpv", "part_hors_q1_qpv",
+            "ressources_inconnues",
+        ]
+    ].sort_values("epci", ignore_index=True)  # fmt: skip
+    out.attrs["periode"] = period
+    return out
+
+
+def _quartile_statement(filters: Filters, scope: Scope, dates: dict) -> sa.Select:
+    join = LeaseJoin(
+        filters, scope, *in_period(bail.c.date_signature, dates["debut"], dates["fin"])
+    )
+    epci = commune.c.epci_siren
+    income, units = demande.c.revenu_mensuel, demande.c.unites_consommation
+    threshold = seuil_q1.c.montant
+    known = sa.and_(income.is_not(None), units > 0, threshold.is_not(None))
+    q1 = sa.and_(known, income * 12 < threshold * units)
+    outside = sa.or_(logement.c.qpv_code.is_(None), logement.c.qpv_code == "")
+
+    def count(condition) -> sa.ColumnElement:
+        return sa.func.sum(sa.case((condition, 1), else_=0))
+
+    base = join.from_clause(epci, income, logement.c.qpv_code)
+    return (
+        sa.select(
+            epci.label("epci"),
+            sa.func.max(threshold).label("seuil_q1"),
+            count(outside),
+            count(sa.and_(outside, q1)),
+            count(sa.not_(outside)),
+            count(sa.and_(sa.not_(outside), known, sa.not_(q1))),
+            count(sa.not_(known)),
+        )
+        .select_from(
+            base.outerjoin(
+                seuil_q1,
+                sa.and_(seuil_q1.c.epci_siren == epci, seuil_q1.c.annee == sa.bindparam("annee")),
+            )
+        )
+        .where(*join.where)
+        .group_by(epci)
+    )
