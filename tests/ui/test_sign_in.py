@@ -318,7 +318,8 @@ def test_local_accounts_sign_in_with_a_hashed_password(context, accounts_app, ra
 
 def test_a_sign_in_expires(browser, demo_path, tmp_path):
     """RELOG_SESSION_HOURS: past it, the session cookie is refused and the user signs in
-    again (here 4 seconds)."""
+    again (here 30 seconds: long enough for a busy machine to show the page first; the test
+    waits for the page, then for the rest of the 30 seconds, never for a fixed time)."""
     accounts = tmp_path / "comptes.toml"
     from dashboards.access import save_account
 
@@ -329,7 +330,7 @@ def test_a_sign_in_expires(browser, demo_path, tmp_path):
         {
             "RELOG_AUTH": "comptes",
             "RELOG_ACCOUNTS_FILE": str(accounts),
-            "RELOG_SESSION_HOURS": str(4 / 3600),
+            "RELOG_SESSION_HOURS": str(30 / 3600),
         },
     )
     try:
@@ -338,9 +339,10 @@ def test_a_sign_in_expires(browser, demo_path, tmp_path):
         page.goto(f"{app.url}/app")
         page.get_by_label("Identifiant").fill("gestion")
         page.get_by_label("Mot de passe").fill("mot de passe de test 1")
+        signed_in = time.monotonic()
         page.get_by_role("button", name="Se connecter").click()
-        expect(page.locator(".relog-profil")).to_be_visible()
-        time.sleep(5)
+        expect(page.locator(".relog-profil")).to_be_visible(timeout=30_000)
+        time.sleep(max(0.0, signed_in + 31 - time.monotonic()))
         page.goto(f"{app.url}/app")
         expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
         context.close()
