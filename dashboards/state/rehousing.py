@@ -117,8 +117,10 @@ class RehousingState(FilterState):
         k = self.replica.settings.secrecy_k
         return SECRECY_NOTE.format(k=k, k1=k - 1)
 
-    def _protected_row(self, when, territory) -> dict:
-        pub = self.publication()
+    @staticmethod
+    def _protected_row(pub: Publication, when, territory) -> dict:
+        """A territory's counts and share from the year's publication (read once per view:
+        a breakdown asks it for every member)."""
         if territory[0] == "commune" and not pub.communes:
             raise FilterError(COMMUNE_YEAR.format(year=pub.year))
         prio, tous = (pub.get(when, territory, level) for level in ("prioritaires", "tous"))
@@ -132,13 +134,13 @@ class RehousingState(FilterState):
         """The key figures a protected profile reads: the year (its months available) and,
         but for a commune, its last month; no change on a year (it would give the year
         before's same months, which are not published, by difference)."""
-        territory = self.territory()
+        territory, pub = self.territory(), self.publication()
         rows = [{"fenetre": "periode", "fin": self.period.end,
-                 **self._protected_row(None, territory)}]  # fmt: skip
+                 **self._protected_row(pub, None, territory)}]  # fmt: skip
         if territory[0] != "commune":
             last = self.period.end
             rows.append({"fenetre": "dernier_mois", "fin": last,
-                         **self._protected_row(last, territory)})  # fmt: skip
+                         **self._protected_row(pub, last, territory)})  # fmt: skip
         return pd.DataFrame(rows, dtype=object)  # marks stay what they are
 
     def _protected_series(self) -> pd.DataFrame:
@@ -148,7 +150,7 @@ class RehousingState(FilterState):
         pub = self.publication()
         rows = []
         for month in pub.months:
-            row = {"mois": pd.Timestamp(month), **self._protected_row(month, territory)}
+            row = {"mois": pd.Timestamp(month), **self._protected_row(pub, month, territory)}
             for group, column in GROUPS.items():
                 row[column] = pub.get(month, territory, group)
             rows.append(row)
@@ -162,7 +164,7 @@ class RehousingState(FilterState):
         columns = ["relogements", "relogements_prioritaires", "part_prioritaires"]
         if by is None:
             return pd.DataFrame(
-                [{"libelle": "Total", **self._protected_row(None, territory)}], dtype=object
+                [{"libelle": "Total", **self._protected_row(pub, None, territory)}], dtype=object
             )
         if by not in PROTECTED_BREAKDOWNS:
             raise FilterError(
@@ -190,7 +192,7 @@ class RehousingState(FilterState):
             members = [(c, kept["libelle"][c], ("commune", c)) for c in kept.index]
         rows = []
         for code, label, where in members:
-            row = self._protected_row(None, where)
+            row = self._protected_row(pub, None, where)
             if row["relogements"] == 0:
                 continue  # as for every profile: members with a rehousing
             rows.append({by: code, "libelle": label, **row})
@@ -321,7 +323,7 @@ class RehousingState(FilterState):
         if key == "serie":
             frame = self.series()
             territory, pub = self.territory(), self.publication()
-            total = {"mois": "Total", **self._protected_row(None, territory)}
+            total = {"mois": "Total", **self._protected_row(pub, None, territory)}
             for group, column in GROUPS.items():
                 total[column] = pub.get(None, territory, group)
             return pd.concat(

@@ -16,6 +16,19 @@ from data_access.queries.rehousing import share
 from data_access.questions import question
 from data_access.schema import bail, commune, demande, logement, objectif, seuil_q1
 
+
+def year_to_date(reader: Reader, year: int | None) -> Period:
+    """January of ``year`` (default: the year of the last complete month; in the data's first
+    year, its first month) to its last complete month; a year outside the data is refused."""
+    coverage = reader.coverage()
+    year = int(year or coverage.end.year)
+    if not coverage.start.year <= year <= coverage.end.year:
+        raise FilterError(
+            f"Année hors des données : {year} (de {coverage.start.year} à {coverage.end.year})."
+        )
+    return Period(max(date(year, 1, 1), coverage.start), min(date(year, 12, 1), coverage.end))
+
+
 #: The breakdowns of :func:`objective_progress`.
 BY = ("reservataire", "epci", "bailleur", "bailleur_epci")
 
@@ -56,19 +69,13 @@ def objective_progress(
     """
     if by not in BY:
         raise FilterError(f"Suivi des objectifs par {by!r} inconnu (attendu : {', '.join(BY)}).")
-    coverage = reader.coverage()
-    last = coverage.end
-    year = int(year or last.year)
-    if not coverage.start.year <= year <= last.year:
-        raise FilterError(
-            f"Année hors des données : {year} (de {coverage.start.year} à {last.year})."
-        )
+    period = year_to_date(reader, year)
+    year = period.end.year
     if by != "reservataire" and filters.communes:
         raise FilterError(
             "Les objectifs de l'accord collectif sont fixés par EPCI : retirez le filtre sur "
             "les communes pour les suivre."
         )
-    period = Period(max(date(year, 1, 1), coverage.start), min(date(year, 12, 1), last))
     months = len(period.months())
     asked = filters.replace(start=period.start, end=period.end)
     targets = reader.cached("objectives", (year,), lambda: objectives(reader, year))
@@ -270,37 +277,26 @@ def quartile_rules(
     50 %), ``ressources_inconnues``; one row per EPCI with an attribution. Targets are set
     per EPCI: a commune filter is refused. ``attrs["periode"]``: the period.
     """
-    coverage = reader.coverage()
-    year = int(year or coverage.end.year)
-    if not coverage.start.year <= year <= coverage.end.year:
-        raise FilterError(
-            f"Année hors des données : {year} (de {coverage.start.year} à {coverage.end.year})."
-        )
+    period = year_to_date(reader, year)
     if filters.communes:
         raise FilterError(
             "Les règles du premier quartile s'appliquent par EPCI : retirez le filtre sur les "
             "communes pour les suivre."
         )
-    period = Period(max(date(year, 1, 1), coverage.start), min(date(year, 12, 1), coverage.end))
     asked = filters.replace(start=period.start, end=period.end)
-    dates = period_dates(period)
-    shape = ("quartile_rules", asked.shape(), scope.shape(), tuple(dates))
-    stmt = reader.statement(
-        shape,
-        lambda: _quartile_statement(
-            asked.placeholders(),
-            scope.placeholders(),
-            {name: sa.bindparam(name, type_=sa.Date) for name in dates},
-        ),
-    )
     columns = [
         "epci", "seuil_q1", "attributions_hors_qpv", "q1_hors_qpv", "attributions_qpv",
         "hors_q1_qpv", "ressources_inconnues",
     ]  # fmt: skip
-    out = reader.frame(
-        stmt,
+    out = run_template(
+        reader,
+        ("quartile_rules",),
+        _quartile_statement,
         columns,
-        {**asked.parameters(), **scope.parameters(), **dates, "annee": year},
+        asked,
+        scope,
+        period_dates(period),
+        values={"annee": period.end.year},
     )
     for column in columns[2:]:
         out[column] = out[column].fillna(0).astype("int64")
