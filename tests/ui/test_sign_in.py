@@ -254,7 +254,7 @@ def test_a_user_without_profile_gets_a_french_refusal_and_nothing_else(context, 
 
 def test_the_admin_reads_the_audit_log(context, oidc_app):
     page = sign_in_oidc(context, oidc_app, "admin", "/journal")
-    expect(page.get_by_role("heading", name="Journal d'audit")).to_be_visible()
+    expect(page.get_by_role("heading", name="Journal d'audit", level=2)).to_be_visible()
     expect(page.locator(".relog-journal")).to_contain_text("connexion")
     assert page.goto(f"{oidc_app.url}/admin").status == 200  # Panel's administration page
 
