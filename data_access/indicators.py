@@ -113,6 +113,7 @@ POINTS = Unit("points", 1, "+0.0;-0.0;0.0", "points")
 MONTHS = Unit("mois", 1, "0.0", "mois")
 DAYS = Unit("jours", 0, "#,##0", "jours")
 FLAG = Unit("oui_non")
+PER_MONTH = Unit("nombre", 1, "#,##0.0", "par mois")
 MONTH = Unit("mois_calendaire", excel="mmmm yyyy")
 DATE = Unit("date", excel="dd/mm/yyyy")
 TEXT = Unit("texte")
@@ -296,6 +297,23 @@ _ABNORMAL = (
     "Délai anormalement long : bail signé après au moins 36 mois révolus d'attente (réglage "
     "RELOG_ABNORMAL_DELAY_MONTHS)."
 )
+_Q1_LEASES = (
+    "Attribution (loi Égalité et Citoyenneté) : bail signé depuis le 1er janvier de l'année, "
+    "situé dans l'EPCI du logement."
+)
+_Q1 = (
+    "Premier quartile : ressources annuelles par unité de consommation (revenu mensuel de la "
+    "demande × 12 ÷ unités de consommation, tels que la réplique les tient) strictement sous "
+    "le seuil du premier quartile de l'EPCI pour l'année (arrêté annuel)."
+)
+_FORECAST = (
+    "Prévision au 31 décembre : le réalisé depuis janvier plus, pour chaque mois restant, le "
+    "mois moyen des 12 derniers mois complets ; intervalle à 80 % : 10e et 90e centiles de "
+    "4 000 tirages (bootstrap en deux temps : un rythme tiré parmi ces 12 mois, puis les mois "
+    "restants tirés de ce rythme)."
+)
+_FORECAST_SHARE = "Pour une part, numérateur et dénominateur d'un même mois sont tirés ensemble."
+_FORECAST_COUNT = "Comparée à l'objectif annuel (non proratisé)."
 _GROUPS = (
     ("prioritaires", "prioritaires", "relogements_prioritaires"),
     ("non_prioritaires", "non prioritaires", "relogements"),
@@ -315,7 +333,7 @@ _DECLARED: list[Indicator | Column] = [
         "Relogements (baux signés)",
         "Relogements",
         _LEASE,
-        (*_REHOUSING, "objective_progress"),
+        (*_REHOUSING, "objective_progress", "objective_months"),
         views=("repartition",),
         when="sans_criteres",
     ),
@@ -324,7 +342,7 @@ _DECLARED: list[Indicator | Column] = [
         "Relogements de ménages prioritaires",
         "dont prioritaires",
         (_PRIORITY, _LEASE),
-        (*_REHOUSING, "objective_progress"),
+        (*_REHOUSING, "objective_progress", "objective_months", "objective_forecast"),
         colour="prioritaire",
         views=("repartition",),
         when="sans_criteres",
@@ -552,7 +570,7 @@ _DECLARED: list[Indicator | Column] = [
         SHARE,
         "Part des attributions à consacrer aux ménages prioritaires : l'objectif propre du "
         "réservataire, sinon celui du département, sinon 25 % (article L441-1 du CCH).",
-        ("objective_progress",),
+        ("objective_progress", "objective_forecast"),
     ),
     Indicator(
         "ecart_points",
@@ -579,7 +597,7 @@ _DECLARED: list[Indicator | Column] = [
         Unit("nombre", 1, "#,##0.0"),
         "Objectif annuel de relogements de ménages prioritaires de l'accord collectif "
         "départemental (somme des objectifs des bailleurs du territoire).",
-        ("objective_progress",),
+        ("objective_progress", "objective_forecast"),
     ),
     Indicator(
         "objectif_prorata",
@@ -598,13 +616,181 @@ _DECLARED: list[Indicator | Column] = [
         ("objective_progress",),
         based_on="relogements_prioritaires",
     ),
+    # ------------------------------------------------------------ first quartile (loi EC)
+    Indicator(
+        "seuil_q1",
+        "Seuil du premier quartile (€ par UC et par an)",
+        "Seuil Q1",
+        Unit("nombre", 0, "#,##0", "€"),
+        "Ressources annuelles par unité de consommation sous lesquelles un demandeur est du "
+        "premier quartile, fixées chaque année par arrêté pour l'EPCI.",
+        ("quartile_rules",),
+    ),
+    _count(
+        "attributions_hors_qpv",
+        "Attributions hors QPV",
+        "Attributions hors QPV",
+        (_Q1_LEASES, "Hors QPV : logement sans code de quartier prioritaire."),
+        ("quartile_rules", "objective_months"),
+    ),
+    _count(
+        "q1_hors_qpv",
+        "dont ménages du premier quartile",
+        "dont 1er quartile",
+        (_Q1_LEASES, _Q1),
+        ("quartile_rules", "objective_months"),
+    ),
+    Indicator(
+        "part_q1_hors_qpv",
+        "Part des attributions hors QPV au premier quartile",
+        "Part 1er quartile hors QPV",
+        SHARE,
+        (
+            "Attributions hors QPV à des ménages du premier quartile ÷ attributions hors QPV "
+            "(objectif : au moins 25 %, loi Égalité et Citoyenneté ; réglage "
+            "RELOG_Q1_OUTSIDE_QPV_TARGET).",
+        ),
+        ("quartile_rules",),
+        based_on="attributions_hors_qpv",
+    ),
+    _count(
+        "attributions_qpv",
+        "Attributions en QPV",
+        "Attributions en QPV",
+        (_Q1_LEASES, "En QPV : logement situé dans un quartier prioritaire de la ville."),
+        ("quartile_rules", "objective_months"),
+    ),
+    _count(
+        "hors_q1_qpv",
+        "dont ménages hors premier quartile",
+        "dont hors 1er quartile",
+        (_Q1_LEASES, _Q1),
+        ("quartile_rules", "objective_months"),
+    ),
+    Indicator(
+        "part_hors_q1_qpv",
+        "Part des attributions en QPV hors premier quartile",
+        "Part hors 1er quartile en QPV",
+        SHARE,
+        (
+            "Attributions en QPV à des ménages hors premier quartile (ressources connues) ÷ "
+            "attributions en QPV (objectif : au moins 50 % ; réglage "
+            "RELOG_OUTSIDE_Q1_IN_QPV_TARGET).",
+        ),
+        ("quartile_rules",),
+        based_on="attributions_qpv",
+    ),
+    _count(
+        "ressources_inconnues",
+        "Attributions aux ressources inconnues",
+        "Ressources inconnues",
+        (
+            _Q1_LEASES,
+            "Ressources inconnues : sans revenu, sans unités de consommation ou sans seuil de "
+            "l'EPCI pour l'année ; comptées dans les attributions, dans aucun des deux groupes.",
+        ),
+        ("quartile_rules", "objective_months"),
+    ),
+    # ------------------------------------------------------------ year-end forecasts
+    Column("mois_restants", "Mois restants", COUNT),
+    Indicator(
+        "part_realisee",
+        "Part réalisée depuis janvier",
+        "Réalisé",
+        SHARE,
+        "Part atteinte du 1er janvier au dernier mois complet.",
+        ("objective_forecast",),
+    ),
+    Indicator(
+        "prevision_part",
+        "Prévision au 31 décembre (part)",
+        "Prévision",
+        SHARE,
+        (_FORECAST, _FORECAST_SHARE),
+        ("objective_forecast",),
+    ),
+    Indicator(
+        "prevision_part_basse",
+        "Prévision, borne basse de l'intervalle à 80 % (part)",
+        "Borne basse",
+        SHARE,
+        (_FORECAST, _FORECAST_SHARE),
+        ("objective_forecast",),
+    ),
+    Indicator(
+        "prevision_part_haute",
+        "Prévision, borne haute de l'intervalle à 80 % (part)",
+        "Borne haute",
+        SHARE,
+        (_FORECAST, _FORECAST_SHARE),
+        ("objective_forecast",),
+    ),
+    Indicator(
+        "prevision",
+        "Prévision au 31 décembre (relogements prioritaires)",
+        "Prévision",
+        Unit("nombre", 0, "#,##0"),
+        (_FORECAST, _FORECAST_COUNT),
+        ("objective_forecast",),
+    ),
+    Indicator(
+        "prevision_basse",
+        "Prévision, borne basse de l'intervalle à 80 %",
+        "Borne basse",
+        Unit("nombre", 0, "#,##0"),
+        (_FORECAST, _FORECAST_COUNT),
+        ("objective_forecast",),
+    ),
+    Indicator(
+        "prevision_haute",
+        "Prévision, borne haute de l'intervalle à 80 %",
+        "Borne haute",
+        Unit("nombre", 0, "#,##0"),
+        (_FORECAST, _FORECAST_COUNT),
+        ("objective_forecast",),
+    ),
+    Indicator(
+        "rythme_actuel",
+        "Rythme actuel (par mois)",
+        "Rythme actuel",
+        PER_MONTH,
+        "Ménages comptés par l'objectif (relogements prioritaires, ou ménages de la règle du "
+        "quartile), en moyenne par mois sur les 12 derniers mois complets.",
+        ("objective_forecast",),
+    ),
+    Indicator(
+        "rythme_necessaire",
+        "Rythme nécessaire (par mois restant)",
+        "Rythme nécessaire",
+        PER_MONTH,
+        (
+            "Ménages à compter chaque mois restant pour atteindre l'objectif au 31 décembre "
+            "(pour une part : au rythme actuel des attributions) ; vide en décembre.",
+        ),
+        ("objective_forecast",),
+        empty="sans objet (année close ou aucune attribution)",
+    ),
+    Indicator(
+        "prevision_atteint",
+        "Objectif atteint selon la prévision",
+        "Atteint en fin d'année ?",
+        FLAG,
+        "Oui quand la prévision au 31 décembre atteint l'objectif (vide sans objectif).",
+        ("objective_forecast",),
+    ),
     # ------------------------------------------------------------ demand and supply
     _count(
         "demandes_actives",
         "Demandes actives (1er choix)",
         "Demandes actives (1er choix)",
         (_ACTIVE, "Chaque demande est comptée sur sa commune de premier choix."),
-        ("demand_supply", "typology_pressure", "priority_backlog"),
+        (
+            "demand_supply",
+            "typology_pressure",
+            "priority_backlog",
+            "backlog_by_epci",
+            "backlog_trend",
+        ),
         honours=DEMAND_FILTERS,
         colour="demande",
         views=("carte",),
@@ -741,7 +927,7 @@ _DECLARED: list[Indicator | Column] = [
         "Demandes prioritaires actives",
         "Demandes prioritaires",
         (_ACTIVE, "Demandes dont le ménage détient un critère de priorité à cette date."),
-        ("priority_backlog",),
+        ("priority_backlog", "backlog_by_epci", "backlog_trend"),
         honours=DEMAND_FILTERS,
     ),
     _count(
@@ -749,7 +935,7 @@ _DECLARED: list[Indicator | Column] = [
         "Demandes DALO actives",
         "Demandes DALO",
         (_ACTIVE, "Demandes dont le ménage est reconnu prioritaire et urgent (DALO)."),
-        ("priority_backlog",),
+        ("priority_backlog", "backlog_by_epci", "backlog_trend"),
         honours=DEMAND_FILTERS,
     ),
     _count(
@@ -758,8 +944,31 @@ _DECLARED: list[Indicator | Column] = [
         "DALO hors délai",
         "Ménages reconnus DALO depuis plus que le délai légal de relogement (6 mois, réglage "
         "RELOG_DALO_DEADLINE_MONTHS) et toujours en attente.",
-        ("priority_backlog",),
+        ("priority_backlog", "backlog_by_epci", "dalo_overdue", "backlog_trend"),
         honours=DEMAND_FILTERS,
+    ),
+    _count(
+        "demandes_delai_anormal",
+        "Demandes au-delà du délai anormalement long",
+        "Au-delà du délai anormal",
+        (
+            _ACTIVE,
+            "Demandes actives déposées depuis au moins le délai anormalement long de l'EPCI de "
+            "leur premier choix (arrêté préfectoral : réglage RELOG_ABNORMAL_DELAY_MONTHS, "
+            "36 mois par défaut, et RELOG_ABNORMAL_DELAY_EPCI pour les EPCI qui en diffèrent).",
+        ),
+        ("backlog_by_epci", "backlog_trend"),
+        honours=DEMAND_FILTERS,
+    ),
+    Indicator(
+        "part_delai_anormal",
+        "Part des demandes au-delà du délai anormalement long",
+        "Part au-delà du délai",
+        SHARE,
+        "Demandes au-delà du délai anormalement long ÷ demandes actives.",
+        ("backlog_by_epci", "backlog_trend"),
+        honours=DEMAND_FILTERS,
+        based_on="demandes_actives",
     ),
     # ------------------------------------------------------------ reconciliation
     _count(
@@ -839,6 +1048,10 @@ _DECLARED: list[Indicator | Column] = [
     Column("typologie_recherchee", "Typologie recherchée"),
     Column("revenu_mensuel", "Revenu mensuel (€)", Unit("nombre", 2, "#,##0.00")),
     Column("baux_meme_mois", "dont attribués en CAL le même mois", COUNT),
+    Column("delai_anormal_mois", "Délai anormalement long de l'EPCI (mois)", COUNT),
+    Column("anciennete_dalo", "Ancienneté de la reconnaissance DALO"),
+    Column("au", "Observé le", DATE),
+    Column("regle", "Règle du premier quartile"),
 ]
 
 #: Every indicator, by code.

@@ -77,6 +77,13 @@ class Settings:
     #: "Délai anormalement long" in months (Haute-Garonne: 36, until the préfectoral arrêté
     #: says otherwise).
     abnormal_delay_months: int = 36
+    #: The délai anormalement long of EPCI whose arrêté differs: (SIREN, months) pairs.
+    abnormal_delay_epci: tuple[tuple[str, int], ...] = ()
+    #: Loi Égalité et Citoyenneté: minimum share of the attributions outside QPV to
+    #: first-quartile households (25 % unless the EPCI and the préfet agreed otherwise)…
+    q1_outside_qpv_target: float = 0.25
+    #: … and of the attributions inside QPV to households outside the first quartile.
+    outside_q1_in_qpv_target: float = 0.50
     #: Statistical secrecy of protected profiles: counts from 1 to k − 1 households are masked.
     secrecy_k: int = 5
     #: Seconds during which the replica's data version is trusted before being read again.
@@ -92,6 +99,22 @@ class Settings:
     contours_qpv: Path | None = None
 
 
+def _env_delays(name: str) -> tuple[tuple[str, int], ...]:
+    """« 243100518:36,200072643:30 » → ((SIREN, months), …)."""
+    raw = os.environ.get(name) or ""
+    out = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        siren, _, months = item.partition(":")
+        siren, months = siren.strip(), months.strip()
+        if not (siren.isdigit() and len(siren) == 9 and months.isdigit() and int(months) > 0):
+            raise ValueError(
+                f"La variable d'environnement {name} attend « SIREN:mois » séparés par des "
+                f"virgules (reçu : {item!r})."
+            )
+        out[siren] = int(months)
+    return tuple(sorted(out.items()))
+
+
 def load_settings() -> Settings:
     """Read the settings from ``RELOG_*`` environment variables."""
     data_dir = default_data_dir()
@@ -104,6 +127,9 @@ def load_settings() -> Settings:
         priority_share_target=_env_float("RELOG_PRIORITY_SHARE_TARGET", 0.25),
         dalo_deadline_months=_env_int("RELOG_DALO_DEADLINE_MONTHS", 6),
         abnormal_delay_months=_env_int("RELOG_ABNORMAL_DELAY_MONTHS", 36),
+        abnormal_delay_epci=_env_delays("RELOG_ABNORMAL_DELAY_EPCI"),
+        q1_outside_qpv_target=_env_float("RELOG_Q1_OUTSIDE_QPV_TARGET", 0.25),
+        outside_q1_in_qpv_target=_env_float("RELOG_OUTSIDE_Q1_IN_QPV_TARGET", 0.50),
         secrecy_k=max(2, _env_int("RELOG_SECRECY_K", 5)),
         version_ttl_s=_env_float("RELOG_VERSION_TTL_S", 30.0),
         cache_size=_env_int("RELOG_CACHE_SIZE", 512),

@@ -658,6 +658,83 @@ def priority_backlog(raw, filters: Filters, at: date | str | None = None) -> pd.
     return out
 
 
+def backlog_by_epci(raw, filters: Filters, at, delays: dict | None = None) -> pd.DataFrame:
+    """Per EPCI of the rang-1 wished commune (NaN: none), on ``at``: active demandes, those
+    holding a criterion, holding DALO, holding a DALO criterion started at least 6 months
+    before, and filed at least the EPCI's délai anormalement long before ``at`` (``delays``:
+    SIREN → months, else 36). Index ``epci``."""
+    at = _ts(at)
+    dem = active_demandes(raw, at)
+    wishes = raw["demande_commune"]
+    first = wishes.loc[wishes["rang"] == 1, ["demande_id", "commune_code"]]
+    dem = dem.merge(first, on="demande_id", how="left")
+    dem["epci"] = dem["commune_code"].map(raw["commune"].set_index("code_insee")["epci_siren"])
+    if filters.epci or filters.communes:
+        dem = dem[dem["commune_code"].isin(_territories(raw, filters)["code_insee"])]
+    dem = dem[_demand_mask(raw, dem, filters, at)].reset_index(drop=True)
+    dem["prioritaire"] = holds(raw, dem["demande_id"], at)
+    dem["dalo"] = holds(raw, dem["demande_id"], at, ["DALO"])
+    dalo = _valid_criteria(raw, dem["demande_id"], at, ["DALO"])
+    late = dalo[dalo["date_debut"] <= _months_before(at, DALO_DEADLINE_MONTHS)]
+    dem["late"] = False
+    dem.loc[late["_row"].unique(), "late"] = True
+    months = dem["epci"].map(lambda e: (delays or {}).get(e, ABNORMAL_DELAY_MONTHS))
+    bound = [_months_before(at, int(m)) for m in months]
+    dem["ancienne"] = dem["date_depot"].to_numpy() <= np.array(bound, dtype="datetime64[ns]")
+    return dem.groupby("epci", dropna=False).agg(
+        demandes_actives=("demande_id", "size"),
+        demandes_prioritaires=("prioritaire", "sum"),
+        demandes_dalo=("dalo", "sum"),
+        dalo_delai_depasse=("late", "sum"),
+        demandes_delai_anormal=("ancienne", "sum"),
+    )
+
+
+def dalo_overdue(raw, filters: Filters, at) -> pd.Series:
+    """DALO households past the 6-month deadline on ``at`` by months since their earliest
+    valid DALO recognition: 6–12, 12–24, 24 and more (index: the band's lower bound)."""
+    at = _ts(at)
+    dem = active_demandes(raw, at)
+    wishes = raw["demande_commune"]
+    first = wishes.loc[wishes["rang"] == 1, ["demande_id", "commune_code"]]
+    dem = dem.merge(first, on="demande_id", how="left")
+    if filters.epci or filters.communes:
+        dem = dem[dem["commune_code"].isin(_territories(raw, filters)["code_insee"])]
+    dem = dem[_demand_mask(raw, dem, filters, at)].reset_index(drop=True)
+    dalo = _valid_criteria(raw, dem["demande_id"], at, ["DALO"])
+    since = dalo.groupby("_row")["date_debut"].min()
+    since = since[since <= _months_before(at, 6)]
+    band = np.where(
+        since > _months_before(at, 12), 6, np.where(since > _months_before(at, 24), 12, 24)
+    )
+    return pd.Series(band).value_counts().reindex([6, 12, 24], fill_value=0)
+
+
+def lease_months(raw, start: str, end: str) -> pd.DataFrame:
+    """Leases signed from month ``start`` to month ``end`` with their month (``mois``),
+    EPCI, bailleur, réservataire, QPV flag, priority on the CAL date and first-quartile
+    status against their EPCI's threshold of their signature year (``q1``: True, False, or
+    None when unknown)."""
+    lease = leases(raw)
+    lease = lease[
+        (lease["date_signature"] >= _ts(f"{start}-01"))
+        & (lease["date_signature"] < _ts(f"{end}-01") + pd.offsets.MonthBegin())
+    ].copy()
+    lease["mois"] = _month(lease["date_signature"])
+    lease["prio"] = holds(raw, lease["demande_id"], lease["date_cal_bail"])
+    dem = raw["demande"].set_index("id")
+    seuil = raw["seuil_q1"].set_index(["epci_siren", "annee"])["montant"]
+    income = lease["demande_id"].map(dem["revenu_mensuel"]).astype(float)
+    units = lease["demande_id"].map(dem["unites_consommation"]).astype(float)
+    keys = list(zip(lease["epci_siren"], lease["date_signature"].dt.year, strict=True))
+    threshold = pd.Series([seuil.get(k, np.nan) for k in keys], index=lease.index, dtype=float)
+    known = income.notna() & (units > 0) & threshold.notna()
+    lease["q1_known"] = known
+    lease["q1"] = known & (income * 12 / units < threshold)
+    lease["outside"] = lease["qpv_code"].isna() | (lease["qpv_code"] == "")
+    return lease
+
+
 # ------------------------------------------------------------------ data quality
 def _propositions(raw) -> pd.DataFrame:
     """Propositions with their dwelling (through the offer), réservataire nature and mutation."""

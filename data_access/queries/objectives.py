@@ -11,7 +11,16 @@ import sqlalchemy as sa
 
 from data_access.errors import FilterError
 from data_access.filters import Filters, Period, Scope
-from data_access.queries.base import LeaseJoin, Reader, in_period, period_dates, run_template
+from data_access.forecast import forecast
+from data_access.queries.base import (
+    LeaseJoin,
+    Reader,
+    as_month,
+    in_period,
+    month_of,
+    period_dates,
+    run_template,
+)
 from data_access.queries.rehousing import share
 from data_access.questions import question
 from data_access.schema import bail, commune, demande, logement, objectif, seuil_q1
@@ -149,11 +158,15 @@ def _cross_progress(
     return out.drop(columns="key").sort_values(["bailleur", "epci"], ignore_index=True)
 
 
-def _cross_statement(filters: Filters, scope: Scope, dates: dict) -> sa.Select:
+def _cross_statement(
+    filters: Filters, scope: Scope, dates: dict, monthly: bool = False
+) -> sa.Select:
     join = LeaseJoin(
         filters, scope, *in_period(bail.c.date_signature, dates["debut"], dates["fin"])
     )
     keys = [logement.c.bailleur_id.label("bailleur"), commune.c.epci_siren.label("epci")]
+    if monthly:
+        keys.insert(0, month_of(join.lease.c.date_signature).label("mois"))
     prioritaire = join.prioritaire()
     return (
         sa.select(
@@ -314,11 +327,18 @@ def quartile_rules(
     return out
 
 
-def _quartile_statement(filters: Filters, scope: Scope, dates: dict) -> sa.Select:
+def _quartile_statement(
+    filters: Filters, scope: Scope, dates: dict, monthly: bool = False
+) -> sa.Select:
+    """Per EPCI (and month, ``monthly``): the quartile rules' counts. The threshold is the
+    EPCI's of the year ``annee`` (bound), or, month by month, of each lease's year."""
     join = LeaseJoin(
         filters, scope, *in_period(bail.c.date_signature, dates["debut"], dates["fin"])
     )
     epci = commune.c.epci_siren
+    keys = [epci.label("epci")]
+    if monthly:
+        keys.insert(0, month_of(join.lease.c.date_signature).label("mois"))
     income, units = demande.c.revenu_mensuel, demande.c.unites_consommation
     threshold = seuil_q1.c.montant
     known = sa.and_(income.is_not(None), units > 0, threshold.is_not(None))
@@ -328,10 +348,15 @@ def _quartile_statement(filters: Filters, scope: Scope, dates: dict) -> sa.Selec
     def count(condition) -> sa.ColumnElement:
         return sa.func.sum(sa.case((condition, 1), else_=0))
 
+    year = (
+        sa.cast(sa.extract("year", join.lease.c.date_signature), sa.Integer)
+        if monthly
+        else sa.bindparam("annee")
+    )
     base = join.from_clause(epci, income, logement.c.qpv_code)
     return (
         sa.select(
-            epci.label("epci"),
+            *keys,
             sa.func.max(threshold).label("seuil_q1"),
             count(outside),
             count(sa.and_(outside, q1)),
@@ -342,9 +367,164 @@ def _quartile_statement(filters: Filters, scope: Scope, dates: dict) -> sa.Selec
         .select_from(
             base.outerjoin(
                 seuil_q1,
-                sa.and_(seuil_q1.c.epci_siren == epci, seuil_q1.c.annee == sa.bindparam("annee")),
+                sa.and_(seuil_q1.c.epci_siren == epci, seuil_q1.c.annee == year),
             )
         )
         .where(*join.where)
-        .group_by(epci)
+        .group_by(*keys)
     )
+
+
+#: The forecasts' breakdowns: those of :func:`objective_progress` and the quartile rules.
+FORECAST_BY = (*BY, "quartile")
+#: The quartile rules: (rule, numerator, denominator, setting holding the target).
+QUARTILE_RULES = (
+    ("q1_hors_qpv", "q1_hors_qpv", "attributions_hors_qpv", "q1_outside_qpv_target"),
+    ("hors_q1_qpv", "hors_q1_qpv", "attributions_qpv", "outside_q1_in_qpv_target"),
+)
+_QUARTILE_COUNTS = [
+    "attributions_hors_qpv", "q1_hors_qpv", "attributions_qpv", "hors_q1_qpv",
+    "ressources_inconnues",
+]  # fmt: skip
+
+
+@question()
+def objective_months(
+    reader: Reader,
+    by: str = "reservataire",
+    year: int | None = None,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+) -> pd.DataFrame:
+    """Month by month, what the year-end forecasts of :func:`objective_forecast` draw on:
+    from January of the year before ``year`` (the trailing pace; not before the data) to the
+    year's last complete month, per member of ``by`` (``reservataire``, ``epci``,
+    ``bailleur``, ``bailleur_epci``, ``quartile`` for the quartile rules per EPCI).
+
+    Columns: ``mois``, the member's code(s) (``bailleur`` and ``epci`` for the cross), then
+    ``relogements`` and ``relogements_prioritaires``, or for ``quartile`` the counts of
+    :func:`quartile_rules` (each lease's threshold: its EPCI's of its year). Months without
+    any lease of a member have no row. Definitions: those of :func:`objective_progress` and
+    :func:`quartile_rules`; a commune filter is refused except by réservataire.
+    """
+    if by not in FORECAST_BY:
+        raise FilterError(f"Prévision par {by!r} inconnue (attendu : {', '.join(FORECAST_BY)}).")
+    if by != "reservataire" and filters.communes:
+        raise FilterError(
+            "Les objectifs sont fixés par EPCI : retirez le filtre sur les communes pour les "
+            "suivre."
+        )
+    period = year_to_date(reader, year)
+    start = max(date(period.start.year - 1, 1, 1), reader.coverage().start)
+    window = Period(start, period.end)
+    asked = filters.replace(start=window.start, end=window.end)
+    if by in ("reservataire", "epci", "bailleur"):
+        out = reader.monthly_rehousing(asked, by=by, scope=scope)
+        out = out[out["relogements"] > 0].drop(columns="libelle")
+    elif by == "bailleur_epci":
+        out = run_template(
+            reader,
+            ("objective_cross", "mois"),
+            lambda f, s, d: _cross_statement(f, s, d, monthly=True),
+            ["mois", "bailleur", "epci", "relogements", "relogements_prioritaires"],
+            asked,
+            scope,
+            period_dates(window),
+        )
+        out["bailleur"] = out["bailleur"].astype("int64")
+    else:
+        out = run_template(
+            reader,
+            ("quartile_rules", "mois"),
+            lambda f, s, d: _quartile_statement(f, s, d, monthly=True),
+            ["mois", "epci", "seuil_q1", *_QUARTILE_COUNTS],
+            asked,
+            scope,
+            period_dates(window),
+        ).drop(columns="seuil_q1")
+        for column in _QUARTILE_COUNTS:
+            out[column] = out[column].fillna(0).astype("int64")
+    out["mois"] = as_month(out["mois"])
+    keys = [c for c in ("bailleur", "epci", "reservataire") if c in out.columns]
+    out = out.sort_values(["mois", *keys], ignore_index=True)
+    out.attrs["periode"] = window
+    return out
+
+
+@question(cached=False)
+def objective_forecast(
+    reader: Reader,
+    by: str = "reservataire",
+    year: int | None = None,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+) -> pd.DataFrame:
+    """Where each objective of ``year`` will land on 31 December at the current pace, with
+    an 80 % interval and the monthly pace needed to reach it (method:
+    :mod:`data_access.forecast`, a bootstrap of the 12 last complete months).
+
+    ``by``: ``reservataire`` (priority share against :func:`objective_progress`'s
+    ``objectif_part``), ``epci``, ``bailleur``, ``bailleur_epci`` (priority rehousings
+    against the accord collectif's ``objectif_annuel``) or ``quartile`` (each EPCI's two
+    first-quartile shares against their targets, one row per EPCI and ``regle``:
+    ``q1_hors_qpv``, ``hors_q1_qpv``).
+
+    Columns: the member's code(s) of :func:`objective_progress` (``epci`` and ``regle`` for
+    ``quartile``); for a share (``reservataire``, ``quartile``) ``objectif_part``,
+    ``part_realisee`` (year to date), ``prevision_part``, ``prevision_part_basse``,
+    ``prevision_part_haute``; for a count ``objectif_annuel``, ``relogements_prioritaires``
+    (year to date), ``prevision``, ``prevision_basse``, ``prevision_haute``; then
+    ``mois_restants``, ``rythme_actuel`` (households the objective counts, per month over
+    the pace), ``rythme_necessaire`` (per remaining month; empty in December or without an
+    objective) and ``prevision_atteint`` (whether the forecast reaches the objective; empty
+    without one).
+    """
+    monthly = reader.objective_months(by, year, filters, scope)
+    through = pd.Timestamp(monthly.attrs["periode"].end)
+    shares = {"prevision": "prevision_part", "prevision_basse": "prevision_part_basse",
+              "prevision_haute": "prevision_part_haute"}  # fmt: skip
+    if by == "quartile":
+        progress = reader.quartile_rules(year, filters, scope).set_index("epci")
+        parts = []
+        for rule, num, den, setting in QUARTILE_RULES:
+            target = getattr(reader.settings, setting)
+            f = forecast(monthly, "epci", through, num, den, target, progress.index).frame()
+            f.insert(0, "regle", rule)
+            f.insert(1, "objectif_part", target)
+            f.insert(2, "part_realisee", progress[f"part_{rule}"].reindex(f.index).to_numpy())
+            parts.append(f.rename(columns=shares))
+        out = pd.concat(parts).rename_axis("epci").reset_index()
+        out = out.sort_values(["epci", "regle"], ignore_index=True)
+        objective, forecast_column = "objectif_part", "prevision_part"
+    else:
+        progress = reader.objective_progress(by, year, filters, scope)
+        keys = ["bailleur", "epci"] if by == "bailleur_epci" else [by]
+        key = by
+        if by == "bailleur_epci":
+            key = "cle"
+            monthly = monthly.assign(cle=monthly["bailleur"].astype(str) + "|" + monthly["epci"])
+            progress = progress.assign(
+                cle=progress["bailleur"].astype(str) + "|" + progress["epci"]
+            )
+        members = pd.Index(progress[key], name=key)
+        if by == "reservataire":
+            objective, forecast_column = "objectif_part", "prevision_part"
+            target = pd.Series(progress["objectif_part"].to_numpy(), index=members)
+            f = forecast(
+                monthly, key, through, "relogements_prioritaires", "relogements", target, members
+            )
+            frame = f.frame().rename(columns=shares).reset_index(drop=True)
+            frame.insert(0, "objectif_part", target.to_numpy())
+            frame.insert(1, "part_realisee", progress["part_prioritaires"].to_numpy())
+        else:
+            objective, forecast_column = "objectif_annuel", "prevision"
+            target = pd.Series(progress["objectif_annuel"].to_numpy(dtype=float), index=members)
+            f = forecast(monthly, key, through, "relogements_prioritaires", None, target, members)
+            frame = f.frame().reset_index(drop=True)
+            frame.insert(0, "objectif_annuel", target.to_numpy())
+            frame.insert(1, "relogements_prioritaires", progress["relogements_prioritaires"])
+        out = pd.concat([progress[keys].reset_index(drop=True), frame], axis=1)
+    reached = (out[forecast_column] >= out[objective]).astype(object)
+    out["prevision_atteint"] = reached.where(out[objective].notna() & out[forecast_column].notna())
+    out.attrs.update(periode=monthly.attrs["periode"], fin=through.date())
+    return out

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
 
-from data_access.filters import Filters, Scope, Subject, months_before
+from data_access.filters import Filters, Period, Scope, Subject, add_months, months_before, valid_on
 from data_access.indicators import ignored
 from data_access.queries.base import Reader, join_needed, priority_snapshot, run_template
 from data_access.queries.demand_supply import active_on
+from data_access.queries.rehousing import share
 from data_access.questions import question
-from data_access.schema import commune, demande, demande_commune
+from data_access.schema import commune, demande, demande_commune, priorite
 
 #: Seniority bands in months since filing: (label, lower bound included, upper bound excluded).
 BANDS = [
@@ -75,13 +76,11 @@ def priority_backlog(
     return out
 
 
-def _statement(filters: Filters, scope: Scope, dates: dict) -> sa.Select:
-    """Active demandes per seniority band with their priority, DALO and late-DALO counts."""
-    at, bounds = dates["au"], {m: dates[f"depot_{m}_mois"] for m in SENIORITY_MONTHS}
-    band = sa.case(
-        *[(demande.c.date_depot > bounds[hi], i) for i, (_, lo, hi) in enumerate(BANDS) if hi],
-        else_=len(BANDS) - 1,
-    )
+def _waiting(filters: Filters, scope: Scope, at, dalo_deadline, territory: bool = False):
+    """Active demandes on ``at`` with their priority snapshot: (from clause, where clauses,
+    snapshot). The first wish and its commune are joined when a territory filter, the scope
+    or ``territory`` (a breakdown by EPCI) needs them; for a breakdown, an outer join, so
+    that a demande without a first wish in an EPCI still counts."""
     subject = Subject(
         epci=commune.c.epci_siren,
         commune=demande_commune.c.commune_code,
@@ -89,21 +88,29 @@ def _statement(filters: Filters, scope: Scope, dates: dict) -> sa.Select:
         demande_id=demande.c.id,
         reference_date=at,
     )
-    snapshot = priority_snapshot(at, dates["delai_dalo"])
+    snapshot = priority_snapshot(at, dalo_deadline)
     where = [*active_on(at), *filters.clauses(subject), *scope.clauses(subject)]
-    # the first wish and its commune only when a territory filter or the scope needs them
+    first_wish = sa.and_(demande_commune.c.demande_id == demande.c.id, demande_commune.c.rang == 1)
     j = join_needed(
         demande.outerjoin(snapshot, snapshot.c.demande_id == demande.c.id),
         [
-            (
-                demande_commune,
-                sa.and_(demande_commune.c.demande_id == demande.c.id, demande_commune.c.rang == 1),
-                False,
-            ),
-            (commune, commune.c.code_insee == demande_commune.c.commune_code, False),
+            (demande_commune, first_wish, territory),
+            (commune, commune.c.code_insee == demande_commune.c.commune_code, territory),
         ],
         *where,
+        *([commune.c.epci_siren] if territory else []),
     )
+    return j, where, snapshot
+
+
+def _statement(filters: Filters, scope: Scope, dates: dict) -> sa.Select:
+    """Active demandes per seniority band with their priority, DALO and late-DALO counts."""
+    at, bounds = dates["au"], {m: dates[f"depot_{m}_mois"] for m in SENIORITY_MONTHS}
+    band = sa.case(
+        *[(demande.c.date_depot > bounds[hi], i) for i, (_, lo, hi) in enumerate(BANDS) if hi],
+        else_=len(BANDS) - 1,
+    )
+    j, where, snapshot = _waiting(filters, scope, at, dates["delai_dalo"])
     return (
         sa.select(
             band.label("bande"),
@@ -121,3 +128,208 @@ def _statement(filters: Filters, scope: Scope, dates: dict) -> sa.Select:
         .where(*where)
         .group_by(band)
     )
+
+
+def abnormal_delays(settings, epci) -> pd.Series:
+    """The délai anormalement long of each EPCI, in months: its override
+    (``RELOG_ABNORMAL_DELAY_EPCI``), else the department's (``RELOG_ABNORMAL_DELAY_MONTHS``)."""
+    default, overrides = settings.abnormal_delay_months, dict(settings.abnormal_delay_epci)
+    return pd.Series([overrides.get(code, default) for code in epci], index=epci, dtype=int)
+
+
+#: Label of the demandes whose first wish has no EPCI (none, or a commune outside them).
+NO_EPCI = "Sans commune souhaitée dans un EPCI"
+BACKLOG_VALUES = [
+    "demandes_actives", "demandes_prioritaires", "demandes_dalo", "dalo_delai_depasse",
+    "demandes_delai_anormal",
+]  # fmt: skip
+
+
+@question(at="observation")
+def backlog_by_epci(
+    reader: Reader,
+    filters: Filters | None = None,
+    at: date | str | None = None,
+    scope: Scope | None = None,
+) -> pd.DataFrame:
+    """The plan's waiting households on ``at``, per EPCI of the first wished commune.
+
+    **Definitions** (those of :func:`priority_backlog`): active, prioritaire and DALO
+    demandes on ``at``; ``dalo_delai_depasse``, the DALO households recognised longer ago
+    than the rehousing deadline (``RELOG_DALO_DEADLINE_MONTHS``, 6 months) and still waiting;
+    ``demandes_delai_anormal``, the active demandes filed at least the EPCI's *délai
+    anormalement long* before ``at`` (``delai_anormal_mois``: the EPCI's override in
+    ``RELOG_ABNORMAL_DELAY_EPCI``, else ``RELOG_ABNORMAL_DELAY_MONTHS``, 36 months);
+    ``part_delai_anormal`` = that count ÷ active demandes.
+
+    Rows: one per EPCI with an active demande, and one without EPCI code (``epci`` empty,
+    ``libelle`` « Sans commune souhaitée dans un EPCI ») for demandes whose first wish lies
+    in none; the sum of the rows is :func:`priority_backlog`'s total. Filters: territory,
+    criteria, mutation, as :func:`priority_backlog`.
+    """
+    settings = reader.settings
+    delays = sorted({settings.abnormal_delay_months, *dict(settings.abnormal_delay_epci).values()})
+    dates = {
+        "au": at,
+        "delai_dalo": months_before(at, settings.dalo_deadline_months),
+        **{f"depot_{m}_mois": months_before(at, m) for m in delays},
+    }
+    columns = ["epci", *BACKLOG_VALUES[:4], *[f"anciennes_{m}" for m in delays]]
+    frame = run_template(
+        reader,
+        ("backlog_by_epci", tuple(delays)),
+        lambda f, s, d: _by_epci_statement(f, s, d, delays),
+        columns,
+        filters,
+        scope,
+        dates,
+    )
+    frame["epci"] = frame["epci"].astype(object).where(frame["epci"].notna(), None)
+    counts = frame[columns[1:]].fillna(0).astype("int64")
+    delay = abnormal_delays(settings, frame["epci"].fillna(""))
+    out = frame[["epci"]].copy()
+    labels = reader.reference("epci")["libelle"]
+    out["libelle"] = [labels.get(code, code) if code else NO_EPCI for code in out["epci"]]
+    for column in BACKLOG_VALUES[:4]:
+        out[column] = counts[column].to_numpy()
+    out["delai_anormal_mois"] = delay.to_numpy()
+    out["demandes_delai_anormal"] = [
+        counts[f"anciennes_{m}"].iloc[i] for i, m in enumerate(delay.to_numpy())
+    ]
+    out["demandes_delai_anormal"] = out["demandes_delai_anormal"].astype("int64")
+    out["part_delai_anormal"] = share(out["demandes_delai_anormal"], out["demandes_actives"])
+    out = out.sort_values("epci", na_position="last", ignore_index=True)
+    out.attrs["filtres_non_appliques"] = ignored(BACKLOG_VALUES, filters)
+    return out
+
+
+def _by_epci_statement(filters: Filters, scope: Scope, dates: dict, delays) -> sa.Select:
+    at = dates["au"]
+    j, where, snapshot = _waiting(filters, scope, at, dates["delai_dalo"], territory=True)
+    epci = commune.c.epci_siren
+    return (
+        sa.select(
+            epci.label("epci"),
+            sa.func.count().label("demandes_actives"),
+            *[
+                sa.func.coalesce(sa.func.sum(snapshot.c[c]), 0).label(v)
+                for c, v in (
+                    ("prioritaire", "demandes_prioritaires"),
+                    ("dalo", "demandes_dalo"),
+                    ("dalo_delai_depasse", "dalo_delai_depasse"),
+                )
+            ],
+            *[
+                sa.func.sum(
+                    sa.case((demande.c.date_depot <= dates[f"depot_{m}_mois"], 1), else_=0)
+                ).label(f"anciennes_{m}")
+                for m in delays
+            ],
+        )
+        .select_from(j)
+        .where(*where)
+        .group_by(epci)
+    )
+
+
+def dalo_bands(deadline: int) -> list[tuple[str, int, int | None]]:
+    """Bands of time since the DALO recognition, from the deadline on: (label, from, to)."""
+    bounds = [deadline, *[m for m in (12, 24) if m > deadline]]
+    out = []
+    for i, lo in enumerate(bounds):
+        hi = bounds[i + 1] if i + 1 < len(bounds) else None
+        out.append((f"{lo} à {hi} mois" if hi else f"{lo} mois et plus", lo, hi))
+    return out
+
+
+@question(at="observation")
+def dalo_overdue(
+    reader: Reader,
+    filters: Filters | None = None,
+    at: date | str | None = None,
+    scope: Scope | None = None,
+) -> pd.DataFrame:
+    """DALO households past the rehousing deadline on ``at``, by time since their
+    recognition: from the deadline (``RELOG_DALO_DEADLINE_MONTHS``, 6 months) to 12 months,
+    12 to 24 months, 24 months and more.
+
+    **Definition.** A household counts when its demande is active on ``at`` and holds a DALO
+    criterion valid on ``at`` whose recognition (the criterion's start; the earliest of
+    several) is at least the deadline before ``at``. Their total is
+    :func:`priority_backlog`'s ``dalo_delai_depasse``. Filters: territory (first wish),
+    criteria, mutation. Columns: ``anciennete_dalo``, ``mois_min``, ``mois_max``,
+    ``dalo_delai_depasse``; every band present, zeros included.
+    """
+    bands = dalo_bands(reader.settings.dalo_deadline_months)
+    dates = {"au": at, **{f"reconnu_{lo}_mois": months_before(at, lo) for _, lo, _ in bands}}
+    frame = run_template(
+        reader,
+        ("dalo_overdue", tuple(lo for _, lo, _ in bands)),
+        lambda f, s, d: _overdue_statement(f, s, d, bands),
+        ["bande", "dalo_delai_depasse"],
+        filters,
+        scope,
+        dates,
+    ).set_index("bande")
+    counts = frame["dalo_delai_depasse"].reindex(range(len(bands)), fill_value=0).fillna(0)
+    return pd.DataFrame(
+        {
+            "anciennete_dalo": [label for label, _, _ in bands],
+            "mois_min": [lo for _, lo, _ in bands],
+            "mois_max": pd.array([hi for _, _, hi in bands], dtype="Int64"),
+            "dalo_delai_depasse": counts.astype("int64").to_numpy(),
+        }
+    )
+
+
+def _overdue_statement(filters: Filters, scope: Scope, dates: dict, bands) -> sa.Select:
+    at = dates["au"]
+    recognised = (
+        sa.select(priorite.c.demande_id, sa.func.min(priorite.c.date_debut).label("depuis"))
+        .where(priorite.c.critere == "DALO", *valid_on(at))
+        .group_by(priorite.c.demande_id)
+        .subquery("dalo_au")
+    )
+    j, where, _ = _waiting(filters, scope, at, None)
+    j = j.join(recognised, recognised.c.demande_id == demande.c.id)
+    # band i: recognised on or before at − lo months and after at − hi months
+    band = sa.case(
+        *[
+            (recognised.c.depuis > dates[f"reconnu_{bands[i + 1][1]}_mois"], i)
+            for i in range(len(bands) - 1)
+        ],
+        else_=len(bands) - 1,
+    )
+    return (
+        sa.select(band.label("bande"), sa.func.count().label("dalo_delai_depasse"))
+        .select_from(j)
+        .where(*where, recognised.c.depuis <= dates[f"reconnu_{bands[0][1]}_mois"])
+        .group_by(band)
+    )
+
+
+@question(cached=False)
+def backlog_trend(
+    reader: Reader,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    *,
+    period: Period,
+) -> pd.DataFrame:
+    """The waiting households at each month end of the filters' period (the last: the data's
+    last day when the month is not complete): :func:`backlog_by_epci`'s counts summed over
+    the EPCI. Columns: ``mois``, ``au`` (the date observed), ``demandes_actives``,
+    ``demandes_prioritaires``, ``demandes_dalo``, ``dalo_delai_depasse``,
+    ``demandes_delai_anormal``, ``part_delai_anormal``."""
+    last = reader.reference_date()
+    rows = []
+    for month in period.months():
+        at = min(add_months(month, 1) - timedelta(days=1), last)
+        frame = reader.backlog_by_epci(filters, at=at, scope=scope)
+        rows.append({"mois": pd.Timestamp(month), "au": at, **frame[BACKLOG_VALUES].sum()})
+    out = pd.DataFrame(rows, columns=["mois", "au", *BACKLOG_VALUES])
+    for column in BACKLOG_VALUES:
+        out[column] = out[column].astype("int64")
+    out["part_delai_anormal"] = share(out["demandes_delai_anormal"], out["demandes_actives"])
+    out.attrs["filtres_non_appliques"] = ignored(BACKLOG_VALUES, filters)
+    return out
