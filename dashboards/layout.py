@@ -20,7 +20,11 @@ workarounds.apply()
 log = logging.getLogger("relog.dashboards")
 
 #: Pages of the header's navigation: route → title.
-PAGES = {"app": "Relogements mensuels", "carte": "Demande et offre"}
+PAGES = {
+    "app": "Relogements mensuels",
+    "carte": "Demande et offre",
+    "objectifs": "Suivi du plan",
+}
 
 NAV_CSS = """
 :host { display: flex; align-items: center; }

@@ -73,7 +73,7 @@ def _matrix(monthly: pd.DataFrame, key: str, value: str, months: list) -> pd.Dat
     """Members × months of ``value`` (zeros where a member has no row)."""
     if monthly.empty:
         return pd.DataFrame(0.0, index=pd.Index([], name=key), columns=months)
-    wide = monthly.pivot_table(index=key, columns="mois", values=value, aggfunc="sum")
+    wide = monthly.groupby([key, "mois"])[value].sum().unstack("mois")
     return wide.reindex(columns=months).fillna(0.0).astype(float)
 
 
@@ -107,18 +107,17 @@ def forecast(
     covered = [m for m in pace_months if m >= monthly["mois"].min()] if len(monthly) else []
     num = num[covered] if covered else num.iloc[:, -1:]
     rng = np.random.default_rng(SEED)
-    picks = None
+    times = np.zeros((DRAWS, num.shape[1]))
     if left:  # two stages: a pace drawn from the pace months, then the months from that pace
         n = num.shape[1]
         paces = rng.integers(0, n, size=(DRAWS, n))
         picks = np.take_along_axis(paces, rng.integers(0, n, size=(DRAWS, left)), axis=1)
+        # how many times each pace month is drawn, per draw: the sums are then one product
+        np.add.at(times, (np.repeat(np.arange(DRAWS), left), picks.ravel()), 1)
 
     def drawn(matrix: pd.DataFrame) -> np.ndarray:
         """Members × draws: the sum of ``left`` months drawn from the pace."""
-        if not left:
-            return np.zeros((len(matrix), DRAWS))
-        values = matrix.to_numpy()
-        return values[:, picks].sum(axis=2)
+        return matrix.to_numpy() @ times.T
 
     targets = (
         target.reindex(members).to_numpy(dtype=float)
@@ -150,12 +149,25 @@ def forecast(
                 else np.full(len(members), np.nan)
             )
             needed = np.where(total > 0, needed, np.nan)  # no attribution: nothing to share
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a member without any attribution
-        low = np.nanpercentile(draws, LOW, axis=1) if len(members) else np.array([])
-        high = np.nanpercentile(draws, HIGH, axis=1) if len(members) else np.array([])
+    low, high = _percentiles(draws)
     needed = np.where(np.isnan(needed), np.nan, np.maximum(needed, 0.0))
     return Forecast(members, left, central, low, high, pace, needed)
+
+
+def _percentiles(draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 10th and 90th percentiles of each member's draws; a share drawn over no
+    attribution is left out (NaN), and a member with none at all has no interval."""
+    low, high = np.full(len(draws), np.nan), np.full(len(draws), np.nan)
+    if not len(draws):
+        return low, high
+    gaps = np.isnan(draws).any(axis=1)
+    if (~gaps).any():
+        low[~gaps], high[~gaps] = np.percentile(draws[~gaps], [LOW, HIGH], axis=1)
+    if gaps.any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a member without any attribution
+            low[gaps], high[gaps] = np.nanpercentile(draws[gaps], [LOW, HIGH], axis=1)
+    return low, high
 
 
 def backtest(

@@ -691,6 +691,30 @@ _DECLARED: list[Indicator | Column] = [
         ),
         ("quartile_rules", "objective_months"),
     ),
+    _count(
+        "attributions",
+        "Attributions concernées par la règle",
+        "Attributions",
+        (_Q1_LEASES, "Hors QPV pour la règle du 1er quartile, en QPV pour l'autre règle."),
+        ("quartile_rules",),
+    ),
+    _count(
+        "menages_regle",
+        "Ménages visés par la règle",
+        "Ménages visés",
+        (_Q1_LEASES, _Q1),
+        ("quartile_rules",),
+    ),
+    Indicator(
+        "part_regle",
+        "Part atteinte depuis janvier",
+        "Part",
+        SHARE,
+        "Ménages visés par la règle ÷ attributions concernées (ressources inconnues comptées "
+        "dans les attributions).",
+        ("quartile_rules",),
+        based_on="attributions",
+    ),
     # ------------------------------------------------------------ year-end forecasts
     Column("mois_restants", "Mois restants", COUNT),
     Indicator(

@@ -38,6 +38,18 @@ def year_to_date(reader: Reader, year: int | None) -> Period:
     return Period(max(date(year, 1, 1), coverage.start), min(date(year, 12, 1), coverage.end))
 
 
+def _every_epci(reader: Reader, name: str, filters: Filters, scope: Scope, **kw):
+    """An EPCI filter on a question answered per EPCI selects rows: the answer for every
+    EPCI (one cached answer, whatever EPCI a user picks next) with those EPCI kept. None
+    when that does not hold (no EPCI filter, or a commune one)."""
+    if not filters.epci or filters.communes:
+        return None
+    every = getattr(reader, name)(filters=filters.replace(epci=()), scope=scope, **kw)
+    out = every[every["epci"].isin(filters.epci)].reset_index(drop=True)
+    out.attrs.update(every.attrs)
+    return out
+
+
 #: The breakdowns of :func:`objective_progress`.
 BY = ("reservataire", "epci", "bailleur", "bailleur_epci")
 
@@ -78,6 +90,9 @@ def objective_progress(
     """
     if by not in BY:
         raise FilterError(f"Suivi des objectifs par {by!r} inconnu (attendu : {', '.join(BY)}).")
+    if by == "epci" and (rows := _every_epci(reader, "objective_progress", filters, scope,
+                                             by=by, year=year)) is not None:  # fmt: skip
+        return rows
     period = year_to_date(reader, year)
     year = period.end.year
     if by != "reservataire" and filters.communes:
@@ -152,9 +167,9 @@ def _cross_progress(
         "key",
         pd.Series({code: label(code) for code in codes}, dtype=object),
     )
-    parts = out["key"].str.split("|", expand=True)
-    out.insert(0, "bailleur", parts[0].astype(int))
-    out.insert(1, "epci", parts[1])
+    parts = out["key"].str.split("|", expand=True).reindex(columns=[0, 1])
+    out.insert(0, "bailleur", parts[0].astype("int64"))
+    out.insert(1, "epci", parts[1].astype(object))
     return out.drop(columns="key").sort_values(["bailleur", "epci"], ignore_index=True)
 
 
@@ -290,6 +305,8 @@ def quartile_rules(
     50 %), ``ressources_inconnues``; one row per EPCI with an attribution. Targets are set
     per EPCI: a commune filter is refused. ``attrs["periode"]``: the period.
     """
+    if (rows := _every_epci(reader, "quartile_rules", filters, scope, year=year)) is not None:
+        return rows
     period = year_to_date(reader, year)
     if filters.communes:
         raise FilterError(
@@ -414,6 +431,12 @@ def objective_months(
             "Les objectifs sont fixés par EPCI : retirez le filtre sur les communes pour les "
             "suivre."
         )
+    if (
+        by in ("epci", "quartile")
+        and (rows := _every_epci(reader, "objective_months", filters, scope, by=by, year=year))
+        is not None
+    ):
+        return rows
     period = year_to_date(reader, year)
     start = max(date(period.start.year - 1, 1, 1), reader.coverage().start)
     window = Period(start, period.end)
@@ -451,7 +474,7 @@ def objective_months(
     return out
 
 
-@question(cached=False)
+@question()
 def objective_forecast(
     reader: Reader,
     by: str = "reservataire",
@@ -479,6 +502,12 @@ def objective_forecast(
     objective) and ``prevision_atteint`` (whether the forecast reaches the objective; empty
     without one).
     """
+    if (
+        by in ("epci", "quartile")
+        and (rows := _every_epci(reader, "objective_forecast", filters, scope, by=by, year=year))
+        is not None
+    ):
+        return rows
     monthly = reader.objective_months(by, year, filters, scope)
     through = pd.Timestamp(monthly.attrs["periode"].end)
     shares = {"prevision": "prevision_part", "prevision_basse": "prevision_part_basse",

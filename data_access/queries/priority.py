@@ -130,6 +130,12 @@ def _statement(filters: Filters, scope: Scope, dates: dict) -> sa.Select:
     )
 
 
+def _undated(filters: Filters) -> Filters:
+    """The filters without their period, which a count on a date does not read: one cached
+    answer per date, whatever period the caller's filters carry."""
+    return filters.replace(start=None, end=None)
+
+
 def abnormal_delays(settings, epci) -> pd.Series:
     """The délai anormalement long of each EPCI, in months: its override
     (``RELOG_ABNORMAL_DELAY_EPCI``), else the department's (``RELOG_ABNORMAL_DELAY_MONTHS``)."""
@@ -167,6 +173,12 @@ def backlog_by_epci(
     in none; the sum of the rows is :func:`priority_backlog`'s total. Filters: territory,
     criteria, mutation, as :func:`priority_backlog`.
     """
+    if filters.epci and not filters.communes:
+        # an EPCI's rows are those of every EPCI, kept: one cached answer serves them all
+        every = reader.backlog_by_epci(_undated(filters).replace(epci=()), at=at, scope=scope)
+        out = every[every["epci"].isin(filters.epci)].reset_index(drop=True)
+        out.attrs.update(every.attrs)
+        return out
     settings = reader.settings
     delays = sorted({settings.abnormal_delay_months, *dict(settings.abnormal_delay_epci).values()})
     dates = {
