@@ -39,12 +39,14 @@ TABLE_CSS = """
 .relog-table-wrap:focus { outline: 3px solid #1D4E89; outline-offset: 2px; }
 table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
 caption { text-align: left; font-weight: bold; padding: 4px 0; color: #1b1f24; }
-th { position: sticky; top: 0; background: #eef1f5; text-align: left; padding: 4px 6px;
+thead th { position: sticky; top: 0; background: #eef1f5; text-align: left; padding: 4px 6px;
      border-bottom: 2px solid #4a5563; font-weight: 600; }
+tbody th { text-align: left; font-weight: normal; padding: 3px 6px;
+     border-bottom: 1px solid #e3e6ea; min-width: 14em; }
 td { padding: 3px 6px; border-bottom: 1px solid #e3e6ea; }
 td.num, th.num { text-align: right; white-space: nowrap; }
-tr.relog-retard td { font-weight: bold; }
-tr.relog-retard td:first-child::before { content: "▼ "; }
+tr.relog-retard td, tr.relog-retard th { font-weight: bold; }
+tr.relog-retard th::before { content: "▼ "; }
 a { color: #1D4E89; }
 a:focus { outline: 3px solid #1D4E89; outline-offset: 1px; }
 """
@@ -162,7 +164,8 @@ class PlanPage(pn.viewable.Viewer):
         def box(title, value, detail, css):
             return (
                 f'<div class="relog-plan-kpi {css}"><div class="titre">{escape(title)}</div>'
-                f'<div class="valeur">{escape(value)}</div>'
+                f'<div class="valeur" data-valeur="{css.removeprefix("relog-kpi-")}">'
+                f"{escape(value)}</div>"
                 f'<div class="detail">{escape(detail)}</div></div>'
             )
 
@@ -532,6 +535,7 @@ class PlanPage(pn.viewable.Viewer):
         self._caption.object = self._safe(self.state.caption)
         accord_tabs = self._accord_tabs = pn.Tabs(
             *[(title, self._pane(f"accord_{by}")) for by, (title, _) in ACCORD.items()],
+            dynamic=True,  # hidden tabs out of the page: their links are not focusable
             sizing_mode="stretch_width",
             css_classes=["relog-plan-accord-tabs"],
         )
@@ -543,8 +547,18 @@ class PlanPage(pn.viewable.Viewer):
                     self._stale.discard(key)
 
         accord_tabs.param.watch(shown, "active")
-        curve = pn.pane.Bokeh(self._curve_figure(), sizing_mode="stretch_width")
-        stock = pn.pane.Bokeh(self._stock_figure(), sizing_mode="stretch_width")
+        # a Bokeh pane's own loading indicator breaks its stylesheets (Panel 1.9): the
+        # indicator goes on a Column around it, as on the rehousing page
+        curve = pn.Column(
+            pn.pane.Bokeh(self._curve_figure(), sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+            css_classes=["relog-plan-curve"],
+        )
+        stock = pn.Column(
+            pn.pane.Bokeh(self._stock_figure(), sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+            css_classes=["relog-plan-stock-chart"],
+        )
         self._busy.extend([curve, stock])
         return pn.Column(
             self.history,
@@ -589,3 +603,20 @@ class PlanPage(pn.viewable.Viewer):
             self._pane("stock"),
             sizing_mode="stretch_width",
         )
+
+
+def build(replica, protected: bool = False):
+    """(sidebar, page) of ``/objectifs`` for a session's replica; the page restores the
+    view its address describes. Not for protected profiles: the plan's tables cross
+    bailleurs and EPCI and count DALO households by seniority, small counts throughout."""
+    if protected:
+        raise RelogError(
+            "Le suivi du plan est réservé aux profils qui lisent les chiffres exacts (DDETS, "
+            "Conseil départemental, analystes) : ses tableaux croisent bailleurs et EPCI et "
+            "comptent de petits effectifs. Les relogements de votre périmètre sont sur la page "
+            "« Relogements mensuels »."
+        )
+    page = PlanPage(PlanState(replica))
+    if pn.state.location is not None:
+        page.restore(pn.state.location.search or "")
+    return page.sidebar(), page
