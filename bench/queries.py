@@ -215,6 +215,10 @@ def main(args) -> int:
         reports.append(
             dashboard.report(map_bench.main(_demo("departement")), "carte demande / offre")
         )
+    if "plan" in suites:
+        from bench import plan
+
+        reports.append(plan.main(_demo("departement"), postgres="postgres" in backends))
     if "requetes" not in suites:
         for text in reports:
             print()
