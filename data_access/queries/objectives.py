@@ -54,7 +54,7 @@ def _every_epci(reader: Reader, name: str, filters: Filters, scope: Scope, **kw)
 BY = ("reservataire", "epci", "bailleur", "bailleur_epci")
 
 
-@question(cached=False)
+@question()
 def objective_progress(
     reader: Reader,
     by: str = "reservataire",

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from bench import dashboard
 from bench import map as map_bench
+from bench import plan as plan_bench
 from bench.served_app import PROBE, timed_open
 
 RENDERED_BY_LOCATORS = {
@@ -16,6 +17,11 @@ RENDERED_BY_LOCATORS = {
         '[data-valeur="relogements"]',
         ".relog-chart canvas:visible",
         ".relog-table-reservataire .tabulator-row",
+    ],
+    "plan": [
+        '.relog-plan-kpis [data-valeur="accord"]',
+        ".relog-plan-curve canvas:visible",
+        ".relog-plan-reservataires tbody tr",
     ],
     "carte": [
         ".relog-legend-offre-body",
@@ -30,8 +36,9 @@ RENDERED_BY_LOCATORS = {
     [
         ("relogements", "", dashboard.page_ready, dashboard.RENDERED),
         ("carte", "/carte", map_bench.map_ready, map_bench.RENDERED),
+        ("plan", "/objectifs", plan_bench.plan_ready, plan_bench.RENDERED),
     ],
-    ids=["relogements", "carte"],
+    ids=["relogements", "carte", "plan"],
 )
 def test_first_render_is_read_on_the_page_clock_once_the_page_is_rendered(
     browser, served_app, name, route, ready, condition
