@@ -23,9 +23,9 @@ from dashboards.components.refresh import NextTickRefresh
 from dashboards.components.tables import TerritoryTable
 from dashboards.state.demand_supply import MAP_QUERY, DemandSupplyState
 from dashboards.state.filters import FILTER_PARAMS
-from data_access import RelogError, indicators
+from data_access import RelogError, Replica, indicators
 from data_access.indicators import INDICATORS
-from geodata.layers import MapLayers
+from geodata.layers import MapLayers, map_layers
 
 TITLE = "Demande et offre de logement social"
 VIEW_PARAMS = list(MAP_QUERY.values())
@@ -88,8 +88,27 @@ class DemandSupplyPage(pn.viewable.Viewer):
     """Filters and map choices in the sidebar; the two maps and their legends in the main area."""
 
     state = param.ClassSelector(class_=DemandSupplyState, doc="Ce que la page montre")
+    show_filters = param.Boolean(
+        default=False,
+        doc="Les filtres à gauche de la page (carnets ; un serveur les met dans "
+        "la barre latérale du gabarit)",
+    )
 
-    def __init__(self, state: DemandSupplyState, layers: MapLayers, **params):
+    def __init__(
+        self, state: DemandSupplyState | Replica, layers: MapLayers | None = None, **params
+    ):
+        """``state`` and the map's ``layers``, or a replica and filter values by name (a
+        notebook: ``DemandSupplyPage(replica, epci=["243100633"], level="epci")``), the
+        layers then those of the replica's settings, the filters shown beside the page."""
+        if isinstance(state, Replica):
+            values = {k: params.pop(k) for k in list(params) if k not in type(self).param}
+            state = DemandSupplyState.opened(state, values)
+            params.setdefault("show_filters", True)
+        if layers is None:
+            rep = state.replica
+            layers = map_layers(
+                rep.settings, rep.reference("commune"), rep.reference("epci"), rep.reference("qpv")
+            )
         super().__init__(state=state, **params)
         self.layers = layers
         self.history = follow_state(state, [*FILTER_PARAMS, *VIEW_PARAMS])
@@ -298,7 +317,7 @@ class DemandSupplyPage(pn.viewable.Viewer):
             )
         ]
 
-    def __panel__(self) -> pn.viewable.Viewable:
+    def _page(self) -> pn.viewable.Viewable:
         problems = [
             pn.pane.Alert(
                 f"**La carte ne peut pas être affichée.** {escape(message)}"
@@ -348,7 +367,8 @@ class DemandSupplyPage(pn.viewable.Viewer):
             )
         self._main.objects = [body]
         return pn.Column(
-            self.history,
+            # the address bar is the page's own on a server, not a notebook's
+            *([] if self.show_filters else [self.history]),
             pn.pane.Markdown("## Demande et offre de logement social", margin=(0, 10)),
             self.summary.pane,
             self.caption,
@@ -363,3 +383,10 @@ class DemandSupplyPage(pn.viewable.Viewer):
             self.rehousing_link,
             sizing_mode="stretch_width",
         )
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        """The page; with ``show_filters`` (a notebook), its filters beside it."""
+        main = self._page()
+        if not self.show_filters:
+            return main
+        return pn.Row(pn.Column(self.sidebar(), width=330), main, sizing_mode="stretch_width")

@@ -28,7 +28,7 @@ from dashboards.components.refresh import NextTickRefresh
 from dashboards.session import record
 from dashboards.state.plan import PLAN_FILTERS, PlanState
 from dashboards.theme import COLOURS
-from data_access import RelogError
+from data_access import RelogError, Replica
 from data_access.formatting import month_label, pct_label
 from data_access.indicators import definitions, describe
 from data_access.plan import ACCORD, SECTIONS, TITLE
@@ -115,8 +115,19 @@ class PlanPage(pn.viewable.Viewer):
     sections in the main area."""
 
     state = param.ClassSelector(class_=PlanState, doc="Ce que la page montre")
+    show_filters = param.Boolean(
+        default=False,
+        doc="Les filtres à gauche de la page (carnets ; un serveur les met dans "
+        "la barre latérale du gabarit)",
+    )
 
-    def __init__(self, state: PlanState, **params):
+    def __init__(self, state: PlanState | Replica, **params):
+        """``state``, or a replica and filter values by name (a notebook:
+        ``PlanPage(replica, year="2025", epci=["243100633"])``), the filters shown beside."""
+        if isinstance(state, Replica):
+            values = {k: params.pop(k) for k in list(params) if k not in type(self).param}
+            state = PlanState.opened(state, values)
+            params.setdefault("show_filters", True)
         super().__init__(state=state, **params)
         self.history = follow_state(state, PLAN_FILTERS)
         self.summary = FilterSummary(state)
@@ -520,7 +531,7 @@ class PlanPage(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
 
-    def __panel__(self) -> pn.viewable.Viewable:
+    def _main(self) -> pn.viewable.Viewable:
         def section(title):
             return pn.pane.Markdown(f"### {title}", margin=(15, 10, 0, 10))
 
@@ -561,7 +572,8 @@ class PlanPage(pn.viewable.Viewer):
         )
         self._busy.extend([curve, stock])
         return pn.Column(
-            self.history,
+            # the address bar is the page's own on a server, not a notebook's
+            *([] if self.show_filters else [self.history]),
             pn.pane.Markdown(f"## {TITLE}", margin=(0, 10)),
             self.summary.pane,
             self._caption,
@@ -603,6 +615,13 @@ class PlanPage(pn.viewable.Viewer):
             self._pane("stock"),
             sizing_mode="stretch_width",
         )
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        """The page; with ``show_filters`` (a notebook), its filters beside it."""
+        main = self._main()
+        if not self.show_filters:
+            return main
+        return pn.Row(pn.Column(self.sidebar(), width=330), main, sizing_mode="stretch_width")
 
 
 def build(replica, protected: bool = False):

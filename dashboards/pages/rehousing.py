@@ -34,7 +34,7 @@ from dashboards.state.rehousing import (
     PROTECTED_BREAKDOWNS,
     RehousingState,
 )
-from data_access import RelogError
+from data_access import RelogError, Replica
 from data_access.indicators import definitions
 
 TITLE = "Relogement des publics prioritaires"
@@ -49,8 +49,20 @@ class RehousingPage(pn.viewable.Viewer):
     area."""
 
     state = param.ClassSelector(class_=RehousingState, doc="Ce que la page montre")
+    show_filters = param.Boolean(
+        default=False,
+        doc="Les filtres à gauche de la page (carnets ; un serveur les met dans "
+        "la barre latérale du gabarit)",
+    )
 
-    def __init__(self, state: RehousingState, **params):
+    def __init__(self, state: RehousingState | Replica, **params):
+        """``state``, or a replica and filter values by name (a notebook:
+        ``RehousingPage(replica, epci=["243100633"], start="2025-01")``), the filters shown
+        beside the page."""
+        if isinstance(state, Replica):
+            values = {k: params.pop(k) for k in list(params) if k not in type(self).param}
+            state = RehousingState.opened(state, values)
+            params.setdefault("show_filters", True)
         super().__init__(state=state, **params)
         self.history = follow_state(state, [*FILTER_PARAMS, "breakdown"])
         self._busy: list[pn.viewable.Viewable] = []  # what shows a loading indicator
@@ -310,12 +322,13 @@ class RehousingPage(pn.viewable.Viewer):
         tabs.param.watch(show, "active")
         return tabs
 
-    def __panel__(self) -> pn.viewable.Viewable:
+    def _main(self) -> pn.viewable.Viewable:
         def section(title):
             return pn.pane.Markdown(f"### {title}", margin=(15, 10, 0, 10))
 
         return pn.Column(
-            self.history,
+            # the address bar is the page's own on a server, not a notebook's
+            *([] if self.show_filters else [self.history]),
             pn.pane.Markdown("## Relogements des ménages prioritaires", margin=(0, 10)),
             self.summary.pane,
             self.caption(),
@@ -331,3 +344,10 @@ class RehousingPage(pn.viewable.Viewer):
             self._tabs(),
             sizing_mode="stretch_width",
         )
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        """The page; with ``show_filters`` (a notebook), its filters beside it."""
+        main = self._main()
+        if not self.show_filters:
+            return main
+        return pn.Row(pn.Column(self.sidebar(), width=330), main, sizing_mode="stretch_width")

@@ -158,6 +158,28 @@ class FilterState(param.Parameterized):
         if protected and self.YEARLY:
             self.param.watch(self._snap_year, ["start", "end"])
 
+    @classmethod
+    def opened(cls, replica: Replica, values: dict | None = None, **kwargs) -> FilterState:
+        """A state on ``replica`` showing ``values``, given by parameter name as a notebook
+        writes them (``epci=["243100633"]``, ``start="2025-01"``, ``breakdown="bailleur"``):
+        checked as an address is, a wrong value left out and said in ``notices``."""
+        state = cls(replica, **kwargs)
+        names = {name: key for key, name in {**QUERY, **cls.VIEW_QUERY}.items()}
+        query = {}
+        for name, value in (values or {}).items():
+            if name not in names:
+                raise FilterError(
+                    f"Paramètre inconnu : « {name} » (attendu : {', '.join(sorted(names))})."
+                )
+            if isinstance(value, (list, tuple, set)):
+                value = ",".join(map(str, value))
+            elif isinstance(value, date):
+                value = f"{value:%Y-%m}"
+            query[names[name]] = str(value)
+        if query:
+            state.apply_query(query)
+        return state
+
     # ------------------------------------------------------------------ options and defaults
     def _load_options(self) -> None:
         replica, scope = self.replica, self.scope
