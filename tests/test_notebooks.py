@@ -15,12 +15,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("notebooks")]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-def test_the_four_notebooks_exist():
+def test_the_five_notebooks_exist():
     assert [p.name for p in NOTEBOOKS] == [
         "01_prise_en_main.ipynb",
         "02_demande_et_offre.ipynb",
         "03_objectifs.ipynb",
         "04_qualite_et_reconciliation.ipynb",
+        "05_explorer.ipynb",
     ]
 
 
@@ -63,6 +64,15 @@ def test_notebook_runs_top_to_bottom(path, demo_path, tmp_path, monkeypatch):
             if c.cell_type == "code"
             for o in c.outputs
         )
+    if path.stem == "05_explorer":  # the pages and pieces went out as Panel views
+        mimes = {
+            mime
+            for c in book.cells
+            if c.cell_type == "code"
+            for o in c.outputs
+            for mime in o.get("data", {})
+        }
+        assert "application/vnd.holoviews_exec.v0+json" in mimes, mimes
     written = sorted(p.name for p in (tmp_path / "sorties").glob("*"))
     expected = {
         "01_prise_en_main": ["relogements_par_reservataire_2025.xlsx"],
