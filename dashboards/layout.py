@@ -24,6 +24,7 @@ PAGES = {
     "app": "Relogements mensuels",
     "carte": "Demande et offre",
     "objectifs": "Suivi du plan",
+    "reunion": "Réunion",
 }
 
 NAV_CSS = """
@@ -89,6 +90,8 @@ def serve_page(
     route: str,
     title: str,
     build: Callable[[Replica, bool], tuple[pn.viewable.Viewable, pn.viewable.Viewable]],
+    raw_css: list[str] | None = None,
+    **template_options,
 ):
     """Serve a template holding ``build(replica, protected)``'s (sidebar, main), ``replica``
     narrowed to the signed-in user's profile (fixed for the session), ``protected`` whether
@@ -101,11 +104,15 @@ def serve_page(
     second per page opening here)."""
     doc = pn.state.curdoc
     with doc.models.freeze() if doc is not None else nullcontext():
-        return _template(route, title, build).servable()
+        return _template(route, title, build, raw_css, template_options).servable()
 
 
-def _template(route: str, title: str, build) -> RelogTemplate:
-    template = RelogTemplate(title=title, sidebar_width=340, header_background="#1D4E89")
+def _template(route: str, title: str, build, raw_css=None, options=None) -> RelogTemplate:
+    template = RelogTemplate(
+        title=title, sidebar_width=340, header_background="#1D4E89", **(options or {})
+    )
+    if raw_css:  # this page's own (the meeting page hides the banner on the wall)
+        template.config.raw_css = [*template.config.raw_css, *raw_css]
     template.header.append(navigation(route))
     found = session.profile()
     if found is None:  # signed in, but no profile: nothing but the refusal (default deny)

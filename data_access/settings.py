@@ -86,6 +86,8 @@ class Settings:
     outside_q1_in_qpv_target: float = 0.50
     #: Statistical secrecy of protected profiles: counts from 1 to k − 1 households are masked.
     secrecy_k: int = 5
+    #: Seconds between two checks of the data version by an open meeting page.
+    meeting_check_s: float = 60.0
     #: Seconds during which the replica's data version is trusted before being read again.
     version_ttl_s: float = 30.0
     #: Query results kept in the process-wide cache.
@@ -132,6 +134,7 @@ def load_settings() -> Settings:
         outside_q1_in_qpv_target=_env_float("RELOG_OUTSIDE_Q1_IN_QPV_TARGET", 0.50),
         secrecy_k=max(2, _env_int("RELOG_SECRECY_K", 5)),
         version_ttl_s=_env_float("RELOG_VERSION_TTL_S", 30.0),
+        meeting_check_s=max(1.0, _env_float("RELOG_MEETING_CHECK_S", 60.0)),
         cache_size=_env_int("RELOG_CACHE_SIZE", 512),
         contours_communes=_env_path("RELOG_CONTOURS_COMMUNES"),
         contours_epci=_env_path("RELOG_CONTOURS_EPCI"),

@@ -17,8 +17,11 @@ import dashboards
 from data_access.errors import RelogError
 from data_access.settings import load_settings
 
-#: One file per route: /app (also the index, /), /carte and /objectifs.
-APPS = [Path(dashboards.__file__).parent / name for name in ("app.py", "carte.py", "objectifs.py")]
+#: One file per route: /app (also the index, /), /carte, /objectifs and /reunion.
+APPS = [
+    Path(dashboards.__file__).parent / name
+    for name in ("app.py", "carte.py", "objectifs.py", "reunion.py")
+]
 #: Served only with sign-in: the audit log, for the admin profile.
 SIGNED_IN_APPS = [Path(dashboards.__file__).parent / "journal.py"]
 

@@ -109,7 +109,7 @@ def test_the_installed_package_runs_the_demo_and_the_dashboards_outside_the_chec
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and server.poll() is None:
             try:
-                for route in ("app", "carte", "objectifs"):
+                for route in ("app", "carte", "objectifs", "reunion"):
                     with urllib.request.urlopen(
                         f"http://127.0.0.1:{port}/{route}", timeout=30
                     ) as r:
@@ -117,7 +117,7 @@ def test_the_installed_package_runs_the_demo_and_the_dashboards_outside_the_chec
                 break
             except OSError:
                 time.sleep(0.5)
-        assert set(pages) == {"app", "carte", "objectifs"}, (
+        assert set(pages) == {"app", "carte", "objectifs", "reunion"}, (
             server.stdout.read1().decode() if server.poll() else ""
         )
         assert all(status == 200 for status, _ in pages.values())

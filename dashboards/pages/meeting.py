@@ -1,0 +1,329 @@
+"""The meeting page (route ``/reunion``): live figures projected in referent meetings.
+
+One view at a time fills the screen, readable from the back of the room at 1280×720 and
+1920×1080 (key figures at 56 px or more, every other text at 22 px or more, black on white);
+a caption on each view says the territory, the period, the data's date and when the figures
+were read. The presenter moves with ← and →, pauses with the space bar, goes full screen
+with F; ``rotation`` moves on by itself. The set-up (views, territory, year, rotation) is in
+the address, built by a small form in the side panel. Every figure is protected by
+statistical secrecy, whoever looks (:class:`~dashboards.state.meeting.MeetingState`).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import pandas as pd
+import panel as pn
+import param
+from panel.custom import JSComponent
+
+from dashboards.components.charts import StackedMonthlyChart
+from dashboards.components.history import encode, follow_state, restore_state
+from dashboards.state.filters import FILTER_PARAMS
+from dashboards.state.meeting import VIEWS, MeetingState
+from data_access import RelogError
+from data_access.formatting import int_label, pct_label
+
+TITLE = "Réunion : relogement des publics prioritaires"
+
+#: The page's text sizes (px): read from the back of the room on a 720p projector.
+KEY_PX, TEXT_PX = 60, 24
+
+VIEW_CSS = f"""
+:host {{ display: block; width: 100%; color: #000000; background: #ffffff; }}
+.relog-vue {{ font-size: {TEXT_PX}px; line-height: 1.3; }}
+.relog-vue h2 {{ font-size: {TEXT_PX + 10}px; margin: 0 0 8px 0; }}
+.relog-legende {{ font-size: {TEXT_PX - 2}px; color: #000000; margin: 0 0 10px 0; }}
+.relog-chiffres {{ display: flex; gap: 28px; flex-wrap: wrap; }}
+.relog-chiffre {{ border: 3px solid #000000; border-radius: 6px; padding: 10px 18px;
+  min-width: 300px; flex: 1; }}
+.relog-chiffre .valeur {{ font-size: {KEY_PX}px; font-weight: bold; line-height: 1.1; }}
+.relog-chiffre .titre, .relog-chiffre .avant {{ font-size: {TEXT_PX}px; }}
+table {{ border-collapse: collapse; width: 100%; font-size: {TEXT_PX}px; }}
+th, td {{ padding: 4px 10px; border-bottom: 2px solid #000000; text-align: left; }}
+td.num, th.num {{ text-align: right; }}
+tr.total td {{ font-weight: bold; border-top: 3px solid #000000; }}
+.relog-secret-note {{ font-size: {TEXT_PX - 2}px; margin-top: 8px; }}
+@media print {{ .relog-vue {{ break-inside: avoid; }} }}
+"""
+
+#: Meeting mode: no banner nor filter panel on the wall (the form stays one key away).
+PAGE_CSS = """
+#header { display: none !important; }
+#main { padding: 12px 24px !important; overflow: hidden !important; background: #ffffff; }
+@page { size: A4 landscape; margin: 10mm; }
+"""
+
+
+class Presenter(JSComponent):
+    """The presenter's keys and the rotation, in the browser: ← and → change ``current``,
+    the space bar toggles ``paused``, F asks for full screen; with ``rotation`` seconds the
+    next view comes by itself unless paused. Invisible."""
+
+    current = param.Integer(default=0, doc="Rang de la vue projetée")
+    count = param.Integer(default=1, doc="Nombre de vues")
+    rotation = param.Integer(default=0, doc="Secondes par vue (0 : pas de rotation)")
+    paused = param.Boolean(default=False, doc="Rotation en pause")
+
+    _esm = """
+    export function render({ model }) {
+      const move = (step) => {
+        const n = Math.max(model.count, 1)
+        model.current = ((model.current + step) % n + n) % n
+      }
+      const key = (event) => {
+        const target = event.composedPath()[0]
+        if (target && ["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName)) return
+        const next = ["ArrowRight", "PageDown"], previous = ["ArrowLeft", "PageUp"]
+        if (next.includes(event.key)) { move(1); event.preventDefault() }
+        else if (previous.includes(event.key)) { move(-1); event.preventDefault() }
+        else if (event.key === " ") { model.paused = !model.paused; event.preventDefault() }
+        else if (event.key === "f" || event.key === "F") {
+          if (document.fullscreenElement) document.exitFullscreen()
+          else document.documentElement.requestFullscreen().catch(() => {})
+        }
+      }
+      document.addEventListener("keydown", key)
+      let timer = null
+      const schedule = () => {
+        if (timer) clearInterval(timer)
+        timer = model.rotation > 0 ? setInterval(() => { if (!model.paused) move(1) },
+                                                 model.rotation * 1000) : null
+      }
+      schedule()
+      model.on("rotation", schedule)
+      model.on("remove", () => {
+        document.removeEventListener("keydown", key)
+        if (timer) clearInterval(timer)
+      })
+      const el = document.createElement("span")
+      el.style.display = "none"
+      return el
+    }
+    """
+
+
+def _cell(value, share: bool = False) -> str:
+    if isinstance(value, str) or not isinstance(value, (int, float)) or pd.isna(value):
+        return escape(str(value))
+    return pct_label(value) if share else int_label(value)
+
+
+class MeetingPage(pn.viewable.Viewer):
+    """The projected view, its caption, the presenter's keys; the set-up form aside."""
+
+    state = param.ClassSelector(class_=MeetingState, doc="Ce que la réunion projette")
+
+    def __init__(self, state: MeetingState, **params):
+        super().__init__(state=state, **params)
+        self.history = follow_state(state, [*FILTER_PARAMS, "views", "rotation", "top"])
+        self.presenter = Presenter(count=len(state.views), rotation=state.rotation)
+        self.presenter.link(state, current="current", bidirectional=True)
+        self.chart = StackedMonthlyChart(self._series(), height=420)
+        self._style_chart()
+        self.pane = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[VIEW_CSS])
+        self.chart_pane = pn.pane.Bokeh(self.chart.figure, sizing_mode="stretch_width")
+        self.chart_box = pn.Column(self.chart_pane, sizing_mode="stretch_width", visible=False)
+        self._version = None
+        self._read_at = state.now_label()
+        state.param.watch(lambda *_: self.refresh(), [*FILTER_PARAMS, "views", "top"])
+        state.param.watch(lambda *_: self.show(), "current")
+        state.param.watch(self._sync_presenter, ["views", "rotation"])
+        self.refresh()
+
+    # ------------------------------------------------------------------ figures
+    def _series(self) -> pd.DataFrame:
+        try:
+            return self.state.series()
+        except RelogError:
+            return pd.DataFrame(
+                columns=["mois", "relogements", "relogements_prioritaires", "relogements_dalo",
+                         "relogements_acd", "relogements_l441"]
+            )  # fmt: skip
+
+    def _style_chart(self) -> None:
+        fig = self.chart.figure
+        size = f"{TEXT_PX}px"
+        for axis in (*fig.xaxis, *fig.yaxis):
+            axis.major_label_text_font_size = size
+            axis.axis_label_text_font_size = size
+            axis.major_label_text_color = axis.axis_label_text_color = "#000000"
+        fig.legend.label_text_font_size = size
+        fig.legend.label_text_color = "#000000"
+        fig.sizing_mode = "stretch_width"
+        fig.height = 430
+
+    def _sync_presenter(self, *_) -> None:
+        self.presenter.param.update(count=len(self.state.views), rotation=self.state.rotation)
+
+    def check_version(self) -> None:
+        """Re-read the figures when the replica's data version changed (a periodic check):
+        in place, no reload; every screen of the process shares the answers (the result
+        cache is the process's, keyed on the data version)."""
+        try:
+            version = self.state.data_version()
+        except RelogError:
+            return
+        if self._version is not None and version != self._version:
+            self.refresh()
+        self._version = version
+
+    def refresh(self) -> None:
+        self._read_at = self.state.now_label()
+        try:
+            self._version = self.state.data_version()
+        except RelogError:
+            pass
+        self.chart.update(self._series())
+        self.show()
+
+    # ------------------------------------------------------------------ views
+    def _caption(self, title: str) -> str:
+        try:
+            caption = self.state.caption()
+        except RelogError as err:
+            caption = str(err)
+        return (
+            f"<h2>{escape(title)}</h2>"
+            f'<p class="relog-legende">{escape(caption)} · Mis à jour à {self._read_at}</p>'
+        )
+
+    def _key_figures(self) -> str:
+        f = self.state.month_figures()
+
+        def box(title, value, before, css):
+            return (
+                f'<div class="relog-chiffre {css}"><div class="titre">{escape(title)}</div>'
+                f'<div class="valeur" data-valeur="{css}">{_cell(value)}</div>'
+                f'<div class="avant">{escape(before)}</div></div>'
+            )
+
+        prev = f.get("tous_mois_precedent")
+        prev_p = f.get("prioritaires_mois_precedent")
+        return '<div class="relog-chiffres">' + "".join(
+            [
+                box(f"Relogements en {f['mois']}", f["tous_mois"],
+                    f"{f['mois_precedent']} : {_cell(prev) if prev is not None else '–'}",
+                    "mois"),
+                box(f"dont ménages prioritaires en {f['mois']}", f["prioritaires_mois"],
+                    f"{f['mois_precedent']} : {_cell(prev_p) if prev_p is not None else '–'}",
+                    "mois-prioritaires"),
+                box(f"Relogements de {f['annee']}", f["tous_annee"],
+                    "année précédente, mêmes mois : "
+                    f"{_cell(f.get('tous_annee_precedente', '–'))}", "annee"),
+                box(f"dont ménages prioritaires de {f['annee']}", f["prioritaires_annee"],
+                    "année précédente, mêmes mois : "
+                    f"{_cell(f.get('prioritaires_annee_precedente', '–'))}",
+                    "annee-prioritaires"),
+            ]
+        ) + "</div>"  # fmt: skip
+
+    def _breakdown(self) -> str:
+        frame = self.state.top_breakdown()
+        rows = "".join(
+            f'<tr class="{"total" if r["libelle"] == "Total" else ""}">'
+            f'<th scope="row">{escape(str(r["libelle"]))}</th>'
+            f'<td class="num">{_cell(r["relogements"])}</td>'
+            f'<td class="num">{_cell(r["relogements_prioritaires"])}</td></tr>'
+            for _, r in frame.iterrows()
+        )
+        return (
+            '<table class="relog-reunion-repartition"><thead><tr><th scope="col">EPCI</th>'
+            '<th scope="col" class="num">Relogements</th>'
+            '<th scope="col" class="num">dont prioritaires</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>"
+        )
+
+    def _note(self) -> str:
+        k = self.state.replica.settings.secrecy_k
+        return (
+            f'<p class="relog-secret-note">Secret statistique : « &lt; {k} » remplace un '
+            f"nombre de 1 à {k - 1} ménages ; « s » masque un chiffre qui permettrait de le "
+            "retrouver.</p>"
+        )
+
+    def show(self) -> None:
+        """Project the view of rank ``current``."""
+        views = self.state.views or list(VIEWS)
+        code = views[min(self.state.current, len(views) - 1)]
+        title = VIEWS[code]
+        try:
+            body = {
+                "chiffres": self._key_figures,
+                "mois": lambda: "",
+                "repartition": self._breakdown,
+            }[code]()
+        except RelogError as err:
+            body = f'<div role="alert">{escape(str(err))}</div>'
+        self.pane.object = (
+            f'<section class="relog-vue relog-vue-{code}" aria-live="polite">'
+            f"{self._caption(title)}{body}{self._note() if code != 'mois' else ''}</section>"
+        )
+        self.chart_box.visible = code == "mois"
+
+    # ------------------------------------------------------------------ set-up form
+    def setup_form(self) -> pn.Column:
+        state = self.state
+        views = pn.widgets.CheckBoxGroup(
+            label="Vues", options={v: k for k, v in VIEWS.items()}, value=list(state.views),
+            inline=False,
+        )  # fmt: skip
+        views.param.watch(lambda e: setattr(state, "views", e.new or list(VIEWS)), "value")
+        epci = pn.widgets.Select(
+            label="Territoire",
+            options={"Tout le territoire": ""}
+            | {k: v for k, v in state.param.epci.objects.items()},
+            value=(state.epci or [""])[0],
+        )
+        epci.param.watch(lambda e: setattr(state, "epci", [e.new] if e.new else []), "value")
+        choices = {"Aucune": 0, "15 secondes": 15, "30 secondes": 30, "1 minute": 60,
+                   "2 minutes": 120}  # fmt: skip
+        if state.rotation not in choices.values():
+            choices[f"{state.rotation} secondes"] = state.rotation
+        rotation = pn.widgets.Select(
+            label="Rotation automatique", options=choices, value=state.rotation
+        )
+        rotation.param.watch(lambda e: setattr(state, "rotation", e.new), "value")
+        link = pn.pane.HTML(pn.bind(self._link, state.param.views, state.param.rotation,
+                                    state.param.epci, state.param.end))  # fmt: skip
+        return pn.Column(
+            pn.pane.Markdown("**Préparer la réunion**"),
+            views, epci, rotation,
+            pn.pane.Markdown("Touches : ← → vue précédente ou suivante, espace : pause, "
+                             "F : plein écran."),
+            link,
+            sizing_mode="stretch_width",
+        )  # fmt: skip
+
+    def _link(self, *_) -> str:
+        query = encode(self.state.to_query())
+        href = f"./reunion{escape(query)}"
+        return f'<p>Lien de la réunion : <a href="{href}">{href}</a></p>'
+
+    # ------------------------------------------------------------------ layout
+    def restore(self, search: str) -> None:
+        restore_state(self.state, self.history, search)
+        self._sync_presenter()
+        self.refresh()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        period = self.state.replica.settings.meeting_check_s
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            pn.state.add_periodic_callback(self.check_version, period=int(period * 1000))
+        return pn.Column(
+            self.history,
+            self.presenter,
+            self.pane,
+            self.chart_box,
+            sizing_mode="stretch_width",
+            css_classes=["relog-reunion"],
+        )
+
+
+def build(replica, protected: bool = True):
+    """(sidebar, page) of ``/reunion``: protected for every viewer, whatever the profile."""
+    page = MeetingPage(MeetingState(replica))
+    if pn.state.location is not None:
+        page.restore(pn.state.location.search or "")
+    return page.setup_form(), page

@@ -1,0 +1,186 @@
+"""What the meeting page projects, without Panel: a sequence of views, one territory, one
+calendar year, and every figure protected by statistical secrecy whoever looks (a room of
+bailleurs, réservataires and associations).
+
+The figures are the rehousing page's as a protected profile reads them
+(:meth:`Replica.rehousing_publication`: small counts « < 5 », and what would give them away
+by subtraction « s »); the address holds the meeting's set-up (``/reunion?vues=chiffres,
+mois,repartition&epci=243100633&rotation=30``), so that a meeting is a bookmark.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import param
+
+from dashboards.state.rehousing import RehousingState
+from data_access.filters import add_months
+from data_access.formatting import month_label
+from data_access.secrecy import Secret
+
+#: The views a meeting may show, in their default order: code → French title.
+VIEWS = {
+    "chiffres": "Chiffres clés",
+    "mois": "Mois par mois",
+    "repartition": "Répartition par EPCI",
+}
+#: Address names of the meeting's own settings.
+MEETING_QUERY = {"vues": "views", "rotation": "rotation", "rang": "top"}
+
+
+def shown(value) -> str | int:
+    """A count as the room may read it: its secrecy mark, or the number."""
+    return value if isinstance(value, (str, Secret)) else int(value)
+
+
+class MeetingState(RehousingState):
+    """The meeting's views, territory and year; always protected."""
+
+    views = param.List(default=list(VIEWS), item_type=str, doc="Vues projetées, dans l'ordre")
+    rotation = param.Integer(
+        default=0, bounds=(0, 3600), doc="Secondes avant la vue suivante (0 : pas de rotation)"
+    )
+    top = param.Integer(default=8, bounds=(3, 15), doc="EPCI montrés avant « autres »")
+    current = param.Integer(default=0, bounds=(0, None), doc="Rang de la vue projetée")
+
+    def __init__(self, replica, scope=None, **params):
+        super().__init__(replica, scope=scope, protected=True, **params)
+
+    # ------------------------------------------------------------------ the address
+    def to_query(self) -> dict[str, str]:
+        out = {k: v for k, v in super().to_query().items() if k != "onglet"}
+        if self.views != list(VIEWS):
+            out["vues"] = ",".join(self.views)
+        if self.rotation:
+            out["rotation"] = str(self.rotation)
+        if self.top != self.param.top.default:
+            out["rang"] = str(self.top)
+        return out
+
+    def apply_query(self, query: dict[str, str]) -> list[str]:
+        """The rehousing page's filters (checked as there, narrowed to what a protected view
+        may show), then the meeting's own: ``vues``, ``rotation`` (seconds), ``rang`` (how
+        many EPCI before « autres »). A wrong value is left out and said in French."""
+        mine, rest, updates = [], {}, {}
+        for key, raw in query.items():
+            value = raw[-1] if isinstance(raw, list) else str(raw)
+            if key == "vues":
+                codes = [v.strip() for v in value.split(",") if v.strip()]
+                wrong = [c for c in codes if c not in VIEWS]
+                kept = list(dict.fromkeys(c for c in codes if c in VIEWS))
+                if wrong:
+                    mine.append(
+                        f"Vue(s) inconnue(s) ignorée(s) : {', '.join(wrong)} (vues possibles : "
+                        f"{', '.join(VIEWS)})."
+                    )
+                updates["views"] = kept or list(VIEWS)
+            elif key in ("rotation", "rang"):
+                name = MEETING_QUERY[key]
+                low, high = self.param[name].bounds
+                if value.isdigit() and low <= int(value) <= high:
+                    updates[name] = int(value)
+                else:
+                    mine.append(
+                        f"{'Rotation' if key == 'rotation' else 'Rang'} invalide ignoré : "
+                        f"« {value} » (un entier de {low} à {high})."
+                    )
+            elif key != "onglet":
+                rest[key] = value
+        notices = super().apply_query(rest)
+        self.param.update(
+            views=updates.get("views", list(VIEWS)),
+            rotation=updates.get("rotation", 0),
+            top=updates.get("top", self.param.top.default),
+            current=0,
+        )
+        self.notices = notices + mine
+        return self.notices
+
+    # ------------------------------------------------------------------ what is projected
+    def territory_label(self) -> str:
+        kind = self.territory()
+        if kind[0] == "total":
+            return self.scope.label
+        labels = self.replica.reference(kind[0])
+        name = labels["libelle"].get(kind[1]) if "libelle" in labels else None
+        return str(name or labels.iloc[:, 0].get(kind[1], kind[1]))
+
+    def caption(self) -> str:
+        """« CA du Sicoval · de janvier 2026 à octobre 2026 · Données extraites le … »."""
+        text = str(self.period)
+        return (
+            f"{self.territory_label()} · {text[:1].upper()}{text[1:]} · "
+            f"{self.replica.freshness_cached()}"
+        )
+
+    def month_figures(self) -> dict:
+        """The last month of the period against the same month a year earlier, and the year
+        to date against the same months a year earlier: counts (or their marks)."""
+        territory, pub = self.territory(), self.publication()
+        last = self.period.end
+        out = {
+            "mois": month_label(last),
+            "mois_precedent": month_label(add_months(last, -12)),
+            "annee": f"{month_label(self.period.start)} à {month_label(last)}",
+        }
+        for level in ("tous", "prioritaires"):
+            out[f"{level}_mois"] = shown(pub.get(last, territory, level))
+            out[f"{level}_annee"] = shown(pub.get(None, territory, level))
+        before = add_months(last, -12)
+        if before >= self.coverage.start:
+            previous = self.replica.scoped(self.scope).rehousing_publication(before.year)
+            months = [m for m in previous.months if m.month <= last.month]
+            for level in ("tous", "prioritaires"):
+                out[f"{level}_mois_precedent"] = shown(previous.get(before, territory, level))
+                parts = [previous.get(m, territory, level) for m in months]
+                # a year-to-date of the year before is published only when none of its
+                # months is masked (else it would be a new total to subtract from)
+                out[f"{level}_annee_precedente"] = (
+                    sum(int(p) for p in parts)
+                    if all(not isinstance(p, (str, Secret)) for p in parts)
+                    else "s"
+                )
+        return out
+
+    def top_breakdown(self) -> pd.DataFrame:
+        """The EPCI with the most rehousings (``top``, among those whose figures are shown),
+        then « Autres EPCI » and « Total ». « Autres » is the total less the rows shown —
+        already deducible from them — and shows « < 5 » when it counts 1 to k − 1."""
+        table = self.breakdown_table("epci")
+        k = self.replica.settings.secrecy_k
+        masked = table["relogements"].map(lambda v: isinstance(v, (str, Secret))).astype(bool)
+        plain = table.loc[~masked]
+        top = plain.sort_values("relogements", ascending=False).head(self.top)
+        total = self.breakdown_table(None).iloc[0]
+        rows = top[["libelle", "relogements", "relogements_prioritaires"]].to_dict("records")
+        if len(top) < len(table):
+            rest = {"libelle": "Autres EPCI"}
+            for column in ("relogements", "relogements_prioritaires"):
+                whole = total[column]
+                parts = top[column]
+                if isinstance(whole, (str, Secret)) or any(
+                    isinstance(p, (str, Secret)) for p in parts
+                ):
+                    rest[column] = "s"
+                else:
+                    value = int(whole) - int(sum(int(p) for p in parts))
+                    rest[column] = f"< {k}" if 0 < value < k else value
+            rows.append(rest)
+        rows.append(
+            {
+                "libelle": "Total",
+                "relogements": shown(total["relogements"]),
+                "relogements_prioritaires": shown(total["relogements_prioritaires"]),
+            }
+        )
+        return pd.DataFrame(rows)
+
+    def data_version(self):
+        return self.replica.data_version()
+
+    @staticmethod
+    def now_label() -> str:
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        return datetime.now(ZoneInfo("Europe/Paris")).strftime("%H:%M")

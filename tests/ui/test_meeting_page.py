@@ -1,0 +1,112 @@
+"""The meeting page (/reunion) as a projector shows it, in Chromium at 1280×720 and
+1920×1080: measured text sizes and contrast, no scrolling, the presenter's keys, the address
+that restores a meeting, and small counts masked on the wall."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.ui.test_accessibility import serious_violations
+
+pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.xdist_group("ui")]
+
+CAGIRE = "200073146"
+
+#: Every visible text of the projected view (through shadow roots): its computed size, and
+#: its contrast with the background behind it (WCAG relative luminance).
+MEASURE = """() => {
+  const lum = (rgb) => {
+    const [r, g, b] = rgb.match(/[\\d.]+/g).slice(0, 3).map(Number).map(v => v / 255)
+      .map(c => c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+  }
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement || (e.getRootNode() && e.getRootNode().host)) {
+      const bg = getComputedStyle(e).backgroundColor
+      if (bg && !bg.startsWith("rgba(0, 0, 0, 0)") && bg !== "transparent") return bg
+    }
+    return "rgb(255, 255, 255)"
+  }
+  const out = []
+  const walk = (root) => {
+    for (const el of root.querySelectorAll("*")) {
+      if (el.shadowRoot) walk(el.shadowRoot)
+      const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())
+      if (!own || !el.closest(".relog-vue")) continue
+      const box = el.getBoundingClientRect()
+      if (!box.width || !box.height) continue
+      const style = getComputedStyle(el)
+      const [a, b] = [lum(style.color), lum(background(el))]
+      out.push({text: el.textContent.trim().slice(0, 40), size: parseFloat(style.fontSize),
+                contrast: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05),
+                key: el.classList.contains("valeur")})
+    }
+  }
+  walk(document)
+  const main = document.getElementById("main")
+  return {texts: out, scroll: document.scrollingElement.scrollHeight - innerHeight,
+          mainScroll: main ? main.scrollHeight - main.clientHeight : 0}
+}"""
+
+
+def open_meeting(page, served_app, query: str = "") -> None:
+    page.goto(f"{served_app.url}/reunion{query}")
+    expect(page.locator(".relog-vue")).to_be_visible()
+
+
+@pytest.mark.parametrize("width, height", [(1280, 720), (1920, 1080)])
+def test_every_view_is_readable_from_the_back_and_fits_the_screen(
+    browser, served_app, width, height
+):
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="fr-FR")
+    page = context.new_page()
+    try:
+        open_meeting(page, served_app)
+        for view in ("chiffres", "mois", "repartition"):
+            expect(page.locator(f".relog-vue-{view}")).to_be_visible()
+            page.wait_for_timeout(300)  # the chart laid out
+            measured = page.evaluate(MEASURE)
+            texts = measured["texts"]
+            assert texts, view
+            small = [t for t in texts if t["size"] < 20]
+            assert small == [], (view, small)
+            keys = [t for t in texts if t["key"]]
+            assert view != "chiffres" or (keys and all(t["size"] >= 48 for t in keys))
+            low = [t for t in texts if t["contrast"] < 7]
+            assert low == [], (view, low)
+            assert measured["scroll"] <= 1 and measured["mainScroll"] <= 1, (view, measured)
+            if view == "mois":  # the chart's own texts are drawn: their sizes are the model's
+                sizes = page.evaluate("""() => { const out = []
+                  for (const doc of Bokeh.documents) for (const m of doc.all_models)
+                    if (m.major_label_text_font_size) out.push(m.major_label_text_font_size)
+                  return out }""")
+                assert sizes and all(int(s.rstrip("px")) >= 20 for s in sizes), sizes
+            page.keyboard.press("ArrowRight")
+    finally:
+        context.close()
+
+
+def test_the_presenter_moves_with_the_keys_and_the_address_restores_a_meeting(page, served_app):
+    open_meeting(page, served_app, f"?vues=repartition,chiffres&epci={CAGIRE}")
+    expect(page.locator(".relog-vue-repartition")).to_be_visible()
+    expect(page.locator(".relog-legende")).to_contain_text("Cagire Garonne Salat")
+    expect(page.locator(".relog-legende")).to_contain_text("Mis à jour à")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator(".relog-vue-chiffres")).to_be_visible()
+    page.keyboard.press("ArrowRight")  # back to the first: the sequence loops
+    expect(page.locator(".relog-vue-repartition")).to_be_visible()
+    page.keyboard.press("ArrowLeft")
+    expect(page.locator(".relog-vue-chiffres")).to_be_visible()
+    # small counts of this small EPCI are masked on the wall, whoever looks
+    expect(page.locator(".relog-vue-chiffres")).to_contain_text("< 5")
+    assert serious_violations(page) == []
+
+
+def test_rotation_moves_on_and_the_space_bar_pauses_it(page, served_app):
+    open_meeting(page, served_app, "?vues=chiffres,repartition&rotation=2")
+    expect(page.locator(".relog-vue-repartition")).to_be_visible(timeout=10_000)
+    page.keyboard.press(" ")  # pause
+    current = "repartition" if page.locator(".relog-vue-repartition").count() else "chiffres"
+    page.wait_for_timeout(4500)
+    expect(page.locator(f".relog-vue-{current}")).to_be_visible()
