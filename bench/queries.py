@@ -215,6 +215,10 @@ def main(args) -> int:
         reports.append(
             dashboard.report(map_bench.main(_demo("departement")), "carte demande / offre")
         )
+    if "reunion" in suites:
+        from bench import meeting
+
+        reports.append(meeting.main(_demo("departement")))
     if "plan" in suites:
         from bench import plan
 

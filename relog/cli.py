@@ -242,12 +242,13 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--repeat", type=int, default=30, help="répétitions par requête (départ.)")
     bench.add_argument(
         "--suites",
-        default="requetes,page,carte,plan",
+        default="requetes,page,carte,plan,reunion",
         help="liste séparée par des virgules : requetes (API et SQL nu), page (page des "
         "relogements : filtre, premier affichage dans Chromium, mémoire par session), "
         "carte (changement d'indicateur, premier affichage de la couche Occitanie), plan "
         "(page du suivi du plan : filtre sur DuckDB et PostgreSQL, premier affichage, fiche "
-        "PDF, rétro-prévision des objectifs)",
+        "PDF, rétro-prévision des objectifs), reunion (page de réunion : premier affichage, "
+        "changement de vue, mémoire de 20 écrans)",
     )
     bench.set_defaults(func=cmd_bench)
 

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from bench import dashboard
 from bench import map as map_bench
+from bench import meeting as meeting_bench
 from bench import plan as plan_bench
 from bench.served_app import PROBE, timed_open
 
@@ -23,6 +24,7 @@ RENDERED_BY_LOCATORS = {
         ".relog-plan-curve canvas:visible",
         ".relog-plan-reservataires tbody tr",
     ],
+    "reunion": ['.relog-vue-chiffres [data-valeur="mois"]'],
     "carte": [
         ".relog-legend-offre-body",
         ".relog-map-demande canvas:visible",
@@ -37,8 +39,9 @@ RENDERED_BY_LOCATORS = {
         ("relogements", "", dashboard.page_ready, dashboard.RENDERED),
         ("carte", "/carte", map_bench.map_ready, map_bench.RENDERED),
         ("plan", "/objectifs", plan_bench.plan_ready, plan_bench.RENDERED),
+        ("reunion", "/reunion", meeting_bench.meeting_ready, meeting_bench.RENDERED),
     ],
-    ids=["relogements", "carte", "plan"],
+    ids=["relogements", "carte", "plan", "reunion"],
 )
 def test_first_render_is_read_on_the_page_clock_once_the_page_is_rendered(
     browser, served_app, name, route, ready, condition
