@@ -113,3 +113,22 @@ class Breakdown(_Live):
 
     def __panel__(self):
         return pn.Column(self.table.widget, self.table.empty, sizing_mode="stretch_width")
+
+
+class Maps(pn.viewable.Viewer):
+    """The demand and supply maps with their legends (the map page without its filters),
+    bound to a :class:`~dashboards.state.demand_supply.DemandSupplyState`, or opened on a
+    replica with filter values (``Maps(replica, level="epci", demand="tension")``)."""
+
+    def __init__(self, state, **values):
+        from dashboards.pages.demand_supply import DemandSupplyPage
+        from dashboards.state.demand_supply import DemandSupplyState
+
+        if isinstance(state, Replica):
+            state = DemandSupplyState.opened(state, values)
+        super().__init__()
+        self.state = state
+        self.page = DemandSupplyPage(state, show_filters=False)
+
+    def __panel__(self):
+        return self.page._page()
