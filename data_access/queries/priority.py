@@ -103,6 +103,18 @@ def _waiting(filters: Filters, scope: Scope, at, dalo_deadline, territory: bool 
     return j, where, snapshot
 
 
+def _snapshot_counts(snapshot) -> list[sa.ColumnElement]:
+    """The priority, DALO and late-DALO counts of the waiting demandes' snapshot."""
+    return [
+        sa.func.coalesce(sa.func.sum(snapshot.c[c]), 0).label(v)
+        for c, v in (
+            ("prioritaire", "demandes_prioritaires"),
+            ("dalo", "demandes_dalo"),
+            ("dalo_delai_depasse", "dalo_delai_depasse"),
+        )
+    ]
+
+
 def _statement(filters: Filters, scope: Scope, dates: dict) -> sa.Select:
     """Active demandes per seniority band with their priority, DALO and late-DALO counts."""
     at, bounds = dates["au"], {m: dates[f"depot_{m}_mois"] for m in SENIORITY_MONTHS}
@@ -115,14 +127,7 @@ def _statement(filters: Filters, scope: Scope, dates: dict) -> sa.Select:
         sa.select(
             band.label("bande"),
             sa.func.count().label("demandes_actives"),
-            *[
-                sa.func.coalesce(sa.func.sum(snapshot.c[c]), 0).label(v)
-                for c, v in (
-                    ("prioritaire", "demandes_prioritaires"),
-                    ("dalo", "demandes_dalo"),
-                    ("dalo_delai_depasse", "dalo_delai_depasse"),
-                )
-            ],
+            *_snapshot_counts(snapshot),
         )
         .select_from(j)
         .where(*where)
@@ -223,14 +228,7 @@ def _by_epci_statement(filters: Filters, scope: Scope, dates: dict, delays) -> s
         sa.select(
             epci.label("epci"),
             sa.func.count().label("demandes_actives"),
-            *[
-                sa.func.coalesce(sa.func.sum(snapshot.c[c]), 0).label(v)
-                for c, v in (
-                    ("prioritaire", "demandes_prioritaires"),
-                    ("dalo", "demandes_dalo"),
-                    ("dalo_delai_depasse", "dalo_delai_depasse"),
-                )
-            ],
+            *_snapshot_counts(snapshot),
             *[
                 sa.func.sum(
                     sa.case((demande.c.date_depot <= dates[f"depot_{m}_mois"], 1), else_=0)
