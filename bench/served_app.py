@@ -43,14 +43,18 @@ class ServedApp:
         env: dict[str, str] | None = None,
         files: list[Path] | None = None,
         port: int | None = None,
+        database_url: str | None = None,
     ):
         """``env``: more environment (``RELOG_CONTOURS_COMMUNES``…); ``files``: serve these
         Panel files with ``panel serve`` instead of ``relog serve``'s routes; ``port``: this
-        one rather than a free one."""
+        one rather than a free one; ``database_url``: serve that replica (PostgreSQL)
+        rather than the demo file."""
         self.port = port or free_port()
         self.url = f"http://localhost:{self.port}"
         env = {**os.environ, "RELOG_DEMO_PATH": str(demo_path), **(env or {})}
         env.pop("RELOG_DATABASE_URL", None)
+        if database_url:
+            env["RELOG_DATABASE_URL"] = database_url
         self.log = Path(log_dir or Path(demo_path).parent) / f"serve-{self.port}.log"
         listen = [
             "--port",
