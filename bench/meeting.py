@@ -70,7 +70,7 @@ def browser_measures(demo_path: Path, renders: int = 8, sessions: int = 20) -> l
 
     from bench.served_app import DEEP_JS, ServedApp, launch_chromium, timed_open
 
-    views = ["chiffres", "mois", "repartition"]
+    views = ["chiffres", "mois", "repartition", "objectifs"]
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         with ServedApp(demo_path) as app:
@@ -84,7 +84,7 @@ def browser_measures(demo_path: Path, renders: int = 8, sessions: int = 20) -> l
             page = warm.pages[0]
             changes = []
             for i in range(30):
-                changes.append(page.evaluate(KEY_TO_VIEW % DEEP_JS, views[(i + 1) % 3]))
+                changes.append(page.evaluate(KEY_TO_VIEW % DEEP_JS, views[(i + 1) % len(views)]))
                 page.wait_for_timeout(50)
             warm.close()
         with ServedApp(demo_path) as app:

@@ -23,7 +23,7 @@ from dashboards.components.history import encode, follow_state, restore_state
 from dashboards.state.filters import FILTER_PARAMS
 from dashboards.state.meeting import VIEWS, MeetingState
 from data_access import RelogError
-from data_access.formatting import int_label, pct_label
+from data_access.formatting import decimal_label, int_label, pct_label
 
 TITLE = "Réunion : relogement des publics prioritaires"
 
@@ -235,6 +235,30 @@ class MeetingPage(pn.viewable.Viewer):
             f"<tbody>{rows}</tbody></table>"
         )
 
+    def _objectives(self) -> str:
+        frame = self.state.objectives()
+        if len(frame) <= 1:
+            return "<p>Aucun objectif de l'accord collectif pour ce territoire cette année.</p>"
+
+        def rate(v) -> str:
+            return "s" if v is None or pd.isna(v) else pct_label(v)
+
+        rows = "".join(
+            f'<tr class="{"total" if r["libelle"] == "Total" else ""}">'
+            f'<th scope="row">{escape(str(r["libelle"]))}</th>'
+            f'<td class="num">{decimal_label(r["objectif_prorata"], 0)}</td>'
+            f'<td class="num">{_cell(r["relogements_prioritaires"])}</td>'
+            f'<td class="num">{rate(r["taux_atteinte"])}</td></tr>'
+            for _, r in frame.iterrows()
+        )
+        return (
+            '<table class="relog-reunion-objectifs"><thead><tr><th scope="col">EPCI</th>'
+            '<th scope="col" class="num">Objectif au prorata</th>'
+            '<th scope="col" class="num">Relogements prioritaires</th>'
+            '<th scope="col" class="num">Taux d\'atteinte</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>"
+        )
+
     def _note(self) -> str:
         k = self.state.replica.settings.secrecy_k
         return (
@@ -253,6 +277,7 @@ class MeetingPage(pn.viewable.Viewer):
                 "chiffres": self._key_figures,
                 "mois": lambda: "",
                 "repartition": self._breakdown,
+                "objectifs": self._objectives,
             }[code]()
         except RelogError as err:
             body = f'<div role="alert">{escape(str(err))}</div>'

@@ -23,6 +23,7 @@ VIEWS = {
     "chiffres": "Chiffres clés",
     "mois": "Mois par mois",
     "repartition": "Répartition par EPCI",
+    "objectifs": "Objectifs de l'accord collectif",
 }
 #: Address names of the meeting's own settings.
 MEETING_QUERY = {"vues": "views", "rotation": "rotation", "rang": "top"}
@@ -174,6 +175,52 @@ class MeetingState(RehousingState):
             }
         )
         return pd.DataFrame(rows)
+
+    def objectives(self) -> pd.DataFrame:
+        """The accord collectif by EPCI, year to date: the target prorated to the months
+        elapsed (public: the plan's), the priority rehousings as the publication protects
+        them, and the rate when both are shown; the EPCI with the largest targets first
+        (``top`` − 2: the view holds one more column), then « Autres EPCI » and « Total » built as :meth:`top_breakdown`'s."""
+        k = self.replica.settings.secrecy_k
+        territory, pub = self.territory(), self.publication()
+        progress = self.replica.objective_progress("epci", year=self.period.end.year)
+        if territory[0] != "total":
+            epci = (
+                territory[1] if territory[0] == "epci" else self._communes["epci"].get(territory[1])
+            )
+            progress = progress[progress["epci"] == epci]
+        progress = progress.dropna(subset=["objectif_prorata"])
+        progress = progress.sort_values("objectif_prorata", ascending=False)
+        rows = []
+        for _, row in progress.iterrows():
+            done = shown(pub.get(None, ("epci", row["epci"]), "prioritaires"))
+            rows.append({"libelle": row["libelle"], "objectif_prorata": row["objectif_prorata"],
+                         "relogements_prioritaires": done})  # fmt: skip
+        plain = [r for r in rows if not isinstance(r["relogements_prioritaires"], (str, Secret))]
+        top = plain[: max(3, self.top - 2)]  # a column more than the breakdown: two rows less
+        out = list(top)
+        total_done = shown(pub.get(None, ("total",) if territory[0] == "total" else
+                                   ("epci", progress["epci"].iloc[0]) if len(progress) else
+                                   territory, "prioritaires"))  # fmt: skip
+        target = float(progress["objectif_prorata"].sum())
+        if len(top) < len(rows):
+            rest_target = target - sum(r["objectif_prorata"] for r in top)
+            if isinstance(total_done, (str, Secret)):
+                rest = "s"
+            else:
+                value = int(total_done) - sum(int(r["relogements_prioritaires"]) for r in top)
+                rest = f"< {k}" if 0 < value < k else value
+            out.append({"libelle": "Autres EPCI", "objectif_prorata": rest_target,
+                        "relogements_prioritaires": rest})  # fmt: skip
+        out.append({"libelle": "Total", "objectif_prorata": target,
+                    "relogements_prioritaires": total_done})  # fmt: skip
+        frame = pd.DataFrame(out, columns=["libelle", "objectif_prorata",
+                                           "relogements_prioritaires"])  # fmt: skip
+        frame["taux_atteinte"] = [
+            None if isinstance(d, (str, Secret)) or not t else int(d) / t
+            for d, t in zip(frame["relogements_prioritaires"], frame["objectif_prorata"])
+        ]
+        return frame
 
     def data_version(self):
         return self.replica.data_version()

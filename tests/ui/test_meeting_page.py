@@ -63,7 +63,7 @@ def test_every_view_is_readable_from_the_back_and_fits_the_screen(
     page = context.new_page()
     try:
         open_meeting(page, served_app)
-        for view in ("chiffres", "mois", "repartition"):
+        for view in ("chiffres", "mois", "repartition", "objectifs"):
             expect(page.locator(f".relog-vue-{view}")).to_be_visible()
             page.wait_for_timeout(300)  # the chart laid out
             measured = page.evaluate(MEASURE)
