@@ -110,3 +110,27 @@ def test_rotation_moves_on_and_the_space_bar_pauses_it(page, served_app):
     current = "repartition" if page.locator(".relog-vue-repartition").count() else "chiffres"
     page.wait_for_timeout(4500)
     expect(page.locator(f".relog-vue-{current}")).to_be_visible()
+
+
+def test_each_view_prints_on_one_landscape_page_with_its_caption(browser, served_app, tmp_path):
+    """The browser's print of each view (Chromium's own PDF, A4 landscape as the page's
+    print style asks): one page, the caption in it (read back with pdftotext)."""
+    import subprocess
+
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="fr-FR")
+    page = context.new_page()
+    try:
+        for view in ("chiffres", "mois", "repartition", "objectifs"):
+            open_meeting(page, served_app, f"?vues={view}")
+            page.wait_for_timeout(300)
+            path = tmp_path / f"{view}.pdf"
+            page.pdf(path=str(path), prefer_css_page_size=True, print_background=True)
+            info = subprocess.run(["pdfinfo", path], capture_output=True, text=True).stdout
+            pages = int(info.split("Pages:")[1].split()[0])
+            width, height = (float(v) for v in info.split("Page size:")[1].split()[0:3:2])
+            assert pages == 1 and width > height, (view, info)
+            text = subprocess.run(["pdftotext", path, "-"], capture_output=True, text=True).stdout
+            text = " ".join(text.split())  # a caption may wrap
+            assert "Données extraites le" in text and "Mis à jour à" in text, view
+    finally:
+        context.close()
