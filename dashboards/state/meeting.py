@@ -180,7 +180,8 @@ class MeetingState(RehousingState):
         """The accord collectif by EPCI, year to date: the target prorated to the months
         elapsed (public: the plan's), the priority rehousings as the publication protects
         them, and the rate when both are shown; the EPCI with the largest targets first
-        (``top`` − 2: the view holds one more column), then « Autres EPCI » and « Total » built as :meth:`top_breakdown`'s."""
+        (``top`` − 2: the view holds one more column), then « Autres EPCI » and « Total »
+        built as :meth:`top_breakdown`'s."""
         k = self.replica.settings.secrecy_k
         territory, pub = self.territory(), self.publication()
         progress = self.replica.objective_progress("epci", year=self.period.end.year)
