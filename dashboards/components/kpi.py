@@ -156,3 +156,20 @@ def protected_key_figure_html(figures: pd.DataFrame, target: float) -> str:
             )
         )
     return f'<div class="relog-kpis">{"".join(cards)}</div>'
+
+
+def state_key_figures_html(state) -> str:
+    """A rehousing state's key figures block (protected or exact, as its profile reads
+    them); a data error becomes its French message. The page and the notebook piece draw
+    this one."""
+    from html import escape
+
+    from data_access import RelogError
+
+    try:
+        target = state.replica.settings.priority_share_target
+        if state.protected:
+            return protected_key_figure_html(state.key_figures(), target)
+        return key_figure_html(state.key_figures(), target)
+    except RelogError as err:
+        return f'<div class="relog-error" role="alert">{escape(str(err))}</div>'

@@ -10,15 +10,13 @@ A piece may be given a replica (and filter values) instead of a state: it opens 
 
 from __future__ import annotations
 
-from html import escape
-
 import pandas as pd
 import panel as pn
 import param
 
 from dashboards.components.charts import StackedMonthlyChart
 from dashboards.components.kpi import CSS as KPI_CSS
-from dashboards.components.kpi import key_figure_html, protected_key_figure_html
+from dashboards.components.kpi import state_key_figures_html
 from dashboards.components.tables import BreakdownTable
 from dashboards.state.filters import FILTER_PARAMS
 from dashboards.state.rehousing import GROUPS, RehousingState
@@ -58,13 +56,7 @@ class KeyFigures(_Live):
         )  # fmt: skip
 
     def _html(self) -> str:
-        try:
-            target = self.state.replica.settings.priority_share_target
-            if self.state.protected:
-                return protected_key_figure_html(self.state.key_figures(), target)
-            return key_figure_html(self.state.key_figures(), target)
-        except RelogError as err:
-            return f'<div class="relog-error" role="alert">{escape(str(err))}</div>'
+        return state_key_figures_html(self.state)
 
     def refresh(self) -> None:
         self._pane.object = self._html()

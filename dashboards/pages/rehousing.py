@@ -24,7 +24,7 @@ from dashboards.components.feedback import FilterSummary, notices
 from dashboards.components.filters import filter_bar
 from dashboards.components.history import encode, follow_state, restore_state
 from dashboards.components.kpi import CSS as KPI_CSS
-from dashboards.components.kpi import key_figure_html, protected_key_figure_html
+from dashboards.components.kpi import state_key_figures_html
 from dashboards.components.refresh import NextTickRefresh
 from dashboards.components.tables import PIPELINE, SERIES, BreakdownTable, MonthlyTable
 from dashboards.state.rehousing import (
@@ -151,13 +151,7 @@ class RehousingPage(pn.viewable.Viewer):
         ]
 
     def _key_figures_html(self) -> str:
-        try:
-            target = self.state.replica.settings.priority_share_target
-            if self.state.protected:
-                return protected_key_figure_html(self.state.key_figures(), target)
-            return key_figure_html(self.state.key_figures(), target)
-        except RelogError as err:
-            return f'<div class="relog-error" role="alert">{escape(str(err))}</div>'
+        return state_key_figures_html(self.state)
 
     def _key_figures(self) -> pn.pane.HTML:
         """One HTML pane whose content is replaced in place at each change."""

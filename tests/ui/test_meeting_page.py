@@ -107,6 +107,7 @@ def test_rotation_moves_on_and_the_space_bar_pauses_it(page, served_app):
     open_meeting(page, served_app, "?vues=chiffres,repartition&rotation=2")
     expect(page.locator(".relog-vue-repartition")).to_be_visible(timeout=10_000)
     page.keyboard.press(" ")  # pause
+    page.wait_for_timeout(1000)  # a move the browser made just before lands on the server
     current = "repartition" if page.locator(".relog-vue-repartition").count() else "chiffres"
     page.wait_for_timeout(4500)
     expect(page.locator(f".relog-vue-{current}")).to_be_visible()
