@@ -149,6 +149,8 @@ def classify(
     shown = data[inside_mask]
     bins = [*RATIO_BINS[indicator], np.inf] if ratio else count_bins(shown, whole=whole)
     palette = PALETTES[declared.colour if declared.colour in PALETTES else "demande"]
+    if bins == [0.0]:  # every figure is zero: the lightest colour, not the darkest
+        palette = palette[:1]
     palette = palette if len(bins) == len(palette) else _spread(palette, len(bins))
     legend = list(zip(palette, _labels(bins, ratio, whole)))
     index = np.searchsorted(

@@ -132,6 +132,13 @@ def test_classify_marks_empty_ratios_and_territories_outside_the_selection():
     assert "sans objet (aucun bail)" in labels and "hors sélection" in labels
 
 
+def test_counts_all_zero_take_the_lightest_colour_not_the_darkest():
+    classes = classify(pd.Series([0.0, 0.0, np.nan]), indicator="logements_liberes_12m")
+    assert classes.legend[0] == ("#eff3ff", "0") and classes.colours[:2] == ["#eff3ff"] * 2
+    one = classify(pd.Series([0.0, 7.0]), indicator="logements_liberes_12m")
+    assert [c for c, _ in one.legend] == ["#eff3ff", "#08519c"]  # zero, then the darkest
+
+
 def test_notebook_map_and_map_page_give_identical_classes(state, duckdb_replica):
     """Notebook 02 colours ``map_frame`` with ``classify``: the same classes, colours and
     legend as /carte for the same figures, territory by territory."""

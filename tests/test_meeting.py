@@ -11,10 +11,14 @@ import pytest
 from bokeh.document import Document
 
 from bench.queries import RecordingReplica
+from dashboards.components.maps import SECRET
 from dashboards.pages.meeting import MeetingPage, build
+from dashboards.state.demand_supply import PROTECTED
 from dashboards.state.meeting import VIEWS, MeetingState
 from data_access import Scope
 from data_access.secrecy import Secret
+from geodata.classes import NO_VALUE
+from tests import oracle
 
 pytestmark = pytest.mark.slow
 
@@ -48,6 +52,11 @@ def test_no_view_shows_a_count_of_one_to_four_households(cached_replica, view):
         state.apply_query({"vues": view, **({"epci": code} if code else {})})
         shown = _numbers(page.pane.object)
         assert all(n == 0 or n >= k for n in shown), (code, shown)
+    if view == "carte":  # the maps' hover counts of households (« < k » travels as -k,
+        # « s » as -1000; the stock of dwellings is public)
+        for source in page.maps.sources.values():
+            for name in PROTECTED:
+                assert not any(0 < v < k for v in source.data[f"v_{name}"]), name
     if view == "mois":  # the chart's own labels: its hover texts
         data = page.chart.source.data
         for column in ("total_texte", "prioritaires_texte"):
@@ -80,11 +89,11 @@ def test_others_never_give_a_masked_figure_away(cached_replica):
 def test_the_address_sets_the_meeting_up_and_wrong_values_are_said(cached_replica):
     state = MeetingState(cached_replica)
     notices = state.apply_query(
-        {"vues": "repartition,chiffres,carte", "rotation": "20", "rang": "99", "epci": CAGIRE}
+        {"vues": "repartition,chiffres,plan", "rotation": "20", "rang": "99", "epci": CAGIRE}
     )
     assert state.views == ["repartition", "chiffres"] and state.rotation == 20
     assert state.top == 8 and state.epci == [CAGIRE]
-    assert any("carte" in n for n in notices) and any("Rang invalide" in n for n in notices)
+    assert any("plan" in n for n in notices) and any("Rang invalide" in n for n in notices)
     assert state.to_query() == {"epci": CAGIRE, "vues": "repartition,chiffres", "rotation": "20"}
     state.apply_query({})
     assert state.views == list(VIEWS) and state.rotation == 0 and state.to_query() == {}
@@ -127,3 +136,48 @@ def test_a_scoped_profile_meets_on_its_own_territory(cached_replica):
     state = MeetingState(sicoval)
     assert state.caption().startswith("CA du Sicoval")
     assert list(state.top_breakdown()["libelle"]) == ["CA du Sicoval", "Total"]
+
+
+def test_the_map_view_shows_one_epci_by_commune_protected_as_the_oracle_counts(
+    cached_replica, raw_tables
+):
+    """The map of one EPCI: its communes (the others « hors sélection »), framed on it;
+    each figure the oracle's count when it is 0 or at least k, « < k » (-k) for 1 to k − 1 or
+    « s »; a masked commune is grey and the legend says why."""
+    k = cached_replica.settings.secrecy_k
+    state = MeetingState(cached_replica)
+    page = MeetingPage(state)
+    state.apply_query({"vues": "carte", "epci": CAGIRE})
+    assert "relog-vue-carte" in page.pane.object and page.map_box.visible
+    assert "Demandes au " in page.pane.object and "Mis à jour à" in page.pane.object
+    data = page.maps.sources["commune"].data
+    inside = [i for i, flag in enumerate(data["dans_selection"]) if flag]
+    epci_of = raw_tables["commune"].set_index("code_insee")["epci_siren"]
+    assert {epci_of[data["code"][i]] for i in inside} == {CAGIRE}
+    assert len(inside) == (epci_of == CAGIRE).sum() < len(data["code"])
+    expected = oracle.demand_supply(
+        raw_tables, state.map_state().filters().replace(epci=()), "commune",
+        at=state.map_state().at,
+    ).set_index("commune")  # fmt: skip
+    masked = 0
+    for column in ("demandes_actives", "logements_liberes_12m"):
+        for i in inside:
+            shown, count = data[f"v_{column}"][i], int(expected.at[data["code"][i], column])
+            if shown >= 0:
+                assert shown == count and (count == 0 or count >= k), (column, i)
+            else:
+                masked += 1
+                assert shown == SECRET or (shown == -k and 0 < count < k), (column, i, shown)
+                side = "demande" if column == "demandes_actives" else "offre"
+                assert data[f"couleur_{side}"][i] == NO_VALUE
+    assert masked, "the EPCI has small counts to mask"
+    assert "&lt; 5 ou s (secret)" in page.map_legends["demande"].object
+    frame = page.maps._frame.data  # the maps framed on the EPCI's communes
+    layer = page.layers.layer("commune").frame
+    bounds = layer[layer["code"].map(epci_of) == CAGIRE].total_bounds
+    assert list(frame["x"]) == [bounds[0], bounds[2]] and list(frame["y"]) == [bounds[1], bounds[3]]
+    # the whole territory: the EPCI, every one in the selection
+    state.apply_query({"vues": "carte"})
+    data = page.maps.sources["epci"].data
+    assert all(data["dans_selection"]) and len(data["code"]) == raw_tables["epci"].shape[0]
+    assert page.maps.renderers["epci"][0].visible and not page.maps.renderers["commune"][0].visible

@@ -57,7 +57,9 @@ def _text(value) -> str:
 class StackedMonthlyChart:
     """Monthly rehousings, priority ones stacked by main criterion group, the others on top."""
 
-    def __init__(self, series: pd.DataFrame, height: int = 340):
+    def __init__(self, series: pd.DataFrame, height: int = 340, slant_after: int = 13):
+        """``slant_after``: months shown before their labels slant (large labels: fewer)."""
+        self.slant_after = slant_after
         data = stacked_data(series)
         self.source = ColumnDataSource(data)
         self.figure = figure(
@@ -100,7 +102,7 @@ class StackedMonthlyChart:
         fig.legend.orientation = "horizontal"
         fig.legend.location = "top_left"
         fig.add_layout(fig.legend[0], "above")
-        fig.xaxis.major_label_orientation = 0.8 if len(data["mois"]) > 13 else 0
+        fig.xaxis.major_label_orientation = 0.8 if len(data["mois"]) > self.slant_after else 0
         fig.outline_line_color = None
         fig.yaxis.ticker.min_interval = 1  # counts: whole ticks, never « 0,2 »
         # the empty state, said on the chart (in its middle: the months span 0 to n in data
@@ -116,7 +118,8 @@ class StackedMonthlyChart:
     def update(self, series: pd.DataFrame) -> None:
         data = stacked_data(series)
         self.figure.x_range.factors = data["mois"]
-        self.figure.xaxis.major_label_orientation = 0.8 if len(data["mois"]) > 13 else 0
+        slanted = len(data["mois"]) > self.slant_after
+        self.figure.xaxis.major_label_orientation = 0.8 if slanted else 0
         self.source.data = data
         self.empty.update(x=len(data["mois"]) / 2, visible=_empty(series))
 

@@ -33,8 +33,8 @@ from geodata.layers import polygon_arrays
 HOVER_ROWS = [(i.short, i.code, i.unit.decimals) for i in in_view("carte")]
 
 TOOLTIP = (
-    '<div class="relog-map-tip" style="font-size:12px;max-width:300px">'
-    '<div style="font-weight:bold;font-size:13px">@nom '
+    '<div class="relog-map-tip" style="font-size:__PX__px;max-width:__WIDTH__px">'
+    '<div style="font-weight:bold;font-size:__TITLE_PX__px">@nom '
     '<span style="color:#595959">(@code)</span></div>'
     '<div style="color:#595959">@epci_nom</div>'
     '<div style="color:#595959;margin-bottom:4px">__PERIODE__</div>'
@@ -122,22 +122,34 @@ def _shapes(layer: BoundaryLayer) -> dict[str, Shapes]:
 class ChoroplethPair:
     """The demand map and the supply map of one session."""
 
-    def __init__(self, height: int = 560):
-        self._tooltip = TOOLTIP.replace("__PERIODE__", "").replace("__NOTE__", "")
+    def __init__(self, height: int = 560, text_px: int = 12, toolbar: bool = True):
+        """``text_px``: the hover's text size (the titles and labels follow); a projected
+        map (the meeting page) asks for more. ``toolbar=False``: no tools but the hover."""
+        self._template = (
+            TOOLTIP.replace("__TITLE_PX__", str(text_px + 1))
+            .replace("__PX__", str(text_px))
+            .replace("__WIDTH__", str(25 * text_px))
+        )
+        self.text_px, self.toolbar = text_px, toolbar
+        self._tooltip = self._template.replace("__PERIODE__", "").replace("__NOTE__", "")
         self.sources: dict[str, ColumnDataSource] = {}
         self.renderers: dict[str, list] = {}
-        self.demand = self._figure(height, "relog-map-demande")
+        self.demand = self._figure(height, "relog-map-demande", toolbar)
         self.supply = self._figure(
-            height, "relog-map-offre", x_range=self.demand.x_range, y_range=self.demand.y_range
+            height,
+            "relog-map-offre",
+            toolbar,
+            x_range=self.demand.x_range,
+            y_range=self.demand.y_range,
         )
         self.qpv_renderers: list = []
         self.hovers: list[HoverTool] = []
         self.links: dict = {"inside": "", "outside": "", "by_code": {}}
         self._tap: list[CustomJS] = []
         self.schematic_labels: list[Label] = []
+        self._frame: ColumnDataSource | None = None
 
-    @staticmethod
-    def _figure(height: int, name: str, **ranges):
+    def _figure(self, height: int, name: str, toolbar: bool, **ranges):
         fig = figure(
             height=height,
             name=name,
@@ -145,13 +157,15 @@ class ChoroplethPair:
             match_aspect=True,
             x_axis_type=None,
             y_axis_type=None,
-            tools="pan,reset",
-            toolbar_location="above",
+            tools="pan,reset" if toolbar else "",
+            toolbar_location="above" if toolbar else None,
             **ranges,
         )
-        wheel = WheelZoomTool()
-        fig.add_tools(wheel)
-        fig.toolbar.active_scroll = wheel
+        fig.title.text_font_size = f"{self.text_px + 1}px"
+        if toolbar:
+            wheel = WheelZoomTool()
+            fig.add_tools(wheel)
+            fig.toolbar.active_scroll = wheel
         fig.grid.visible = False
         fig.outline_line_color = None
         fig.background_fill_color = "#ffffff"
@@ -206,7 +220,8 @@ class ChoroplethPair:
                 formatters=formatters,
             )
             self.hovers.append(hover)
-            fig.add_tools(hover, TapTool(renderers=[renderer]))
+            # without a toolbar (projected), no click: it would leave the meeting
+            fig.add_tools(hover, *([TapTool(renderers=[renderer])] if self.toolbar else []))
 
     def add_qpv(self, layer: BoundaryLayer) -> None:
         """QPV outlines, hidden until asked for."""
@@ -237,7 +252,7 @@ class ChoroplethPair:
                 y=8,
                 x_units="screen",
                 y_units="screen",
-                text_font_size="11px",
+                text_font_size=f"{max(11, self.text_px - 1)}px",
                 text="Schéma : un carré par commune, groupées par EPCI (aucun fichier de contours)",
                 background_fill_color="#fff8e1",
                 background_fill_alpha=0.9,
@@ -245,6 +260,18 @@ class ChoroplethPair:
             )
             fig.add_layout(label)
             self.schematic_labels.append(label)
+
+    def fit(self, bounds: tuple[float, float, float, float]) -> None:
+        """Frame both maps on ``bounds`` (x0, y0, x1, y1, Lambert-93 metres), the shapes'
+        aspect kept: the ranges follow an invisible box instead of every shape drawn."""
+        data = {"x": [bounds[0], bounds[2]], "y": [bounds[1], bounds[3]]}
+        if self._frame is None:
+            self._frame = ColumnDataSource(data, name="relog-cadre")
+            box = self.demand.scatter("x", "y", source=self._frame, alpha=0, size=1)
+            self.demand.x_range.renderers = [box]
+            self.demand.y_range.renderers = [box]
+        elif not all(_same(self._frame.data[k], v) for k, v in data.items()):
+            self._frame.data = data
 
     def show_level(self, level: str) -> None:
         for name, renderers in self.renderers.items():
@@ -258,7 +285,9 @@ class ChoroplethPair:
     def set_period(self, period: str, note: str = "") -> None:
         """The period every hover shows (one string, not a column), and a note under its
         figures (which of them do not follow the active filters)."""
-        tooltip = TOOLTIP.replace("__PERIODE__", escape(period)).replace("__NOTE__", escape(note))
+        tooltip = self._template.replace("__PERIODE__", escape(period)).replace(
+            "__NOTE__", escape(note)
+        )
         if tooltip != self._tooltip:
             self._tooltip = tooltip
             for hover in self.hovers:

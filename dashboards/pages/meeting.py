@@ -1,12 +1,14 @@
 """The meeting page (route ``/reunion``): live figures projected in referent meetings.
 
 One view at a time fills the screen, readable from the back of the room at 1280×720 and
-1920×1080 (key figures at 56 px or more, every other text at 22 px or more, black on white);
-a caption on each view says the territory, the period, the data's date and when the figures
-were read. The presenter moves with ← and →, pauses with the space bar, goes full screen
-with F; ``rotation`` moves on by itself. The set-up (views, territory, year, rotation) is in
-the address, built by a small form in the side panel. Every figure is protected by
-statistical secrecy, whoever looks (:class:`~dashboards.state.meeting.MeetingState`).
+1920×1080 (key figures at 56 px or more, every other text at 22 px or more, black on white):
+key figures, the monthly chart, the breakdown by EPCI, the demand and supply maps, the
+accord collectif's objectives. A caption on each view says the territory, the period, the
+data's date and when the figures were read. The presenter moves with ← and →, pauses with
+the space bar, goes full screen with F; ``rotation`` moves on by itself. The set-up (views,
+territory, year, rotation) is in the address, built by a small form in the side panel,
+hidden on the wall (P shows it). Every figure is protected by statistical secrecy, whoever
+looks (:class:`~dashboards.state.meeting.MeetingState`).
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from panel.custom import JSComponent
 
 from dashboards.components.charts import StackedMonthlyChart
 from dashboards.components.history import encode, follow_state, restore_state
+from dashboards.components.maps import ChoroplethPair, value_columns
 from dashboards.state.filters import FILTER_PARAMS
 from dashboards.state.meeting import VIEWS, MeetingState
 from data_access import RelogError
 from data_access.formatting import decimal_label, int_label, pct_label
+from geodata.classes import NO_VALUE
+from geodata.layers import MapLayers, map_layers
 
 TITLE = "Réunion : relogement des publics prioritaires"
 
@@ -35,9 +40,8 @@ VIEW_CSS = f"""
 .relog-vue {{ font-size: {TEXT_PX}px; line-height: 1.3; }}
 .relog-vue h2 {{ font-size: {TEXT_PX + 10}px; margin: 0 0 8px 0; }}
 .relog-legende {{ font-size: {TEXT_PX - 2}px; color: #000000; margin: 0 0 10px 0; }}
-.relog-chiffres {{ display: flex; gap: 28px; flex-wrap: wrap; }}
-.relog-chiffre {{ border: 3px solid #000000; border-radius: 6px; padding: 10px 18px;
-  min-width: 300px; flex: 1; }}
+.relog-chiffres {{ display: grid; grid-template-columns: repeat(2, 1fr); gap: 20px 28px; }}
+.relog-chiffre {{ border: 3px solid #000000; border-radius: 6px; padding: 10px 18px; }}
 .relog-chiffre .valeur {{ font-size: {KEY_PX}px; font-weight: bold; line-height: 1.1; }}
 .relog-chiffre .titre, .relog-chiffre .avant {{ font-size: {TEXT_PX}px; }}
 table {{ border-collapse: collapse; width: 100%; font-size: {TEXT_PX}px; }}
@@ -47,6 +51,20 @@ tr.total td {{ font-weight: bold; border-top: 3px solid #000000; }}
 .relog-secret-note {{ font-size: {TEXT_PX - 2}px; margin-top: 8px; }}
 @media print {{ .relog-vue {{ break-inside: avoid; }} }}
 """
+
+#: The map view's legends, above each map.
+MAP_CSS = f"""
+:host {{ display: block; color: #000000; background: #ffffff; }}
+.relog-reunion-legende {{ font-size: {TEXT_PX - 2}px; line-height: 1.25; }}
+.relog-reunion-legende h3 {{ font-size: {TEXT_PX}px; margin: 0 0 4px 0; }}
+.relog-legend {{ display: flex; flex-wrap: wrap; gap: 2px 18px; align-items: center; }}
+.relog-legend .sw {{ display: inline-block; width: 22px; height: 22px; margin-right: 6px;
+  border: 2px solid #000000; vertical-align: -4px; }}
+"""
+#: What the map view leaves to the maps: the viewport less the caption, note and legends.
+MAP_HEIGHT = "calc(100vh - 250px)"
+#: What the monthly view leaves to its chart: the viewport less the caption.
+CHART_HEIGHT = "calc(100vh - 170px)"
 
 #: Meeting mode: no banner nor filter panel on the wall (the form stays one key away).
 PAGE_CSS = """
@@ -58,7 +76,8 @@ PAGE_CSS = """
 
 class Presenter(JSComponent):
     """The presenter's keys and the rotation, in the browser: ← and → change ``current``,
-    the space bar toggles ``paused``, F asks for full screen; with ``rotation`` seconds the
+    the space bar toggles ``paused``, F asks for full screen, P shows or hides the set-up
+    form (the side panel, hidden on the wall); with ``rotation`` seconds the
     next view comes by itself unless paused. Invisible."""
 
     current = param.Integer(default=0, doc="Rang de la vue projetée")
@@ -79,6 +98,9 @@ class Presenter(JSComponent):
         if (next.includes(event.key)) { move(1); event.preventDefault() }
         else if (previous.includes(event.key)) { move(-1); event.preventDefault() }
         else if (event.key === " ") { model.paused = !model.paused; event.preventDefault() }
+        else if ((event.key === "p" || event.key === "P") && window.relogToggleFilters) {
+          window.relogToggleFilters()  // the set-up form, aside
+        }
         else if (event.key === "f" || event.key === "F") {
           if (document.fullscreenElement) document.exitFullscreen()
           else document.documentElement.requestFullscreen().catch(() => {})
@@ -120,11 +142,29 @@ class MeetingPage(pn.viewable.Viewer):
         self.history = follow_state(state, [*FILTER_PARAMS, "views", "rotation", "top"])
         self.presenter = Presenter(count=len(state.views), rotation=state.rotation)
         self.presenter.link(state, current="current", bidirectional=True)
-        self.chart = StackedMonthlyChart(self._series(), height=420)
+        self.chart = StackedMonthlyChart(self._series(), height=420, slant_after=6)
         self._style_chart()
         self.pane = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[VIEW_CSS])
-        self.chart_pane = pn.pane.Bokeh(self.chart.figure, sizing_mode="stretch_width")
-        self.chart_box = pn.Column(self.chart_pane, sizing_mode="stretch_width", visible=False)
+        self.chart_pane = pn.pane.Bokeh(self.chart.figure, sizing_mode="stretch_both")
+        self.chart_box = pn.Column(
+            self.chart_pane,
+            sizing_mode="stretch_both",
+            visible=False,
+            styles={"height": CHART_HEIGHT},
+        )
+        self.maps: ChoroplethPair | None = None  # their shapes sent when first shown
+        self.layers: MapLayers | None = None
+        self.map_legends = {
+            side: pn.pane.HTML("", stylesheets=[MAP_CSS], sizing_mode="stretch_width")
+            for side in ("demande", "offre")
+        }
+        self.map_box = pn.Row(
+            sizing_mode="stretch_both",
+            visible=False,
+            css_classes=["relog-reunion-cartes"],
+            styles={"height": MAP_HEIGHT},
+        )
+        self._ensure_maps()  # laid out from the start (hidden): Bokeh sizes them then
         self._version = None
         self._read_at = state.now_label()
         state.param.watch(lambda *_: self.refresh(), [*FILTER_PARAMS, "views", "top"])
@@ -151,8 +191,7 @@ class MeetingPage(pn.viewable.Viewer):
             axis.major_label_text_color = axis.axis_label_text_color = "#000000"
         fig.legend.label_text_font_size = size
         fig.legend.label_text_color = "#000000"
-        fig.sizing_mode = "stretch_width"
-        fig.height = 430
+        fig.sizing_mode = "stretch_both"
 
     def _sync_presenter(self, *_) -> None:
         self.presenter.param.update(count=len(self.state.views), rotation=self.state.rotation)
@@ -179,9 +218,9 @@ class MeetingPage(pn.viewable.Viewer):
         self.show()
 
     # ------------------------------------------------------------------ views
-    def _caption(self, title: str) -> str:
+    def _caption(self, title: str, code: str = "") -> str:
         try:
-            caption = self.state.caption()
+            caption = self.state.map_caption() if code == "carte" else self.state.caption()
         except RelogError as err:
             caption = str(err)
         return (
@@ -259,6 +298,76 @@ class MeetingPage(pn.viewable.Viewer):
             f"<tbody>{rows}</tbody></table>"
         )
 
+    def _ensure_maps(self) -> str:
+        """The two maps of the session, or why they cannot be drawn."""
+        if self.layers is None:
+            rep = self.state.replica
+            self.layers = map_layers(
+                rep.settings, rep.reference("commune"), rep.reference("epci"), rep.reference("qpv")
+            )
+        if self.layers.commune is None:
+            return " ".join(self.layers.errors) or "Aucun fichier de contours."
+        if self.maps is None:
+            self.maps = ChoroplethPair(height=400, text_px=TEXT_PX - 2, toolbar=False)
+            if self.layers.schematic:
+                self.maps.label_schematic()
+            columns = []
+            for side, fig in (("demande", self.maps.demand), ("offre", self.maps.supply)):
+                fig.sizing_mode = "stretch_both"
+                fig.title.text_color = "#000000"
+                columns.append(
+                    pn.Column(
+                        self.map_legends[side],
+                        pn.pane.Bokeh(fig, sizing_mode="stretch_both"),
+                        sizing_mode="stretch_both",
+                        css_classes=[f"relog-reunion-carte-{side}"],
+                    )
+                )
+            self.map_box.objects = columns
+        return ""
+
+    def _map(self) -> str:
+        """The demand map and the supply map of the meeting's territory, protected: a masked
+        territory is grey, its hover says « < 5 » or « s »."""
+        problem = self._ensure_maps()
+        if problem:
+            return f'<div role="alert">La carte ne peut pas être affichée. {escape(problem)}</div>'
+        state = self.state.map_state()
+        level = state.level
+        layer = self.layers.layer(level)
+        values = state.values().reindex(layer.frame["code"])
+        values["dans_selection"] = values["dans_selection"].fillna(False).astype(bool)
+        marks = values.attrs.get("marques", {})
+        classes = {"demande": state.classes(values, state.demand),
+                   "offre": state.classes(values, state.supply)}  # fmt: skip
+        for side, column in (("demande", state.demand), ("offre", state.supply)):
+            legend = list(classes[side].legend)
+            if marks.get(column):
+                k = self.state.replica.settings.secrecy_k
+                legend.insert(-1 if legend[-1][1] == "hors sélection" else len(legend),
+                              (NO_VALUE, f"< {k} ou s (secret)"))  # fmt: skip
+            items = "".join(
+                f'<span class="item"><span class="sw" style="background:{colour}"></span>'
+                f"{escape(label)}</span>"
+                for colour, label in legend
+            )
+            self.map_legends[side].object = (
+                f'<div class="relog-reunion-legende relog-carte-legende-{side}">'
+                f"<h3>{escape(classes[side].title)}</h3>"
+                f'<div class="relog-legend">{items}</div></div>'
+            )
+        maps = self.maps
+        maps.set_period(state.observation_text())
+        columns = value_columns(values, {side: c.colours for side, c in classes.items()})
+        if level in maps.sources:
+            maps.update(level, columns)
+        else:
+            maps.add_level(level, layer, columns, None)
+        maps.show_level(level)
+        inside = layer.frame[values["dans_selection"].to_numpy()]
+        maps.fit(tuple(float(b) for b in (inside if len(inside) else layer.frame).total_bounds))
+        return ""
+
     def _note(self) -> str:
         k = self.state.replica.settings.secrecy_k
         return (
@@ -278,14 +387,17 @@ class MeetingPage(pn.viewable.Viewer):
                 "mois": lambda: "",
                 "repartition": self._breakdown,
                 "objectifs": self._objectives,
+                "carte": self._map,
             }[code]()
         except RelogError as err:
             body = f'<div role="alert">{escape(str(err))}</div>'
         self.pane.object = (
             f'<section class="relog-vue relog-vue-{code}" aria-live="polite">'
-            f"{self._caption(title)}{body}{self._note() if code != 'mois' else ''}</section>"
+            f"{self._caption(title, code)}{body}{self._note() if code != 'mois' else ''}"
+            "</section>"
         )
         self.chart_box.visible = code == "mois"
+        self.map_box.visible = code == "carte" and not body
 
     # ------------------------------------------------------------------ set-up form
     def setup_form(self) -> pn.Column:
@@ -316,7 +428,7 @@ class MeetingPage(pn.viewable.Viewer):
             pn.pane.Markdown("**Préparer la réunion**"),
             views, epci, rotation,
             pn.pane.Markdown("Touches : ← → vue précédente ou suivante, espace : pause, "
-                             "F : plein écran."),
+                             "F : plein écran, P : afficher ou masquer ce panneau."),
             link,
             sizing_mode="stretch_width",
         )  # fmt: skip
@@ -341,7 +453,8 @@ class MeetingPage(pn.viewable.Viewer):
             self.presenter,
             self.pane,
             self.chart_box,
-            sizing_mode="stretch_width",
+            self.map_box,
+            sizing_mode="stretch_both",  # the map view's height follows the screen's
             css_classes=["relog-reunion"],
         )
 

@@ -10,12 +10,15 @@ mois,repartition&epci=243100633&rotation=30``), so that a meeting is a bookmark.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 import param
 
+from dashboards.state.demand_supply import DemandSupplyState
 from dashboards.state.rehousing import RehousingState
-from data_access.filters import add_months
-from data_access.formatting import month_label
+from data_access.filters import add_months, months_before
+from data_access.formatting import date_label, month_label
 from data_access.secrecy import Secret
 
 #: The views a meeting may show, in their default order: code → French title.
@@ -23,10 +26,14 @@ VIEWS = {
     "chiffres": "Chiffres clés",
     "mois": "Mois par mois",
     "repartition": "Répartition par EPCI",
+    "carte": "Demande et offre",
     "objectifs": "Objectifs de l'accord collectif",
 }
 #: Address names of the meeting's own settings.
 MEETING_QUERY = {"vues": "views", "rotation": "rotation", "rang": "top"}
+#: The map view's indicators: households waiting against dwellings freed over 12 months (both
+#: published to protected profiles, masked as the map page masks them).
+MAP_DEMAND, MAP_SUPPLY = "demandes_actives", "logements_liberes_12m"
 
 
 def shown(value) -> str | int:
@@ -46,6 +53,7 @@ class MeetingState(RehousingState):
 
     def __init__(self, replica, scope=None, **params):
         super().__init__(replica, scope=scope, protected=True, **params)
+        self._map: DemandSupplyState | None = None
 
     # ------------------------------------------------------------------ the address
     def to_query(self) -> dict[str, str]:
@@ -222,6 +230,30 @@ class MeetingState(RehousingState):
             for d, t in zip(frame["relogements_prioritaires"], frame["objectif_prorata"])
         ]
         return frame
+
+    def map_state(self) -> DemandSupplyState:
+        """The map page's state as a protected profile reads it, on the meeting's territory
+        and the period's last month: the department by EPCI, one EPCI by its communes (a
+        commune: its EPCI's communes, the commune alone in the selection)."""
+        if self._map is None:
+            self._map = DemandSupplyState(
+                self.replica, self.scope, protected=True, demand=MAP_DEMAND, supply=MAP_SUPPLY
+            )
+        level = "epci" if self.territory()[0] == "total" else "commune"
+        self._map.param.update(
+            epci=list(self.epci), communes=list(self.communes), end=self.period.end, level=level
+        )
+        return self._map
+
+    def map_caption(self) -> str:
+        """« CA du Sicoval · Demandes au 31/10/2026, logements libérés du 01/11/2025 au
+        31/10/2026 · Données extraites le … »."""
+        at = self.map_state().at
+        since = months_before(at, 12) + timedelta(days=1)
+        return (
+            f"{self.territory_label()} · Demandes au {date_label(at)}, logements libérés du "
+            f"{date_label(since)} au {date_label(at)} · {self.replica.freshness_cached()}"
+        )
 
     def data_version(self):
         return self.replica.data_version()

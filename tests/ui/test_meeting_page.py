@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from dashboards.state.meeting import VIEWS
 from tests.ui.test_accessibility import serious_violations
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.xdist_group("ui")]
@@ -33,7 +34,7 @@ MEASURE = """() => {
     for (const el of root.querySelectorAll("*")) {
       if (el.shadowRoot) walk(el.shadowRoot)
       const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())
-      if (!own || !el.closest(".relog-vue")) continue
+      if (!own || !el.closest(".relog-vue, .relog-reunion-legende")) continue
       const box = el.getBoundingClientRect()
       if (!box.width || !box.height) continue
       const style = getComputedStyle(el)
@@ -52,7 +53,7 @@ MEASURE = """() => {
 
 def open_meeting(page, served_app, query: str = "") -> None:
     page.goto(f"{served_app.url}/reunion{query}")
-    expect(page.locator(".relog-vue")).to_be_visible()
+    expect(page.locator("section.relog-vue")).to_be_visible()
 
 
 @pytest.mark.parametrize("width, height", [(1280, 720), (1920, 1080)])
@@ -63,7 +64,8 @@ def test_every_view_is_readable_from_the_back_and_fits_the_screen(
     page = context.new_page()
     try:
         open_meeting(page, served_app)
-        for view in ("chiffres", "mois", "repartition", "objectifs"):
+        expect(page.locator("#sidebar")).to_be_hidden()  # no filter chrome on the wall
+        for view in VIEWS:
             expect(page.locator(f".relog-vue-{view}")).to_be_visible()
             page.wait_for_timeout(300)  # the chart laid out
             measured = page.evaluate(MEASURE)
@@ -82,6 +84,20 @@ def test_every_view_is_readable_from_the_back_and_fits_the_screen(
                     if (m.major_label_text_font_size) out.push(m.major_label_text_font_size)
                   return out }""")
                 assert sizes and all(int(s.rstrip("px")) >= 20 for s in sizes), sizes
+            if view == "carte":  # both maps drawn within the screen; their hover readable
+                for side in ("demande", "offre"):
+                    canvas = page.locator(f".relog-reunion-carte-{side} canvas").first
+                    expect(canvas).to_be_visible()
+                    box = canvas.bounding_box()
+                    assert box["height"] >= 0.4 * height, (side, box)
+                    assert box["y"] + box["height"] <= height + 1, (side, box)
+                sizes = page.evaluate("""() => { const out = []
+                  for (const doc of Bokeh.documents) for (const m of doc.all_models)
+                    if (typeof m.tooltips === "string")
+                      for (const s of m.tooltips.matchAll(/font-size:(\\d+)px/g))
+                        out.push(Number(s[1]))
+                  return out }""")
+                assert sizes and min(sizes) >= 20, sizes
             page.keyboard.press("ArrowRight")
     finally:
         context.close()
@@ -100,6 +116,28 @@ def test_the_presenter_moves_with_the_keys_and_the_address_restores_a_meeting(pa
     expect(page.locator(".relog-vue-chiffres")).to_be_visible()
     # small counts of this small EPCI are masked on the wall, whoever looks
     expect(page.locator(".relog-vue-chiffres")).to_contain_text("< 5")
+    assert serious_violations(page) == []
+    # the set-up form is hidden on the wall; P shows it and hides it again
+    expect(page.locator("#sidebar")).to_be_hidden()
+    page.keyboard.press("p")
+    expect(page.get_by_text("Préparer la réunion")).to_be_visible()
+    page.keyboard.press("p")
+    expect(page.locator("#sidebar")).to_be_hidden()
+
+
+def test_the_map_view_frames_the_epci_and_masks_small_counts(page, served_app):
+    open_meeting(page, served_app, f"?vues=carte&epci={CAGIRE}")
+    expect(page.locator(".relog-vue-carte")).to_contain_text("Cagire Garonne Salat")
+    expect(page.locator(".relog-carte-legende-demande")).to_contain_text("< 5 ou s (secret)")
+    for side in ("demande", "offre"):
+        expect(page.locator(f".relog-reunion-carte-{side} canvas").first).to_be_visible()
+    shown = page.evaluate("""() => { const doc = Bokeh.documents[0]
+      const source = doc.get_model_by_name("relog-commune")
+      return {inside: source.data.dans_selection.filter(Boolean).length,
+              masked: Array.from(source.data.v_demandes_actives).filter(v => v === -5).length,
+              small: Array.from(source.data.v_demandes_actives).filter(v => v > 0 && v < 5)
+                .length} }""")
+    assert shown["inside"] > 10 and shown["masked"] > 0 and shown["small"] == 0, shown
     assert serious_violations(page) == []
 
 
@@ -121,7 +159,7 @@ def test_each_view_prints_on_one_landscape_page_with_its_caption(browser, served
     context = browser.new_context(viewport={"width": 1280, "height": 720}, locale="fr-FR")
     page = context.new_page()
     try:
-        for view in ("chiffres", "mois", "repartition", "objectifs"):
+        for view in VIEWS:
             open_meeting(page, served_app, f"?vues={view}")
             page.wait_for_timeout(300)
             path = tmp_path / f"{view}.pdf"
