@@ -27,6 +27,7 @@ from dashboards.state.filters import FILTER_PARAMS
 from dashboards.state.meeting import VIEWS, MeetingState
 from data_access import RelogError
 from data_access.formatting import decimal_label, int_label, pct_label
+from data_access.indicators import INDICATORS
 from geodata.classes import NO_VALUE
 from geodata.layers import MapLayers, map_layers
 
@@ -47,7 +48,7 @@ VIEW_CSS = f"""
 table {{ border-collapse: collapse; width: 100%; font-size: {TEXT_PX}px; }}
 th, td {{ padding: 4px 10px; border-bottom: 2px solid #000000; text-align: left; }}
 td.num, th.num {{ text-align: right; }}
-tr.total td {{ font-weight: bold; border-top: 3px solid #000000; }}
+tr.total td, tr.total th {{ font-weight: bold; border-top: 3px solid #000000; }}
 .relog-secret-note {{ font-size: {TEXT_PX - 2}px; margin-top: 8px; }}
 @media print {{ .relog-vue {{ break-inside: avoid; }} }}
 """
@@ -130,6 +131,16 @@ def _cell(value, share: bool = False) -> str:
     if isinstance(value, str) or not isinstance(value, (int, float)) or pd.isna(value):
         return escape(str(value))
     return pct_label(value) if share else int_label(value)
+
+
+def _headings(*codes: str, full: tuple[str, ...] = ()) -> str:
+    """Column headings of figures: the registry's short labels, or its full ones for the
+    codes in ``full`` (a room reads them as the pages and the exports name them)."""
+    return "".join(
+        f'<th scope="col" class="num">'
+        f"{escape(INDICATORS[c].label if c in full else INDICATORS[c].short)}</th>"
+        for c in codes
+    )
 
 
 class MeetingPage(pn.viewable.Viewer):
@@ -269,8 +280,7 @@ class MeetingPage(pn.viewable.Viewer):
         )
         return (
             '<table class="relog-reunion-repartition"><thead><tr><th scope="col">EPCI</th>'
-            '<th scope="col" class="num">Relogements</th>'
-            '<th scope="col" class="num">dont prioritaires</th></tr></thead>'
+            f"{_headings('relogements', 'relogements_prioritaires')}</tr></thead>"
             f"<tbody>{rows}</tbody></table>"
         )
 
@@ -290,12 +300,11 @@ class MeetingPage(pn.viewable.Viewer):
             f'<td class="num">{rate(r["taux_atteinte"])}</td></tr>'
             for _, r in frame.iterrows()
         )
+        columns = ("objectif_prorata", "relogements_prioritaires", "taux_atteinte")
         return (
             '<table class="relog-reunion-objectifs"><thead><tr><th scope="col">EPCI</th>'
-            '<th scope="col" class="num">Objectif au prorata</th>'
-            '<th scope="col" class="num">Relogements prioritaires</th>'
-            '<th scope="col" class="num">Taux d\'atteinte</th></tr></thead>'
-            f"<tbody>{rows}</tbody></table>"
+            f"{_headings(*columns, full=('relogements_prioritaires',))}"
+            f"</tr></thead><tbody>{rows}</tbody></table>"
         )
 
     def _ensure_maps(self) -> str:
