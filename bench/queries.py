@@ -219,6 +219,10 @@ def main(args) -> int:
         from bench import meeting
 
         reports.append(meeting.main(_demo("departement")))
+    if "navigateur" in suites:
+        from bench import inbrowser
+
+        reports.append(inbrowser.main(_demo("departement")))
     if "plan" in suites:
         from bench import plan
 

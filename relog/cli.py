@@ -242,9 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--repeat", type=int, default=30, help="répétitions par requête (départ.)")
     bench.add_argument(
         "--suites",
-        default="requetes,page,carte,plan,reunion",
+        default="requetes,page,navigateur,carte,plan,reunion",
         help="liste séparée par des virgules : requetes (API et SQL nu), page (page des "
         "relogements : filtre, premier affichage dans Chromium, mémoire par session), "
+        "navigateur (choix d'un EPCI dans Chromium jusqu'à l'affichage de tous les chiffres, "
+        "pages des relogements et de la carte, rapport à une application Panel minimale), "
         "carte (changement d'indicateur, premier affichage de la couche Occitanie), plan "
         "(page du suivi du plan : filtre sur DuckDB et PostgreSQL, premier affichage, fiche "
         "PDF, rétro-prévision des objectifs), reunion (page de réunion : premier affichage, "

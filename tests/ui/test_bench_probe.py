@@ -69,3 +69,30 @@ def test_the_probe_keeps_no_time_while_its_condition_does_not_hold(browser, serv
         assert page.evaluate("() => window.__relogReadyAt") is None
     finally:
         context.close()
+
+
+@pytest.mark.ui
+@pytest.mark.slow
+def test_the_in_browser_filter_change_stops_when_every_figure_holds_the_new_values(
+    demo_path, tmp_path
+):
+    """``relog bench --suites navigateur`` on one change per page: the clock runs from the
+    widget's change to the first frame where each figure (key figures, chart, table; maps,
+    legends, totals; the floor app's total and chart) holds the values the product's API
+    gives for the chosen EPCI, never before (the harness raises when a page already showed
+    them, or never shows them). No duration is asserted."""
+    from bench.inbrowser import browser_filter_change
+
+    records: list[dict] = []
+    measures = browser_filter_change(demo_path, repeat=1, details=records, log_dir=tmp_path)
+    assert {r["app"] for r in records} == {"relogements", "carte", "floor"}
+    expected = {
+        "relogements": {"chiffres clés", "graphique", "tableau"},
+        "carte": {"légende demande", "légende offre", "totaux", "cartes"},
+    }
+    for record in records:
+        assert not record["before"] and record["t1"] >= record["t0"]
+        assert expected.get(record["app"], set()) <= set(record["settled"]), record
+        assert all(t <= record["ms"] + 1 for t in record["settled"].values()), record
+    ratios = [m for m in measures if m.what.startswith("rapport")]
+    assert len(ratios) == 4 and all(m.median > 0 for m in ratios)
