@@ -163,6 +163,39 @@ def _lang_effective() -> bool:
     return '<html lang="fr"' in _base_source()
 
 
+# ---------------------------------------------------------------- a choice, at once
+#: The widgets of our filters and settings: each change of their value is one act of the
+#: user (a click on an option), never a stream of keystrokes to gather.
+CHOICE_WIDGETS = ("Select", "MultiChoice", "MultiSelect", "RadioButtonGroup", "CheckBoxGroup")
+
+
+def _choice_originals() -> dict[str, list[str]]:
+    return _ORIGINAL.get("priority") or {
+        name: list(getattr(pn.widgets, name)._priority_changes) for name in CHOICE_WIDGETS
+    }
+
+
+def _choice_needed() -> bool:
+    return any("value" not in changes for changes in _choice_originals().values())
+
+
+def _choice_patch() -> None:
+    originals = _ORIGINAL.setdefault("priority", _choice_originals())
+    for name in CHOICE_WIDGETS:
+        getattr(pn.widgets, name)._priority_changes = [*originals[name], "value"]
+
+
+def _choice_effective() -> bool:
+    import inspect
+
+    from panel.reactive import Syncable
+
+    # Panel still reads the list where it schedules a change (else the patch does nothing)
+    return "_priority_changes" in inspect.getsource(Syncable._server_change) and all(
+        "value" in getattr(pn.widgets, n)._priority_changes for n in CHOICE_WIDGETS
+    )
+
+
 WORKAROUNDS = [
     Workaround(
         "mathjax",
@@ -203,6 +236,15 @@ WORKAROUNDS = [
         _lang_needed,
         _lang_patch,
         _lang_effective,
+    ),
+    Workaround(
+        "choix",
+        "Panel attend 50 ms avant de traiter chaque nouvelle valeur d'un widget (pour regrouper "
+        "des frappes) ; un choix dans une liste est un seul geste : il est traité au tour "
+        "suivant, comme Panel le fait déjà pour les données d'un tableau.",
+        _choice_needed,
+        _choice_patch,
+        _choice_effective,
     ),
 ]
 

@@ -71,15 +71,11 @@ def _shown(value, indicator):
     return int(value) if indicator.unit.decimals == 0 else float(value)
 
 
-#: How a breakdown table writes a flag (« sous l'objectif »).
-FLAG_TEXT = {True: "▼ non atteint", False: "atteint"}
-
-
-def _flag_styles(frame: pd.DataFrame) -> pd.DataFrame:
-    """Red and bold for a flag raised (the sign and the words say it too); whatever columns
-    the table shows now (a criteria filter shows no target)."""
-    raised = frame.isin([FLAG_TEXT[True]])
-    return raised.replace({True: "color: #b3261e; font-weight: 600", False: ""})
+#: How a breakdown table writes a flag (« sous l'objectif »): a raised one is red and bold
+#: too (:data:`FROZEN_ROW_CSS`), the sign and the words saying it without colour. A class
+#: in the cell's text rather than a pandas Styler: Panel sends a Styler's cell styles anew
+#: at each change of the table, and Tabulator then draws the whole table a second time.
+FLAG_TEXT = {True: '<span class="relog-flag">▼ non atteint</span>', False: "atteint"}
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
@@ -90,7 +86,10 @@ def _number_columns(indicators: list) -> dict:
     """Titles, formatters, alignment and header tooltips of indicator columns."""
     return {
         "titles": {i.code: i.short for i in indicators},
-        "formatters": {i.code: tabulator_formatter(i.unit) for i in indicators},
+        "formatters": {
+            i.code: {"type": "html"} if i.unit.code == "oui_non" else tabulator_formatter(i.unit)
+            for i in indicators
+        },
         "text_align": {i.code: "right" for i in indicators},
         "header_tooltips": {i.code: i.definition for i in indicators},
     }
@@ -108,6 +107,7 @@ EMPTY_TABLE = (
 FROZEN_ROW_CSS = """
 .pnx-tabulator.tabulator .tabulator-header .tabulator-frozen-rows-holder { display: block; }
 .tabulator .tabulator-frozen-rows-holder .tabulator-row { font-weight: 600; background: #eef3f9; }
+.tabulator-cell:has(.relog-flag) { color: #b3261e; font-weight: 600; }
 """
 
 
@@ -139,7 +139,6 @@ class BreakdownTable:
             stylesheets=[FROZEN_ROW_CSS],
         )
         self.widget.on_click(self._on_click)
-        self.widget.style.apply(_flag_styles, axis=None)
         self.empty = pn.pane.HTML(
             EMPTY_TABLE,
             visible=len(self.widget.value) <= 1,  # the total row alone

@@ -73,7 +73,8 @@ class RehousingPage(pn.viewable.Viewer):
         self._stale: set[str] = set()  # views out of sight since the last change
         self._chart: StackedMonthlyChart | None = None
         self.summary = FilterSummary(state)
-        state.param.watch(NextTickRefresh(self.refresh, self._busy), FILTER_PARAMS)
+        self._refresher = NextTickRefresh(self.refresh, self._busy)
+        state.param.watch(self._refresher, FILTER_PARAMS)
 
     # ------------------------------------------------------------------ refresh
     def refresh(self) -> None:
