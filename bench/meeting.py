@@ -25,14 +25,17 @@ KEY_TO_VIEW = """async (next) => {
   const deep = %s
   const t0 = performance.now()
   document.dispatchEvent(new KeyboardEvent("keydown", {key: "ArrowRight", bubbles: true}))
-  return await new Promise(resolve => {
+  return await new Promise((resolve, reject) => {
     const shown = () => {
       if (!deep('.relog-vue-' + next)) return false
       if (next !== "carte") return true
-      const canvas = deep('.relog-reunion-carte-offre canvas')  // the maps drawn too
+      const box = deep('.relog-reunion-carte-offre')  // the maps drawn too (in shadow roots)
+      const canvas = box && deep('canvas', box)
       return Boolean(canvas && canvas.getBoundingClientRect().height > 100)
     }
-    const poll = () => shown() ? resolve(performance.now() - t0) : requestAnimationFrame(poll)
+    const poll = () => shown() ? resolve(performance.now() - t0)
+      : performance.now() - t0 > 30000 ? reject(new Error("vue jamais affichée : " + next))
+      : requestAnimationFrame(poll)
     poll()
   })
 }"""
