@@ -234,7 +234,7 @@ def browser_measures(demo_path: Path, renders: int = 10, sessions: int = 20) -> 
 def report(measures: list[Measure], title: str = "page des relogements (département)") -> str:
     lines = [f"| {title} | médiane | p95 | cible |", "|---|---:|---:|---|"]
     for m in measures:
-        fmt = "{:.0f}" if m.unit in ("ms",) else "{:.2f}" if m.unit == "s" else "{:.1f}"
+        fmt = "{:.0f}" if m.unit in ("ms",) else "{:.2f}" if m.unit in ("s", "×") else "{:.1f}"
         verdict = "" if m.ok is None else (" ✔" if m.ok else " ✘")
         lines.append(
             f"| {m.what} | {fmt.format(m.median)} {m.unit} | {fmt.format(m.p95)} {m.unit} | "
