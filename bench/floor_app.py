@@ -32,9 +32,11 @@ def _path() -> Path:
 def load(path: Path | None = None) -> tuple[pd.DataFrame, dict[str, str], list[pd.Timestamp]]:
     """(leases counted by EPCI and month of signature over the period, EPCI name → code,
     the period's months)."""
-    import duckdb
+    from data_access.engine import open_duckdb_readonly
 
-    with duckdb.connect(str(path or _path()), read_only=True) as con:
+    # configured as every other reader of the file in a process (DuckDB refuses two
+    # configurations of one file: the tests' oracle opens it so too)
+    with open_duckdb_readonly(Path(path or _path())) as con:
         extraction = con.execute(
             "select valeur from replica_meta where cle = 'extraction'"
         ).fetchall()[0][0]

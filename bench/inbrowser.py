@@ -34,6 +34,7 @@ Run: ``RELOG_DATA_DIR=data .venv/bin/python -m bench.inbrowser [demo.duckdb] [--
 
 from __future__ import annotations
 
+import contextlib
 import html as html_lib
 import re
 import statistics
@@ -455,11 +456,13 @@ def browser_filter_change(
     details: list | None = None,
     keep_text: bool = False,
     log_dir: Path | None = None,
+    browser=None,
 ) -> list[Measure]:
     """Medians and p95 of the in-browser EPCI change on the rehousing page, the map page
     (uncached, cached) and the floor app, and the ratios to the floor. ``details``: a list
     to which every measure's record is appended (page clock times, when each figure first
-    held, the websocket frames)."""
+    held, the websocket frames). ``browser``: a Playwright Chromium already launched (the
+    tests'); else one of its own."""
     from playwright.sync_api import sync_playwright
 
     from bench.floor_app import load
@@ -478,8 +481,11 @@ def browser_filter_change(
         servers["relogements"] = ServedApp(demo_path, log_dir=log_dir)
         servers["carte"] = ServedApp(demo_path, log_dir=log_dir)
         servers["floor"] = ServedApp(demo_path, log_dir=log_dir, files=[FLOOR_APP])
-        with sync_playwright() as playwright:
-            browser = launch_chromium(playwright)
+        with contextlib.ExitStack() as stack:
+            if browser is None:
+                playwright = stack.enter_context(sync_playwright())
+                browser = launch_chromium(playwright)
+                stack.callback(browser.close)
             for app in apps:
                 context = browser.new_context(viewport=VIEWPORT)
                 context.add_init_script(HARNESS)
@@ -498,7 +504,8 @@ def browser_filter_change(
                         app.measure(code, shift, what, keep_text=keep_text)
                 for app in apps:  # the next pass asks the same periods again from the start
                     app.settle_period(0)
-            browser.close()
+            for app in apps:
+                app.page.context.close()
     finally:
         for server in servers.values():
             server.stop()

@@ -74,7 +74,7 @@ def test_the_probe_keeps_no_time_while_its_condition_does_not_hold(browser, serv
 @pytest.mark.ui
 @pytest.mark.slow
 def test_the_in_browser_filter_change_stops_when_every_figure_holds_the_new_values(
-    demo_path, tmp_path
+    browser, demo_path, tmp_path
 ):
     """``relog bench --suites navigateur`` on one change per page: the clock runs from the
     widget's change to the first frame where each figure (key figures, chart, table; maps,
@@ -84,7 +84,9 @@ def test_the_in_browser_filter_change_stops_when_every_figure_holds_the_new_valu
     from bench.inbrowser import browser_filter_change
 
     records: list[dict] = []
-    measures = browser_filter_change(demo_path, repeat=1, details=records, log_dir=tmp_path)
+    measures = browser_filter_change(
+        demo_path, repeat=1, details=records, log_dir=tmp_path, browser=browser
+    )
     assert {r["app"] for r in records} == {"relogements", "carte", "floor"}
     expected = {
         "relogements": {"chiffres clés", "graphique", "tableau"},
