@@ -42,6 +42,15 @@ h3 { margin: 0 0 4px 0; font-size: 1rem; }
 CAPTION_CSS = ":host { color: #4a5563; font-size: 0.9rem; } p { margin: 0; }"
 
 
+def legend_items(legend: list[tuple[str, str]]) -> str:
+    """A colour legend's items: a swatch and its French label each."""
+    return "".join(
+        f'<span class="item"><span class="sw" style="background:{colour}"></span>'
+        f"{escape(label)}</span>"
+        for colour, label in legend
+    )
+
+
 def legend_html(
     title: str,
     definition: str,
@@ -49,11 +58,7 @@ def legend_html(
     css_class: str,
     ignored: list[str] | None = None,
 ) -> str:
-    items = "".join(
-        f'<span class="item"><span class="sw" style="background:{colour}"></span>'
-        f"{escape(label)}</span>"
-        for colour, label in legend
-    )
+    items = legend_items(legend)
     follows = (
         f'<div class="relog-unfiltered"><strong>Ne suit pas le filtre</strong> '
         f"{escape(', '.join(ignored))} : ce chiffre porte sur tout le reste de la sélection.</div>"

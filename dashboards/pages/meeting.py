@@ -23,6 +23,7 @@ from panel.custom import JSComponent
 from dashboards.components.charts import StackedMonthlyChart
 from dashboards.components.history import encode, follow_state, restore_state
 from dashboards.components.maps import ChoroplethPair, value_columns
+from dashboards.pages.demand_supply import legend_items
 from dashboards.state.filters import FILTER_PARAMS
 from dashboards.state.meeting import VIEWS, MeetingState
 from data_access import RelogError
@@ -355,15 +356,10 @@ class MeetingPage(pn.viewable.Viewer):
                 k = self.state.replica.settings.secrecy_k
                 legend.insert(-1 if legend[-1][1] == "hors sélection" else len(legend),
                               (NO_VALUE, f"< {k} ou s (secret)"))  # fmt: skip
-            items = "".join(
-                f'<span class="item"><span class="sw" style="background:{colour}"></span>'
-                f"{escape(label)}</span>"
-                for colour, label in legend
-            )
             self.map_legends[side].object = (
                 f'<div class="relog-reunion-legende relog-carte-legende-{side}">'
                 f"<h3>{escape(classes[side].title)}</h3>"
-                f'<div class="relog-legend">{items}</div></div>'
+                f'<div class="relog-legend">{legend_items(legend)}</div></div>'
             )
         maps = self.maps
         maps.set_period(state.observation_text())
