@@ -23,7 +23,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-TARGETS = {"filter_ms": 150, "first_render_s": 2.0, "session_mb": 30}
+#: First render ≤ 1.5 s: issue 20 (the earlier 2 s was the dashboard issue's).
+TARGETS = {"filter_ms": 150, "first_render_s": 1.5, "session_mb": 30}
 
 
 @dataclass

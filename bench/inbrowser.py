@@ -431,10 +431,10 @@ def _ready(page, app: App) -> None:
     from bench import map as map_bench
     from bench.served_app import wait_rendered
 
-    if app.name == "relogements":
-        dashboard.page_ready(page)
-    elif app.name == "carte":
-        map_bench.map_ready(page)
+    if app.name in ("relogements", "carte"):
+        (dashboard.page_ready if app.name == "relogements" else map_bench.map_ready)(page)
+        # the filters come once the figures are on screen (dashboards.layout._built_on_load)
+        page.locator(f".{app.widget}").first.wait_for(state="visible")
     else:
         wait_rendered(
             page,

@@ -15,7 +15,7 @@ def build(replica, protected=False):
     page = RehousingPage(RehousingState(replica, protected=protected))
     if pn.state.location is not None:
         page.restore(pn.state.location.search or "")
-    return page.sidebar(), page
+    return page.sidebar, page
 
 
 serve_page("app", TITLE, build)

@@ -22,7 +22,7 @@ def build(rep, protected=False):
     page = DemandSupplyPage(DemandSupplyState(rep, protected=protected), layers)
     if pn.state.location is not None:
         page.restore(pn.state.location.search or "")
-    return page.sidebar(), page
+    return page.sidebar, page
 
 
 serve_page("carte", TITLE, build)

@@ -196,6 +196,47 @@ def _choice_effective() -> bool:
     )
 
 
+# ---------------------------------------------------------------- reused sessions' styles
+def _dist_url_original():
+    from panel.io.application import Application
+
+    return _ORIGINAL.get("session_prefix", Application._set_session_prefix)
+
+
+def _dist_url_needed() -> bool:
+    import inspect
+
+    from panel.io.application import Application
+
+    # the stylesheets' address is set only where a session's HTML page is rendered
+    return "dist_url" not in inspect.getsource(
+        _dist_url_original()
+    ) and "dist_url" not in inspect.getsource(Application.initialize_document)
+
+
+def _dist_url_patch() -> None:
+    from panel.io.application import Application
+    from panel.io.resources import CDN_DIST, LOCAL_DIST, use_cdn
+    from panel.io.state import set_curdoc, state
+
+    original = _ORIGINAL.setdefault("session_prefix", Application._set_session_prefix)
+
+    def _set_session_prefix(self, doc):
+        original(self, doc)
+        with set_curdoc(doc):
+            local = f"{state.rel_path}/{LOCAL_DIST}" if state.rel_path else LOCAL_DIST
+        doc._template_variables.setdefault("dist_url", CDN_DIST if use_cdn() else local)
+
+    _set_session_prefix._relog = True
+    Application._set_session_prefix = _set_session_prefix
+
+
+def _dist_url_effective() -> bool:
+    from panel.io.application import Application
+
+    return getattr(Application._set_session_prefix, "_relog", False)
+
+
 WORKAROUNDS = [
     Workaround(
         "mathjax",
@@ -245,6 +286,16 @@ WORKAROUNDS = [
         _choice_needed,
         _choice_patch,
         _choice_effective,
+    ),
+    Workaround(
+        "styles-locaux",
+        "Panel donne aux feuilles de style de ses composants l'adresse du serveur (au lieu "
+        "de son CDN) en produisant la page HTML d'une session ; une session préparée pendant "
+        "le chargement d'une page (--reuse-sessions warm) n'en produit pas : ses styles "
+        "viendraient d'internet, que la politique de sécurité du contenu refuse.",
+        _dist_url_needed,
+        _dist_url_patch,
+        _dist_url_effective,
     ),
 ]
 

@@ -300,3 +300,40 @@ def test_a_scoped_state_offers_only_its_own_codes(duckdb_replica):
     assert list(state.param.bailleurs.objects.values()) == [2]
     notices = state.apply_query({"bailleurs": "5"})
     assert state.bailleurs == [] and "hors de votre périmètre" in notices[0]
+
+
+@pytest.mark.parametrize("case", ["page", "admin", "no-profile", "data-error", "bug"])
+def test_every_page_has_the_same_roots_in_the_same_places(monkeypatch, cached_replica, case):
+    """``relog serve`` answers a page request with the HTML of an earlier session of the
+    route (``--reuse-sessions warm``) and the browser places the new session's roots in it
+    by their order: whoever opens the page and whatever happens, the template holds two
+    roots in its header, one in its sidebar and two in its main area."""
+    import dataclasses
+
+    import panel as pn
+
+    from dashboards import layout
+    from data_access import RelogError
+
+    profile = {
+        "page": LOCAL,
+        "admin": dataclasses.replace(LOCAL, kind="admin"),
+        "no-profile": None,
+    }.get(case, LOCAL)
+    monkeypatch.setattr(layout.session, "profile", lambda: profile)
+    monkeypatch.setattr(layout, "replica", lambda: cached_replica)
+
+    def build(replica, protected):
+        if case == "data-error":
+            raise RelogError("Période inconnue.")
+        if case == "bug":
+            raise ZeroDivisionError
+        return (lambda: pn.pane.Markdown("filtres")), pn.pane.Markdown("page")
+
+    template = layout._template("app", "Titre", build)
+    assert [len(template.header), len(template.sidebar), len(template.main)] == [2, 1, 2]
+    assert isinstance(template.main[1], layout.workarounds.AccessibilityRepairs)
+    if case == "page":  # outside a server the sidebar is built at once
+        assert template.sidebar[0].objects[0].object == "filtres"
+    elif case != "admin":
+        assert isinstance(template.main[0], pn.pane.Alert)

@@ -465,8 +465,8 @@ class MeetingPage(pn.viewable.Viewer):
 
 
 def build(replica, protected: bool = True):
-    """(sidebar, page) of ``/reunion``: protected for every viewer, whatever the profile."""
+    """(sidebar builder, page) of ``/reunion``: protected for every viewer, whatever the profile."""
     page = MeetingPage(MeetingState(replica))
     if pn.state.location is not None:
         page.restore(pn.state.location.search or "")
-    return page.setup_form(), page
+    return page.setup_form, page

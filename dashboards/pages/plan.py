@@ -625,7 +625,7 @@ class PlanPage(pn.viewable.Viewer):
 
 
 def build(replica, protected: bool = False):
-    """(sidebar, page) of ``/objectifs`` for a session's replica; the page restores the
+    """(sidebar builder, page) of ``/objectifs`` for a session's replica; the page restores the
     view its address describes. Not for protected profiles: the plan's tables cross
     bailleurs and EPCI and count DALO households by seniority, small counts throughout."""
     if protected:
@@ -638,4 +638,4 @@ def build(replica, protected: bool = False):
     page = PlanPage(PlanState(replica))
     if pn.state.location is not None:
         page.restore(pn.state.location.search or "")
-    return page.sidebar(), page
+    return page.sidebar, page
