@@ -2,6 +2,9 @@
 
 - security headers on every response (:data:`SECURITY_HEADERS`): what the page may load and
   where from, no framing by another site, no referrer sent elsewhere;
+- a page address longer than :data:`MAX_QUERY` characters gets a French page (HTTP 414)
+  instead of a blank one: the page's session token repeats the address, and a websocket
+  request whose headers pass Tornado's 64 kB is refused without a word;
 - with sign-in on, every page request goes through the gate
   (:meth:`dashboards.access.Gate.authorize`), which refuses users without a profile
   (« accès non autorisé », HTTP 403) and keeps the audit log and Panel's administration page
@@ -9,12 +12,15 @@
 """
 
 import logging
+from html import escape
 
 import panel as pn
+from panel.io.server import DocHandler
 from tornado.web import RequestHandler
 
 from dashboards.access import gate
 from data_access import RelogError, connect
+from data_access.formatting import int_label
 
 #: Bokeh and Panel need inline scripts (the document's JSON and its start-up call), ``eval``
 #: (Panel compiles its components' scripts with ``new Function``: checked, pages break
@@ -57,6 +63,40 @@ def _set_default_headers(self) -> None:
 # logout and refusal pages, static files (Bokeh's autoload.js, for embedding in other sites,
 # sets its own and is not used here)
 RequestHandler.set_default_headers = _set_default_headers
+
+#: The longest query string a page accepts: a link with the 100 codes a filter may list
+#: (dashboards.state.filters.MAX_CODES) in each of its filters stays far below.
+MAX_QUERY = 8000
+
+TOO_LONG = """<!DOCTYPE html>
+<html lang="fr"><head><meta charset="utf-8"><title>Adresse trop longue</title></head>
+<body><main><h1>Adresse trop longue</h1>
+<p>L'adresse de cette page compte {length} caractères après le « ? » (au plus {limit}) : elle
+vient d'un lien abîmé ou fabriqué. Un filtre ne peut pas nommer plus de 100 codes.</p>
+<p><a href="{page}">Ouvrir la page sans ces filtres</a></p></main></body></html>
+"""
+
+_doc_prepare = DocHandler.prepare
+
+
+async def _prepare(self) -> None:
+    query = self.request.query or ""
+    if len(query) > MAX_QUERY:
+        self.set_status(414)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(
+            TOO_LONG.format(
+                length=int_label(len(query)),
+                limit=int_label(MAX_QUERY),
+                page=escape(self.request.path),
+            )
+        )
+        return
+    await _doc_prepare(self)
+
+
+# before Bokeh reads the address (and Panel builds a session from it)
+DocHandler.prepare = _prepare
 
 if gate().settings.enabled:
     pn.config.authorize_callback = gate().authorize

@@ -222,6 +222,9 @@ def test_link_with_only_an_end_month_shows_the_twelve_months_ending_then(state):
         ({"epci": "123456789"}, "EPCI ignoré"),
         ({"communes": "99999"}, "Commune ignorée"),
         ({"debut": "2025-13"}, "Mois invalide"),
+        ({"debut": "0000-01"}, "Mois invalide"),
+        ({"fin": "99999-01"}, "Mois invalide"),
+        ({"epci": ",".join(f"{i:09d}" for i in range(6000))}, "Trop de codes"),
         ({"debut": "2001-01"}, "Mois hors des données"),
         ({"debut": "2026-01", "fin": "2025-01"}, "début après la fin"),
         ({"mutation": "peut-etre"}, "valeur inconnue"),
@@ -237,6 +240,25 @@ def test_wrong_url_value_is_ignored_with_a_french_notice(state, query, notice):
     assert state.notices == notices
     assert state.criteres == ["DALO"]  # the rest of the link still applies
     state.filters()  # and the view is valid
+
+
+def test_an_address_with_too_many_codes_drops_that_filter_and_names_a_few(state):
+    """A link's filter naming more than MAX_CODES codes is ignored as a whole (the page
+    does not check 6 000 codes one by one); a notice names ten wrong codes, then counts."""
+    from dashboards.state.filters import MAX_CODES
+
+    many = ",".join(f"{i:05d}" for i in range(MAX_CODES + 1))
+    notices = state.apply_query({"communes": many, "epci": SICOVAL})
+    assert notices == [
+        "Trop de codes dans l'adresse pour le filtre « Communes » (101, au plus 100) : "
+        "filtre ignoré."
+    ]
+    assert state.communes == [] and state.epci == [SICOVAL]
+    wrong = ",".join(f"9{i:08d}" for i in range(30))
+    notices = state.apply_query({"epci": wrong, "pays": "fr", "langue": "en"})
+    assert notices[0] == "Paramètres d'adresse inconnus ignorés : « pays », « langue »."
+    assert notices[1].endswith(", 900000009 et 20 autres.") and notices[1].count(",") == 9
+    assert state.epci == []
 
 
 def test_focus_on_a_reservataire_row_keeps_a_valid_nature(state, duckdb_replica):

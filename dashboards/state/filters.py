@@ -16,8 +16,8 @@ import pandas as pd
 import param
 
 from data_access import FilterError, Filters, Period, Replica, Scope
-from data_access.filters import FLAG_LABELS, add_months, parse_month
-from data_access.formatting import month_label
+from data_access.filters import FILTER_LABELS, FLAG_LABELS, add_months, parse_month
+from data_access.formatting import int_label, month_label
 from data_access.schema import CRITERES, NATURES_RESERVATAIRE
 
 #: The yes/no filters' choices (label → URL value); their labels are the filters' own.
@@ -66,6 +66,19 @@ _WHAT = {
 
 
 _FEMININE = ("natures_reservataire", "communes")
+#: Codes one filter of an address may list: the department's 586 communes would not fit in
+#: an address the server accepts (the page's session token repeats the address, and Tornado
+#: refuses headers over 64 kB); a link to that many members is a forged or broken one.
+MAX_CODES = 100
+#: Codes a notice names before « et N autres ».
+NAMED_CODES = 10
+
+
+def listed(codes: list) -> str:
+    """``codes`` for a notice: the first :data:`NAMED_CODES`, then how many more."""
+    shown = ", ".join(str(c) for c in codes[:NAMED_CODES])
+    more = len(codes) - NAMED_CODES
+    return shown if more <= 0 else f"{shown} et {int_label(more)} autre{'s' if more > 1 else ''}"
 
 
 def _as_id(item: str):
@@ -365,11 +378,12 @@ class FilterState(param.Parameterized):
             qpv="tous",
             **{name: self.param[name].default for name in self.VIEW_QUERY.values()},
         )
+        unknown: list[str] = []
         for key, raw in query.items():
             raw = raw[-1] if isinstance(raw, list) else str(raw)
             name = QUERY.get(key, self.VIEW_QUERY.get(key))
             if name is None:
-                notices.append(f"Paramètre d'adresse inconnu ignoré : « {key} ».")
+                unknown.append(f"« {key} »")
             elif name in LISTS:
                 # a link's réservataires and communes are checked against the whole scope:
                 # the natures and EPCI of the same link are applied below
@@ -377,8 +391,15 @@ class FilterState(param.Parameterized):
                     "communes": set(self._communes.index),
                     "reservataires": set(self._reservataires.index),
                 }.get(name, set(self.param[name].objects.values()))
+                items = list(dict.fromkeys(filter(None, (v.strip() for v in raw.split(",")))))
+                if len(items) > MAX_CODES:
+                    notices.append(
+                        f"Trop de codes dans l'adresse pour le filtre « {FILTER_LABELS[name]} » "
+                        f"({int_label(len(items))}, au plus {MAX_CODES}) : filtre ignoré."
+                    )
+                    continue
                 values, wrong = [], []
-                for item in filter(None, (v.strip() for v in raw.split(","))):
+                for item in items:
                     code = _as_id(item) if name in ("reservataires", "bailleurs") else item
                     if code in values:
                         continue  # a repeated code is harmless
@@ -387,7 +408,7 @@ class FilterState(param.Parameterized):
                     e = "e" if name in _FEMININE else ""
                     notices.append(
                         f"{_WHAT[name]} ignoré{e} (inconnu{e} ou hors de votre périmètre) : "
-                        f"{', '.join(wrong)}."
+                        f"{listed(wrong)}."
                     )
                 updates[name] = values
             elif name in ("start", "end"):
@@ -410,6 +431,9 @@ class FilterState(param.Parameterized):
                     updates[name] = raw
                 else:
                     notices.append(f"{_WHAT[name]} : valeur inconnue ignorée, « {raw} ».")
+        if unknown:
+            s = "s" if len(unknown) > 1 else ""
+            notices.insert(0, f"Paramètre{s} d'adresse inconnu{s} ignoré{s} : {listed(unknown)}.")
         if "fin" in query and "debut" not in query:  # as the API: the 12 months ending then
             updates["start"] = max(self.coverage.start, add_months(updates["end"], -11))
         if updates["start"] > updates["end"]:
@@ -428,8 +452,7 @@ class FilterState(param.Parameterized):
         ]
         if dropped:
             notices.append(
-                "Ignoré car hors des EPCI ou natures choisis dans l'adresse : "
-                f"{', '.join(dropped)}."
+                f"Ignoré car hors des EPCI ou natures choisis dans l'adresse : {listed(dropped)}."
             )
         updates["communes"] = [c for c in updates["communes"] if c in communes_ok.index]
         updates["reservataires"] = [

@@ -16,6 +16,7 @@ import pandas as pd
 import param
 
 from dashboards.state.demand_supply import DemandSupplyState
+from dashboards.state.filters import listed
 from dashboards.state.rehousing import RehousingState
 from data_access.filters import add_months, months_before
 from data_access.formatting import date_label, month_label
@@ -79,7 +80,7 @@ class MeetingState(RehousingState):
                 kept = list(dict.fromkeys(c for c in codes if c in VIEWS))
                 if wrong:
                     mine.append(
-                        f"Vue(s) inconnue(s) ignorée(s) : {', '.join(wrong)} (vues possibles : "
+                        f"Vue(s) inconnue(s) ignorée(s) : {listed(wrong)} (vues possibles : "
                         f"{', '.join(VIEWS)})."
                     )
                 updates["views"] = kept or list(VIEWS)

@@ -206,6 +206,26 @@ def test_shared_link_restores_the_view_and_flags_wrong_values(page, served_app, 
     )
 
 
+def test_an_address_with_thousands_of_codes_gets_a_french_answer(page, served_app):
+    """6 000 codes (a forged or broken link): a French page (HTTP 414) with a link to the
+    page without filters, never a blank page; 150 codes, under the server's limit: the
+    page, with that filter ignored and said."""
+    codes = ",".join(f"{i:09d}" for i in range(6000))
+    response = page.goto(f"{served_app.url}/app?epci={codes}")
+    assert response.status == 414
+    expect(page.get_by_role("heading", name="Adresse trop longue")).to_be_visible()
+    page.get_by_role("link", name="Ouvrir la page sans ces filtres").click()
+    expect(page.locator(".relog-kpi [data-valeur]").first).to_be_visible()
+
+    open_page(page, served_app, "app?epci=" + ",".join(f"{i:09d}" for i in range(150)))
+    expect(page.locator(".relog-notices")).to_contain_text(
+        "Trop de codes dans l'adresse pour le filtre « EPCI » (150, au plus 100)"
+    )
+    # the browser logs the refused address's status: the one console error expected
+    assert [e for e in page.watch.errors if "414" not in e] == []
+    page.watch.errors.clear()
+
+
 def test_back_and_forward_move_between_views(page, served_app, raw_tables):
     open_page(page, served_app, "?debut=2025-01&fin=2025-12")
     all_epci = int(
