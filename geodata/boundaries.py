@@ -27,6 +27,7 @@ import pandas as pd
 import shapely
 
 from data_access.errors import RelogError
+from data_access.formatting import int_label
 from geodata.territories import old_commune_codes
 
 log = logging.getLogger("relog.geodata")
@@ -54,6 +55,11 @@ ATTRIBUTES = {
     "qpv": [("CODE_QP", "NOM_QP"), ("code_qp", "nom_qp"), ("code_qpv", "nom"), ("code", "nom")],
 }
 WHAT = {"commune": "commune", "epci": "EPCI", "qpv": "QPV"}
+
+
+#: Metropolitan France and Corsica in Lambert-93 (metres), with a margin: every layer lands
+#: inside once projected (the maps are drawn in Lambert-93, a metropolitan projection).
+FRANCE_L93 = (50_000.0, 6_000_000.0, 1_300_000.0, 7_150_000.0)
 
 
 class BoundaryError(RelogError):
@@ -137,6 +143,47 @@ def _polygonal(geometries: np.ndarray) -> np.ndarray:
     return np.array(out, dtype=object)
 
 
+def _bounds_text(bounds) -> str:
+    return " ; ".join(int_label(round(v)) for v in bounds)
+
+
+def _check_coordinates(raw: gpd.GeoDataFrame, path: Path) -> None:
+    """The file's coordinates are those its system says, and land in metropolitan France:
+    a file in Lambert-93 without a ``crs`` member (read as degrees), degrees declared as
+    Lambert-93 metres (a blob by Null Island) or swapped longitude and latitude (a mirrored
+    map at sea) is refused with the likely cause, never drawn wrong."""
+    minx, miny, maxx, maxy = raw.total_bounds
+    if not np.isfinite([minx, miny, maxx, maxy]).all():
+        raise BoundaryError(f"Le fichier {path.name} a des coordonnées non numériques.")
+    geographic = raw.crs.is_geographic
+    if geographic and (max(abs(minx), abs(maxx)) > 180 or max(abs(miny), abs(maxy)) > 90):
+        raise BoundaryError(
+            f"Les coordonnées de {path.name} ne sont pas des degrés (jusqu'à "
+            f"{int_label(round(max(abs(minx), abs(maxx), abs(miny), abs(maxy))))}) alors que "
+            "le fichier ne déclare pas de système de coordonnées ou déclare "
+            "des degrés : il est sans doute en Lambert-93 (EPSG:2154) sans le dire. "
+            "Déclarez son système de coordonnées ou convertissez-le en WGS84."
+        )
+    projected = raw.to_crs(CRS).total_bounds
+    fx0, fy0, fx1, fy1 = FRANCE_L93
+    inside = fx0 <= projected[0] and projected[2] <= fx1 and fy0 <= projected[1]
+    if inside and projected[3] <= fy1:
+        return
+    cause = "système de coordonnées mal déclaré"
+    if not geographic and max(abs(minx), abs(maxx), abs(miny), abs(maxy)) <= 180:
+        cause = (
+            f"ses coordonnées sont des degrés mais il déclare {raw.crs.to_string()} (des "
+            "mètres) : déclarez WGS84 (EPSG:4326)"
+        )
+    elif geographic and -10 <= miny and maxy <= 12 and 40 <= minx and maxx <= 52:
+        cause = "longitude et latitude inversées (la latitude d'abord)"
+    raise BoundaryError(
+        f"Les contours de {path.name} tombent hors de la France métropolitaine une fois "
+        f"placés en Lambert-93 (emprise {_bounds_text(projected)} m) : {cause}. "
+        "Carte non dessinée."
+    )
+
+
 def build_layer(
     path: str | Path, level: str, reference: pd.DataFrame, tolerance: float = 100.0
 ) -> BoundaryLayer:
@@ -153,6 +200,7 @@ def build_layer(
     report = BoundaryReport(source=path.name)
     if raw.crs is None:
         raw = raw.set_crs("EPSG:4326")  # RFC 7946: GeoJSON without a crs is WGS84
+    _check_coordinates(raw, path)
     frame = gpd.GeoDataFrame(
         {
             "code": raw[code_col].astype(str).str.strip(),

@@ -259,3 +259,40 @@ def test_a_replica_the_shipped_layer_does_not_match_gets_a_labelled_schematic(
     layers = _default_layers(duckdb_replica, tmp_path)
     assert layers.schematic and layers.errors == []
     assert "schéma" in layers.notices[0] and "RELOG_CONTOURS_COMMUNES" in layers.notices[0]
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("lambert93-sans-crs", r"ne sont pas des degrés .*Lambert-93 \(EPSG:2154\) sans le dire"),
+        ("degres-declares-lambert93", r"des degrés mais il déclare EPSG:2154"),
+        ("longitude-latitude-inversees", r"hors de la France.*longitude et latitude inversées"),
+    ],
+)
+def test_contours_in_a_wrong_or_missing_system_are_refused_in_french(
+    tmp_path, communes, case, message
+):
+    """Issue 19: each of these gave a blank, blob-like or mirrored map without a word."""
+    frame = gpd.read_file(COMMUNES_OCCITANIE)
+    frame = frame[frame["code"].str.startswith("31")]
+    if case == "lambert93-sans-crs":
+        path = tmp_path / "l93.geojson"
+        frame.to_crs("EPSG:2154").to_file(path, driver="GeoJSON")
+        data = json.loads(path.read_text())
+        data.pop("crs", None)  # what an export « without its system » looks like
+        path.write_text(json.dumps(data))
+    elif case == "degres-declares-lambert93":
+        path = tmp_path / "faux.gpkg"
+        frame.set_crs("EPSG:2154", allow_override=True).to_file(path, driver="GPKG")
+    else:
+        path = tmp_path / "inverse.geojson"
+        swapped = shapely.transform(frame.geometry.values, lambda xy: xy[:, ::-1])
+        frame.set_geometry(swapped).to_file(path, driver="GeoJSON")
+    with pytest.raises(BoundaryError, match=message):
+        build_layer(path, "commune", communes)
+
+
+def test_contours_in_lambert93_that_say_so_are_accepted(tmp_path, communes):
+    path = tmp_path / "l93.gpkg"
+    gpd.read_file(COMMUNES_OCCITANIE).to_crs("EPSG:2154").to_file(path, driver="GPKG")
+    assert len(build_layer(path, "commune", communes).frame) == 586
