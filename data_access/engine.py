@@ -63,6 +63,8 @@ def create_replica_engine(url: str | None, settings: Settings) -> Engine:
             max_overflow=5,
         )
         sa.event.listen(engine, "checkout", _still_read_only)
+        sa.event.listen(engine, "before_cursor_execute", _note_settings_changes)
+        sa.event.listen(engine, "checkin", _reset_changed_settings)
         return engine
     raise ReplicaUnavailable(
         f"Type de base non pris en charge : {backend} (attendu : postgresql ou duckdb)."
@@ -77,6 +79,35 @@ def _still_read_only(dbapi_connection, _record, _proxy) -> None:
     status = dbapi_connection.info.parameter_status("default_transaction_read_only")
     if status is not None and status != "on":
         raise sa_exc.DisconnectionError("session no longer read-only: replaced")
+
+
+#: Marks, in a pooled PostgreSQL connection's ``info``, that a statement may have changed a
+#: session setting (``SET``, ``RESET``, ``set_config``): typed by an analyst in a notebook.
+_SETTINGS_CHANGED = "relog_settings_changed"
+_SETTING_WORDS = ("set ", "set\t", "set\n", "reset", "set_config")
+
+
+def _note_settings_changes(conn, _cursor, statement, _parameters, _context, _many) -> None:
+    """Our own statements never change a setting; a statement that may (``SET
+    statement_timeout = 0`` in a notebook) marks its connection for a reset at checkin."""
+    text = statement.lstrip()[:16].lower()
+    if text.startswith(_SETTING_WORDS) or "set_config" in statement.lower():
+        conn.info[_SETTINGS_CHANGED] = True
+
+
+def _reset_changed_settings(dbapi_connection, record) -> None:
+    """A pooled session whose settings a statement changed goes back to the pool with the
+    connection's own (``RESET ALL``: read-only default, statement timeout, JIT, plan cache
+    mode as the engine opened it), so that the next request, another user's perhaps, never
+    runs without the statement timeout. A session that cannot be reset is closed."""
+    if dbapi_connection is None or not record.info.pop(_SETTINGS_CHANGED, False):
+        return
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("RESET ALL")
+    except Exception:  # a broken session: not handed out again
+        log.warning("pooled session could not be reset: closed")
+        record.invalidate()
 
 
 class CachingDuckDBDialect(duckdb_engine.Dialect):

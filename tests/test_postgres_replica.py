@@ -131,6 +131,13 @@ def test_a_session_whose_read_only_default_was_turned_off_is_not_handed_out_agai
         with replica.engine.connect() as conn:
             pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
             conn.exec_driver_sql("SET default_transaction_read_only = off")
+        # reset when it went back to the pool (RESET ALL); were it not, the checkout would
+        # replace it (the read-only default is reported with every change: no round trip)
+        with replica.engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW default_transaction_read_only").scalar() == "on"
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() == pid
+            conn.exec_driver_sql("SET default_transaction_read_only = off")
+            conn.info.pop("relog_settings_changed")  # a change the statements did not show
         with replica.engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
             assert conn.exec_driver_sql("SHOW default_transaction_read_only").scalar() == "on"
@@ -175,6 +182,33 @@ def test_the_demo_loader_never_overwrites_a_real_database(pg_cluster, demo_path)
         load_postgres(demo_path, url)
     with sa.create_engine(url).connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM bail").scalar() == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "SET statement_timeout = 0",
+        "set jit = on",
+        "SELECT set_config('statement_timeout', '0', false)",
+        "SET SESSION plan_cache_mode = auto",
+    ],
+)
+def test_a_session_setting_changed_on_a_pooled_connection_is_not_handed_on(pg_cluster, change):
+    """Issue 19: ``SET statement_timeout = 0`` typed in a notebook was handed on to the next
+    request (only the read-only default was checked at checkout)."""
+    replica = Replica(url=pg_cluster.readonly_url, settings=load_settings(), cache=False)
+    try:
+        with replica.engine.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            conn.exec_driver_sql(change)
+        with replica.engine.connect() as conn:  # the same session, back from the pool, reset
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() == pid
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "15s"
+            assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
+            assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
+            assert conn.exec_driver_sql("SHOW default_transaction_read_only").scalar() == "on"
+    finally:
+        replica.dispose()
 
 
 def test_sessions_run_read_only_without_jit_and_plan_each_run(postgres_replica):
