@@ -51,6 +51,22 @@ MEASURE = """() => {
 }"""
 
 
+def settled_measure(page) -> dict:
+    """:data:`MEASURE` once the view is laid out: the same result two animation frames
+    apart (a fixed wait was too short on a busy machine: the flaky failures of stops 25
+    and 26)."""
+    frames = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+    previous = page.evaluate(MEASURE)
+    for _ in range(150):
+        page.evaluate(frames)
+        page.wait_for_timeout(50)
+        current = page.evaluate(MEASURE)
+        if current == previous:
+            return current
+        previous = current
+    raise AssertionError(f"la vue ne se stabilise pas : {current}")
+
+
 def open_meeting(page, served_app, query: str = "") -> None:
     page.goto(f"{served_app.url}/reunion{query}")
     expect(page.locator("section.relog-vue")).to_be_visible()
@@ -67,8 +83,7 @@ def test_every_view_is_readable_from_the_back_and_fits_the_screen(
         expect(page.locator("#sidebar")).to_be_hidden()  # no filter chrome on the wall
         for view in VIEWS:
             expect(page.locator(f".relog-vue-{view}")).to_be_visible()
-            page.wait_for_timeout(300)  # the chart laid out
-            measured = page.evaluate(MEASURE)
+            measured = settled_measure(page)
             texts = measured["texts"]
             assert texts, view
             small = [t for t in texts if t["size"] < 20]
@@ -161,7 +176,8 @@ def test_each_view_prints_on_one_landscape_page_with_its_caption(browser, served
     try:
         for view in VIEWS:
             open_meeting(page, served_app, f"?vues={view}")
-            page.wait_for_timeout(300)
+            expect(page.locator(f".relog-vue-{view}")).to_be_visible()
+            settled_measure(page)  # laid out before it is printed
             path = tmp_path / f"{view}.pdf"
             page.pdf(path=str(path), prefer_css_page_size=True, print_background=True)
             info = subprocess.run(["pdfinfo", path], capture_output=True, text=True).stdout
