@@ -155,17 +155,14 @@ def _contents(route: str, build, found: Profile | None) -> tuple[pn.Column, pn.v
             "de bord. Adressez-vous à leur administrateur (DDETS).",
             alert_type="danger",
         )
-    try:
-        sidebar, main = build(replica().scoped(found.scope), not found.exact)
-    except RelogError as err:
-        return pn.Column(), pn.pane.Alert(str(err), alert_type="danger")
-    except Exception:  # a bug: logged with its traceback; the user reads French
-        log.exception("Erreur à l'ouverture de la page %s", route)
-        return pn.Column(), pn.pane.Alert(
-            "Une erreur inattendue empêche d'ouvrir la page ; elle a été consignée "
-            "dans le journal du serveur.",
-            alert_type="danger",
-        )
+    built = _or_notice(
+        lambda: build(replica().scoped(found.scope), not found.exact),
+        "d'ouvrir la page",
+        f"Erreur à l'ouverture de la page {route}",
+    )
+    if isinstance(built, pn.pane.Alert):
+        return pn.Column(), built
+    sidebar, main = built
     _audit_views(route, main)
     return _built_on_load(sidebar), main
 
@@ -177,22 +174,29 @@ def _built_on_load(build: Callable[[], pn.viewable.Viewable]) -> pn.Column:
     holder = pn.Column(sizing_mode="stretch_width", css_classes=["relog-sidebar"])
 
     def fill() -> None:
-        try:
-            holder.objects = [build()]
-        except RelogError as err:
-            holder.objects = [pn.pane.Alert(str(err), alert_type="danger")]
-        except Exception:
-            log.exception("Erreur à la construction des filtres")
-            holder.objects = [
-                pn.pane.Alert(
-                    "Une erreur inattendue empêche d'afficher les filtres ; elle a été "
-                    "consignée dans le journal du serveur.",
-                    alert_type="danger",
-                )
-            ]
+        holder.objects = [
+            _or_notice(build, "d'afficher les filtres", "Erreur à la construction des filtres")
+        ]
 
     pn.state.onload(fill)
     return holder
+
+
+def _or_notice(make: Callable, what: str, logged: str):
+    """``make()``, or the French notice of its failure: a data error's own message; for a
+    bug, that it prevents ``what`` (« d'ouvrir la page ») and was logged (``logged``, with
+    its traceback) in the server's log."""
+    try:
+        return make()
+    except RelogError as err:
+        return pn.pane.Alert(str(err), alert_type="danger")
+    except Exception:  # a bug: logged with its traceback; the user reads French
+        log.exception(logged)
+        return pn.pane.Alert(
+            f"Une erreur inattendue empêche {what} ; elle a été consignée dans le journal du "
+            "serveur.",
+            alert_type="danger",
+        )
 
 
 def _audit_views(route: str, main) -> None:

@@ -19,6 +19,7 @@ from panel.io.server import DocHandler
 from tornado.web import RequestHandler
 
 from dashboards.access import gate
+from dashboards.state.filters import MAX_CODES
 from data_access import RelogError, connect
 from data_access.formatting import int_label
 
@@ -64,15 +65,15 @@ def _set_default_headers(self) -> None:
 # sets its own and is not used here)
 RequestHandler.set_default_headers = _set_default_headers
 
-#: The longest query string a page accepts: a link with the 100 codes a filter may list
-#: (dashboards.state.filters.MAX_CODES) in each of its filters stays far below.
+#: The longest query string a page accepts: a link with the MAX_CODES codes a filter may
+#: list in each of its filters stays far below.
 MAX_QUERY = 8000
 
 TOO_LONG = """<!DOCTYPE html>
 <html lang="fr"><head><meta charset="utf-8"><title>Adresse trop longue</title></head>
 <body><main><h1>Adresse trop longue</h1>
 <p>L'adresse de cette page compte {length} caractères après le « ? » (au plus {limit}) : elle
-vient d'un lien abîmé ou fabriqué. Un filtre ne peut pas nommer plus de 100 codes.</p>
+vient d'un lien abîmé ou fabriqué. Un filtre ne peut pas nommer plus de {codes} codes.</p>
 <p><a href="{page}">Ouvrir la page sans ces filtres</a></p></main></body></html>
 """
 
@@ -88,6 +89,7 @@ async def _prepare(self) -> None:
             TOO_LONG.format(
                 length=int_label(len(query)),
                 limit=int_label(MAX_QUERY),
+                codes=MAX_CODES,
                 page=escape(self.request.path),
             )
         )

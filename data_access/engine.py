@@ -10,6 +10,7 @@ the server's: a hot standby, and a role with nothing but ``SELECT`` (README).
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import duckdb_engine
@@ -84,14 +85,13 @@ def _still_read_only(dbapi_connection, _record, _proxy) -> None:
 #: Marks, in a pooled PostgreSQL connection's ``info``, that a statement may have changed a
 #: session setting (``SET``, ``RESET``, ``set_config``): typed by an analyst in a notebook.
 _SETTINGS_CHANGED = "relog_settings_changed"
-_SETTING_WORDS = ("set ", "set\t", "set\n", "reset", "set_config")
+_SETTING_CHANGE = re.compile(r"^\s*(?:set|reset)\b|set_config", re.IGNORECASE)
 
 
 def _note_settings_changes(conn, _cursor, statement, _parameters, _context, _many) -> None:
     """Our own statements never change a setting; a statement that may (``SET
     statement_timeout = 0`` in a notebook) marks its connection for a reset at checkin."""
-    text = statement.lstrip()[:16].lower()
-    if text.startswith(_SETTING_WORDS) or "set_config" in statement.lower():
+    if _SETTING_CHANGE.search(statement):
         conn.info[_SETTINGS_CHANGED] = True
 
 

@@ -155,22 +155,26 @@ def _check_coordinates(raw: gpd.GeoDataFrame, path: Path) -> None:
     minx, miny, maxx, maxy = raw.total_bounds
     if not np.isfinite([minx, miny, maxx, maxy]).all():
         raise BoundaryError(f"Le fichier {path.name} a des coordonnées non numériques.")
+    extent = max(abs(minx), abs(maxx), abs(miny), abs(maxy))
     geographic = raw.crs.is_geographic
     if geographic and (max(abs(minx), abs(maxx)) > 180 or max(abs(miny), abs(maxy)) > 90):
         raise BoundaryError(
             f"Les coordonnées de {path.name} ne sont pas des degrés (jusqu'à "
-            f"{int_label(round(max(abs(minx), abs(maxx), abs(miny), abs(maxy))))}) alors que "
-            "le fichier ne déclare pas de système de coordonnées ou déclare "
-            "des degrés : il est sans doute en Lambert-93 (EPSG:2154) sans le dire. "
-            "Déclarez son système de coordonnées ou convertissez-le en WGS84."
+            f"{int_label(round(extent))}) alors que le fichier ne déclare pas de système de "
+            "coordonnées ou déclare des degrés : il est sans doute en Lambert-93 (EPSG:2154) "
+            "sans le dire. Déclarez son système de coordonnées ou convertissez-le en WGS84."
         )
-    projected = raw.to_crs(CRS).total_bounds
+    # points along the box's edges projected, not the layer (build_layer projects it once)
+    t = np.linspace(0.0, 1.0, 21)
+    x, y = minx + (maxx - minx) * t, miny + (maxy - miny) * t
+    xs = np.concatenate([x, x, np.full(21, minx), np.full(21, maxx)])
+    ys = np.concatenate([np.full(21, miny), np.full(21, maxy), y, y])
+    projected = gpd.GeoSeries(gpd.points_from_xy(xs, ys), crs=raw.crs).to_crs(CRS).total_bounds
     fx0, fy0, fx1, fy1 = FRANCE_L93
-    inside = fx0 <= projected[0] and projected[2] <= fx1 and fy0 <= projected[1]
-    if inside and projected[3] <= fy1:
+    if fx0 <= projected[0] and projected[2] <= fx1 and fy0 <= projected[1] <= projected[3] <= fy1:
         return
     cause = "système de coordonnées mal déclaré"
-    if not geographic and max(abs(minx), abs(maxx), abs(miny), abs(maxy)) <= 180:
+    if not geographic and extent <= 180:
         cause = (
             f"ses coordonnées sont des degrés mais il déclare {raw.crs.to_string()} (des "
             "mètres) : déclarez WGS84 (EPSG:4326)"
