@@ -167,6 +167,10 @@ def _contents(route: str, build, found: Profile | None) -> tuple[pn.Column, pn.v
     return _built_on_load(sidebar), main
 
 
+#: The class the sidebar takes once its filters are built (:func:`_built_on_load`).
+READY = "relog-sidebar-pret"
+
+
 def _built_on_load(build: Callable[[], pn.viewable.Viewable]) -> pn.Column:
     """A column that ``build()``'s result fills once the session's page is loaded in the
     browser (at once outside a server). A failure there shows the same French notices as
@@ -174,9 +178,12 @@ def _built_on_load(build: Callable[[], pn.viewable.Viewable]) -> pn.Column:
     holder = pn.Column(sizing_mode="stretch_width", css_classes=["relog-sidebar"])
 
     def fill() -> None:
-        holder.objects = [
-            _or_notice(build, "d'afficher les filtres", "Erreur à la construction des filtres")
-        ]
+        holder.param.update(
+            objects=[
+                _or_notice(build, "d'afficher les filtres", "Erreur à la construction des filtres")
+            ],
+            css_classes=[*holder.css_classes, READY],  # what a test or a bench may wait for
+        )
 
     pn.state.onload(fill)
     return holder

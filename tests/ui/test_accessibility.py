@@ -14,7 +14,14 @@ pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.xdist_group("ui")]
 AXE = Axe()
 
 
+def filters_loaded(page) -> None:
+    """The page's filters are built (they come once its figures are on screen)."""
+    if page.locator(".relog-sidebar").count():
+        expect(page.locator(".relog-sidebar-pret")).to_be_attached()
+
+
 def serious_violations(page) -> list[str]:
+    filters_loaded(page)
     page.wait_for_timeout(900)  # let the pages' accessibility repairs run (dashboards.workarounds)
     results = AXE.run(page)
     return [
@@ -70,6 +77,7 @@ ACTIVE = """() => {
 def test_every_filter_and_tab_is_reached_and_operated_with_the_keyboard(page, served_app):
     page.goto(served_app.url + "/")
     expect(page.locator(".relog-kpi").first).to_be_visible()
+    filters_loaded(page)
     page.wait_for_timeout(900)
     page.locator("#sidebar-button").focus()
     seen = []
@@ -111,6 +119,7 @@ def _options(page, name: str, typed: str) -> list[str]:
 def test_the_filters_search_lists_exact_prefix_matches_first(page, served_app):
     page.goto(served_app.url + "/")
     expect(page.locator(".relog-kpi").first).to_be_visible()
+    filters_loaded(page)
     page.wait_for_timeout(900)
     dalo = _options(page, "criteres", "DALO")
     assert dalo and dalo[0].startswith("DALO") and not any("Dépourvu" in t for t in dalo), dalo

@@ -105,6 +105,8 @@ def test_a_change_of_indicator_sends_values_not_shapes(page, served_app):
 
     page.on("websocket", on_socket)
     open_map(page, served_app)
+    # the page's first frames, the filters (built once the maps are on screen) included
+    expect(page.locator(".relog-sidebar-pret")).to_be_attached()
     page.wait_for_timeout(500)
     initial = sum(size for _, size, _ in frames)
     frames.clear()
