@@ -28,6 +28,13 @@ MAP_FILES = {"RELOG_CONTOURS_QPV": SHARED / "qpv-hackaviz2021/qp-31-haute-garonn
 SHIPPED_COMMUNES = Path(__file__).resolve().parents[2] / "geodata/contours/communes-31.geojson"
 
 
+def filters_loaded(page) -> None:
+    """The page's filters are built: they come once its figures are on screen, and may move
+    the layout a little (a test clicks after that, as a user would)."""
+    if page.locator(".relog-sidebar").count():
+        expect(page.locator(".relog-sidebar-pret")).to_be_attached()
+
+
 @pytest.fixture(scope="session")
 def served_app(demo_path):
     missing = [str(p) for p in MAP_FILES.values() if not p.exists()]

@@ -9,15 +9,11 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
+from tests.ui.conftest import filters_loaded
+
 pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.xdist_group("ui")]
 
 AXE = Axe()
-
-
-def filters_loaded(page) -> None:
-    """The page's filters are built (they come once its figures are on screen)."""
-    if page.locator(".relog-sidebar").count():
-        expect(page.locator(".relog-sidebar-pret")).to_be_attached()
 
 
 def serious_violations(page) -> list[str]:

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from data_access import Filters
 from tests import oracle
-from tests.ui.conftest import SHIPPED_COMMUNES
+from tests.ui.conftest import SHIPPED_COMMUNES, filters_loaded
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.xdist_group("ui")]
 
@@ -58,6 +58,7 @@ def open_map(page, served_app, query: str = "") -> None:
     page.wait_for_function("""() => window.Bokeh && Bokeh.documents.some(d => {
         const f = d.get_model_by_name('relog-map-demande'); const v = f && Bokeh.index.find_one(f)
         return v != null && v.frame.bbox.width > 100 })""")
+    filters_loaded(page)
     page.wait_for_timeout(300)  # the first paint after layout
 
 
@@ -105,8 +106,6 @@ def test_a_change_of_indicator_sends_values_not_shapes(page, served_app):
 
     page.on("websocket", on_socket)
     open_map(page, served_app)
-    # the page's first frames, the filters (built once the maps are on screen) included
-    expect(page.locator(".relog-sidebar-pret")).to_be_attached()
     page.wait_for_timeout(500)
     initial = sum(size for _, size, _ in frames)
     frames.clear()

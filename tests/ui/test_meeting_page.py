@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from dashboards.state.meeting import VIEWS
+from tests.ui.conftest import filters_loaded
 from tests.ui.test_accessibility import serious_violations
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.xdist_group("ui")]
@@ -70,6 +71,7 @@ def settled_measure(page) -> dict:
 def open_meeting(page, served_app, query: str = "") -> None:
     page.goto(f"{served_app.url}/reunion{query}")
     expect(page.locator("section.relog-vue")).to_be_visible()
+    filters_loaded(page)
 
 
 @pytest.mark.parametrize("width, height", [(1280, 720), (1920, 1080)])

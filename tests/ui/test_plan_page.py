@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from data_access import Filters
 from tests import oracle
+from tests.ui.conftest import filters_loaded
 from tests.ui.test_accessibility import serious_violations
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.xdist_group("ui")]
@@ -36,6 +37,7 @@ def value(page, key: str) -> str:
 def open_plan(page, served_app, query: str = "") -> None:
     page.goto(f"{served_app.url}/objectifs{query}")
     expect(page.locator('.relog-plan-kpis [data-valeur="accord"]')).to_be_visible()
+    filters_loaded(page)
 
 
 def choose(page, name: str, label: str) -> None:

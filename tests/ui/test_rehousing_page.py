@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from data_access import Filters
 from tests import oracle
+from tests.ui.conftest import filters_loaded
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.xdist_group("ui")]
 
@@ -45,6 +46,7 @@ def _digits_pattern(value: int) -> str:
 def open_page(page, served_app, query: str = "") -> None:
     page.goto(f"{served_app.url}/{query}")
     expect(page.locator(".relog-kpi [data-valeur]").first).to_be_visible()
+    filters_loaded(page)
 
 
 def choose(page, name: str, label: str) -> None:
