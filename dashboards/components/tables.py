@@ -135,7 +135,10 @@ class BreakdownTable:
             height=430,
             selectable=False,
             css_classes=[f"relog-table-{by}"],
-            configuration={"rowHeight": 30},
+            # Tabulator's own resize module redraws every row once the table scrolls into
+            # view, a fraction of a second after it is shown: a click then was lost (its
+            # row replaced between press and release). Panel redraws on a real resize.
+            configuration={"rowHeight": 30, "autoResize": False},
             stylesheets=[FROZEN_ROW_CSS],
         )
         self.widget.on_click(self._on_click)
