@@ -17,7 +17,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -26,9 +27,10 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from data_access import deadline
 from data_access.engine import create_replica_engine
 from data_access.errors import QueryTimeout, ReplicaUnavailable
-from data_access.formatting import date_label
+from data_access.formatting import date_label, seconds_label
 from data_access.schema import replica_meta
 from data_access.settings import Settings, load_settings
 
@@ -74,6 +76,49 @@ try:
     _PARIS = ZoneInfo("Europe/Paris")
 except Exception:  # pragma: no cover - tzdata missing
     _PARIS = UTC
+
+
+@dataclass
+class Health:
+    """Whether the replica answers, as the reads found it: shared by a replica and its scoped
+    views (one engine), read by the pages' banner and the health endpoint."""
+
+    #: Since when (UTC) the replica has not answered, or ``None`` while it answers.
+    unreachable_since: datetime | None = None
+    #: The French message of the last failure to answer.
+    message: str = ""
+    #: Until when (``time.monotonic()``) reads fail at once instead of trying again.
+    retry_at: float = 0.0
+    #: How long a read trying again may take (its connection and deadline).
+    trial_s: float = 30.0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def failed(self, error: Exception, retry_s: float) -> None:
+        with self.lock:
+            if self.unreachable_since is None:
+                self.unreachable_since = datetime.now(UTC)
+            self.message = str(error)
+            self.retry_at = time.monotonic() + retry_s
+
+    def answered(self) -> None:
+        if self.unreachable_since is not None:
+            with self.lock:
+                self.unreachable_since, self.message, self.retry_at = None, "", 0.0
+
+    def may_try(self) -> bool:
+        """False while a recent failure says the replica does not answer; then one read (the
+        first to ask) tries again and the others keep failing at once until it answers."""
+        with self.lock:
+            if self.unreachable_since is None or time.monotonic() >= self.retry_at:
+                if self.unreachable_since is not None:  # this read tries; the others wait for it
+                    self.retry_at = time.monotonic() + self.trial_s
+                return True
+            return False
+
+
+#: Times a read the standby cancelled because of a conflict with recovery (it was replaying
+#: changes the read's snapshot still needed) is tried again, after 0.1 s then 0.2 s.
+CONFLICT_RETRIES = 2
 
 
 class _ResultCache:
@@ -199,6 +244,7 @@ class Execution:
         self._cache = _CACHE
         self._version: tuple[float, Freshness] | None = None
         self._version_lock = threading.Lock()
+        self.health = Health(trial_s=self.settings.deadline_s + self.settings.connect_timeout_s)
         self._per_version_store: dict[Any, tuple[str, Any]] = {}
         # statement templates: a few dozen shapes in practice; bounded all the same
         self._templates = _ResultCache(512)
@@ -240,29 +286,70 @@ class Execution:
     def _fetch(
         self, stmt: sa.Executable, columns: list[str], parameters: dict | None
     ) -> dict[str, Any]:
-        """The rows of ``stmt`` column by column. A pooled connection the server has closed
-        since its last use (a restart, a failover, an idle timeout) fails its first statement;
-        SQLAlchemy then discards every connection the pool held before that moment, and the
-        read is tried once more on a new one, instead of a liveness ping before every
-        statement (a round trip each)."""
-        for attempt in (1, 2):
+        """The rows of ``stmt`` column by column.
+
+        - A pooled connection the server has closed since its last use (a restart, a
+          failover, an idle timeout) fails its first statement; SQLAlchemy then discards every
+          connection the pool held before that moment, and the read is tried once more on a
+          new one, instead of a liveness ping before every statement (a round trip each).
+        - A read the standby cancelled for a conflict with recovery is tried again
+          (:data:`CONFLICT_RETRIES`).
+        - On PostgreSQL, a read unanswered after ``deadline_s`` is cut (:mod:`.deadline`).
+        - Once the replica did not answer (cut, refused, unreachable), reads fail at once
+          with the same French message for ``unreachable_retry_s``; then one tries again."""
+        if not self.health.may_try():
+            raise ReplicaUnavailable(self.health.message)
+        reconnected, conflicts = False, 0
+        while True:
+            watch = None
             try:
                 with self.engine.connect() as conn:
-                    result = conn.execute(stmt, parameters)
-                    if self.dialect == "duckdb":
-                        # DuckDB hands its result over column by column (NumPy): no Python row
-                        # per result row, which costs more than the query on large results
-                        arrays = result.cursor.fetchnumpy()
-                        result.close()
-                        return {
-                            name: _column(values) for name, values in zip(columns, arrays.values())
-                        }
-                    rows = result.fetchall()
+                    guard = (
+                        deadline.watch(conn.connection.dbapi_connection, self.settings.deadline_s)
+                        if self.dialect == "postgresql"
+                        else nullcontext()
+                    )
+                    with guard as watch:
+                        result = conn.execute(stmt, parameters)
+                        if self.dialect == "duckdb":
+                            # DuckDB hands its result over column by column (NumPy): no Python
+                            # row per result row, which costs more than the query on large
+                            # results
+                            arrays = result.cursor.fetchnumpy()
+                            result.close()
+                            self.health.answered()
+                            return {
+                                name: _column(values)
+                                for name, values in zip(columns, arrays.values())
+                            }
+                        rows = result.fetchall()
                 break
             except sa_exc.DBAPIError as err:
-                if attempt == 1 and err.connection_invalidated:
+                if watch is not None and watch.expired:
+                    error = ReplicaUnavailable(
+                        "La base de données de la réplique n'a pas répondu en "
+                        f"{seconds_label(self.settings.deadline_s)} : lecture abandonnée. Les "
+                        "chiffres reviendront d'eux-mêmes quand elle répondra ; si le problème "
+                        "persiste, prévenez l'administrateur."
+                    )
+                    self.health.failed(error, self.settings.unreachable_retry_s)
+                    raise error from err
+                sqlstate = getattr(err.orig, "sqlstate", None)
+                if sqlstate == "40001" and conflicts < CONFLICT_RETRIES:
+                    conflicts += 1
+                    log.info("read cancelled by a recovery conflict: tried again (%d)", conflicts)
+                    time.sleep(0.1 * conflicts)
                     continue
-                raise self._translate(err) from err
+                if not reconnected and err.connection_invalidated:
+                    reconnected = True
+                    continue
+                error = self._translate(err)
+                if isinstance(err, sa_exc.OperationalError) and sqlstate is None:
+                    self.health.failed(error, self.settings.unreachable_retry_s)  # no answer
+                else:
+                    self.health.answered()  # it answered, with an error
+                raise error from err
+        self.health.answered()
         # column-wise from plain tuples: pandas probing Row objects costs more than the query
         data = list(zip(*rows)) if rows else [()] * len(columns)
         return {name: list(values) for name, values in zip(columns, data)}
@@ -274,8 +361,8 @@ class Execution:
         log.warning("replica error (sqlstate %s): %s", sqlstate, str(err.orig).splitlines()[:3])
         if sqlstate == "57014":  # query_canceled: statement_timeout
             return QueryTimeout(
-                f"La requête a dépassé le délai maximal de "
-                f"{self.settings.statement_timeout_s:g} s et a été annulée."
+                "La requête a dépassé le délai maximal de "
+                f"{seconds_label(self.settings.statement_timeout_s)} et a été annulée."
             )
         if sqlstate == "40001":  # hot standby: conflict with recovery
             return ReplicaUnavailable(
@@ -351,12 +438,19 @@ class Execution:
         return Freshness(extraction=extraction, replay=replay, read_at=read_at, version=version)
 
     def freshness_cached(self) -> Freshness:
-        """:meth:`freshness`, read again at most every ``version_ttl_s`` seconds."""
+        """:meth:`freshness`, read again at most every ``version_ttl_s`` seconds. While the
+        replica does not answer, the last one read stands (the figures already computed for it
+        are still shown, under the pages' banner); without one, the French error."""
         now = time.monotonic()
         with self._version_lock:
             if self._version and now - self._version[0] < self.settings.version_ttl_s:
                 return self._version[1]
-        fresh = self.freshness()
+        try:
+            fresh = self.freshness()
+        except ReplicaUnavailable:
+            if self._version is None or self.health.unreachable_since is None:
+                raise
+            return self._version[1]
         with self._version_lock:
             self._version = (now, fresh)
         return fresh

@@ -69,6 +69,11 @@ def decimal_label(value, decimals: int = 2) -> str:
     return f"{value:,.{decimals}f}".replace(",", NBSP).replace(".", ",")
 
 
+def seconds_label(value: float) -> str:
+    """1.5 → « 1,5 s », 20.0 → « 20 s »."""
+    return f"{value:g}".replace(".", ",") + " s"
+
+
 def pct_label(ratio, decimals: int = 1) -> str:
     """0.274 → « 27,4 % »; « – » when empty."""
     if ratio is None or (isinstance(ratio, float) and math.isnan(ratio)):

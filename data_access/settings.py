@@ -70,6 +70,14 @@ class Settings:
     statement_timeout_s: float = 15.0
     #: Seconds a database connection attempt may take before the replica is declared down.
     connect_timeout_s: int = 5
+    #: Seconds after which a PostgreSQL read that got no answer at all (a hung server, a
+    #: network cut: the statement timeout cannot fire) is abandoned by the client: its
+    #: connection is cut and the user told. Longer than the statement timeout, which the
+    #: server enforces itself when it can.
+    deadline_s: float = 20.0
+    #: Seconds during which, once the replica failed to answer, reads fail at once with the
+    #: same French message instead of each waiting its deadline; one read then tries again.
+    unreachable_retry_s: float = 10.0
     #: Share of each réservataire's rehousings that must go to priority households (CCH L441-1).
     priority_share_target: float = 0.25
     #: Months after a favourable COMED decision within which a DALO household must be rehoused.
@@ -126,6 +134,8 @@ def load_settings() -> Settings:
         demo_path=Path(os.environ.get("RELOG_DEMO_PATH") or data_dir / DEMO_FILE),
         statement_timeout_s=_env_float("RELOG_STATEMENT_TIMEOUT_S", 15.0),
         connect_timeout_s=_env_int("RELOG_CONNECT_TIMEOUT_S", 5),
+        deadline_s=max(1.0, _env_float("RELOG_DEADLINE_S", 20.0)),
+        unreachable_retry_s=max(0.0, _env_float("RELOG_UNREACHABLE_RETRY_S", 10.0)),
         priority_share_target=_env_float("RELOG_PRIORITY_SHARE_TARGET", 0.25),
         dalo_deadline_months=_env_int("RELOG_DALO_DEADLINE_MONTHS", 6),
         abnormal_delay_months=_env_int("RELOG_ABNORMAL_DELAY_MONTHS", 36),

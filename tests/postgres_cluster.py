@@ -63,6 +63,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -627,6 +628,32 @@ class PostgresCluster:
                         f"{_tail(self.standby_log)}"
                     )
                 time.sleep(0.01)
+
+    def standby_processes(self) -> list[int]:
+        """The standby's postmaster and every process it started (backends, startup,
+        WAL receiver…)."""
+        self._require_started()
+        postmaster = int((self.base / "standby" / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(
+            ["pgrep", "-P", str(postmaster)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        return [postmaster, *map(int, children)]
+
+    @contextmanager
+    def standby_hung(self):
+        """Within the block the standby is frozen (SIGSTOP on all its processes): its host
+        still accepts and acknowledges connections, nothing answers. Resumed on exit."""
+        pids = self.standby_processes()
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield pids
+        finally:
+            for pid in [*pids, *self.standby_processes()]:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
 
     def server_version(self) -> str:
         """``SELECT version()`` on the primary."""

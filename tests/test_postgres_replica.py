@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -51,7 +53,7 @@ def test_a_slow_query_is_cancelled_by_the_statement_timeout(pg_cluster):
     replica = Replica(url=pg_cluster.standby_url, settings=settings, cache=False)
     try:
         started = time.monotonic()
-        with pytest.raises(QueryTimeout, match=r"délai maximal de 0.5 s"):
+        with pytest.raises(QueryTimeout, match="délai maximal de 0,5 s"):
             replica.frame(sa.select(sa.func.pg_sleep(3)), ["x"])
         assert time.monotonic() - started < 2.5
     finally:
@@ -243,3 +245,95 @@ def test_months_do_not_move_with_the_server_time_zone(pg_cluster, postgres_repli
         assert list(got["mois"].dt.month) == list(range(1, 13))
     finally:
         replica.dispose()
+
+
+def _hung_replica(pg_cluster, **settings) -> Replica:
+    return Replica(
+        url=pg_cluster.readonly_url,
+        settings=replace(
+            load_settings(),
+            statement_timeout_s=5,
+            deadline_s=1.5,
+            unreachable_retry_s=settings.pop("unreachable_retry_s", 60),
+            version_ttl_s=settings.pop("version_ttl_s", 30),
+            **settings,
+        ),
+        cache=False,
+    )
+
+
+def _within(seconds: float, call):
+    """``call()`` in a thread: its result or error, or ``TimeoutError`` if it has not
+    returned after ``seconds`` (a read that would hang forever fails the test instead)."""
+    out: dict = {}
+
+    def run():
+        try:
+            out["value"] = call()
+        except Exception as err:  # handed back to the test
+            out["error"] = err
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer after {seconds} s")
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+def test_a_hung_standby_costs_one_deadline_then_reads_fail_at_once(pg_cluster):
+    replica = _hung_replica(pg_cluster)
+    filters = Filters(start="2025-01", end="2025-03")
+    try:
+        expected = replica.monthly_rehousing(filters)  # the pool holds a live connection
+        with pg_cluster.standby_hung():
+            with pytest.raises(ReplicaUnavailable, match="n'a pas répondu en 1,5 s"):
+                _within(60, lambda: replica.monthly_rehousing(filters))
+            assert replica.health.unreachable_since is not None
+            # the next reads do not wait again: the same French message, without host or port
+            with pytest.raises(ReplicaUnavailable) as second:
+                _within(60, lambda: replica.monthly_rehousing(filters))
+            assert "127.0.0.1" not in str(second.value)
+            assert str(pg_cluster.standby_port) not in str(second.value)
+            # the last data version read stands: cached figures keep their key
+            assert replica.freshness_cached() is not None
+        replica.health.retry_at = 0  # the retry window has passed
+        pd.testing.assert_frame_equal(replica.monthly_rehousing(filters), expected)
+        assert replica.health.unreachable_since is None
+    finally:
+        replica.dispose()
+
+
+def test_a_read_the_standby_cancels_for_a_recovery_conflict_is_tried_again(pg_cluster, caplog):
+    """A real conflict: the primary takes an ACCESS EXCLUSIVE lock on a table the standby is
+    reading; replaying it, the standby cancels the read after max_standby_streaming_delay
+    (5 s in the suite's cluster) with SQLSTATE 40001. The read is run again and answers."""
+    with pg_cluster.connect() as admin:
+        admin.execute("DROP TABLE IF EXISTS relog_conflit")
+        admin.execute("CREATE TABLE relog_conflit AS SELECT generate_series(1, 10) AS n")
+    pg_cluster.wait_for_replay()
+    replica = Replica(
+        url=pg_cluster.standby_url,
+        settings=replace(load_settings(), statement_timeout_s=60, deadline_s=60),
+        cache=False,
+    )
+    slow_read = sa.text("SELECT count(*) AS n FROM relog_conflit, pg_sleep(8)")
+    try:
+        reading = threading.Thread(
+            target=lambda: result.append(replica._fetch(slow_read, ["n"], None)), daemon=True
+        )
+        result: list = []
+        with caplog.at_level("INFO", logger="relog.replica"):
+            reading.start()
+            time.sleep(1)  # the read holds its lock on the standby
+            with pg_cluster.connect() as admin, admin.transaction():
+                admin.execute("LOCK TABLE relog_conflit IN ACCESS EXCLUSIVE MODE")
+            reading.join(60)
+        assert result == [{"n": [10]}]
+        assert "recovery conflict" in caplog.text
+    finally:
+        replica.dispose()
+        with pg_cluster.connect() as admin:
+            admin.execute("DROP TABLE relog_conflit")
