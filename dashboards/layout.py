@@ -13,6 +13,7 @@ import panel as pn
 
 from dashboards import session, workarounds
 from dashboards.access import Profile, gate
+from dashboards.components.health import ReplicaWatch
 from data_access import RelogError, Replica, connect
 
 workarounds.apply()
@@ -141,7 +142,13 @@ def _template(route: str, title: str, build, raw_css=None, options=None) -> Relo
     )
     sidebar, main = _contents(route, build, found)
     template.sidebar.append(sidebar)
-    template.main.extend([main, workarounds.AccessibilityRepairs()])
+    watch = ReplicaWatch(replica(), getattr(main, "recover", None))
+    template.main.extend(
+        [
+            pn.Column(watch.banner, main, sizing_mode="stretch_width"),
+            workarounds.AccessibilityRepairs(),
+        ]
+    )
     return template
 
 

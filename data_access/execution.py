@@ -11,6 +11,7 @@ version.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -244,6 +245,7 @@ class Execution:
         self._cache = _CACHE
         self._version: tuple[float, Freshness] | None = None
         self._version_lock = threading.Lock()
+        self._version_reading: Future | None = None
         self.health = Health(trial_s=self.settings.deadline_s + self.settings.connect_timeout_s)
         self._per_version_store: dict[Any, tuple[str, Any]] = {}
         # statement templates: a few dozen shapes in practice; bounded all the same
@@ -438,19 +440,33 @@ class Execution:
         return Freshness(extraction=extraction, replay=replay, read_at=read_at, version=version)
 
     def freshness_cached(self) -> Freshness:
-        """:meth:`freshness`, read again at most every ``version_ttl_s`` seconds. While the
-        replica does not answer, the last one read stands (the figures already computed for it
-        are still shown, under the pages' banner); without one, the French error."""
+        """:meth:`freshness`, read again at most every ``version_ttl_s`` seconds.
+
+        - On an event loop (a served page's callback), an expired one is read again on a
+          thread and the last one stands meanwhile: the loop never waits for the database
+          when it has an answer (a hung standby would freeze every session).
+        - While the replica does not answer, the last one read stands too (the figures
+          already computed for it are still shown, under the pages' banner); without one,
+          the French error."""
         now = time.monotonic()
         with self._version_lock:
-            if self._version and now - self._version[0] < self.settings.version_ttl_s:
-                return self._version[1]
+            known = self._version
+            if known and now - known[0] < self.settings.version_ttl_s:
+                return known[1]
+            if known and _on_event_loop():
+                if self._version_reading is None or self._version_reading.done():
+                    self._version_reading = _PREFETCH.submit(_quietly, self._read_freshness)
+                return known[1]
         try:
-            fresh = self.freshness()
+            return self._read_freshness()
         except ReplicaUnavailable:
-            if self._version is None or self.health.unreachable_since is None:
+            if known is None or self.health.unreachable_since is None:
                 raise
-            return self._version[1]
+            return known[1]
+
+    def _read_freshness(self) -> Freshness:
+        now = time.monotonic()
+        fresh = self.freshness()
         with self._version_lock:
             self._version = (now, fresh)
         return fresh
@@ -458,6 +474,15 @@ class Execution:
     def data_version(self) -> str:
         """The replica's data version (extraction, version and, on a standby, replay time)."""
         return self.freshness_cached().version
+
+
+def _on_event_loop() -> bool:
+    """Whether this runs on a running asyncio event loop's thread (a served page)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _quietly(call: Callable[[], Any]) -> None:

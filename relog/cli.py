@@ -94,6 +94,19 @@ def cmd_serve(args) -> int:
         # serves as the model and stays in memory.
         "--reuse-sessions",
         "warm",
+        # Sessions nobody holds (a page request whose browser never connected: a link
+        # preview, a scanner, a flood) are dropped 10 s after, checked every 5 s (Bokeh's
+        # defaults: 15 and 17 s); a session whose browser left goes the same way. A page's
+        # token is good 2 minutes for its websocket (default 5). A ping every 20 s keeps an
+        # idle page's websocket open through a proxy that cuts silent ones at 60 s (nginx).
+        "--unused-session-lifetime",
+        "10000",
+        "--check-unused-sessions",
+        "5000",
+        "--session-token-expiration",
+        "120",
+        "--keep-alive",
+        "20000",
         *options,
     ]
     # No --num-threads: with a thread pool, two quick changes of one session run at once and

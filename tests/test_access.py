@@ -335,5 +335,7 @@ def test_every_page_has_the_same_roots_in_the_same_places(monkeypatch, cached_re
     assert isinstance(template.main[1], layout.workarounds.AccessibilityRepairs)
     if case == "page":  # outside a server the sidebar is built at once
         assert template.sidebar[0].objects[0].object == "filtres"
-    elif case != "admin":
-        assert isinstance(template.main[0], pn.pane.Alert)
+    banner, main = template.main[0].objects  # the replica's banner, hidden, then the page
+    assert "relog-bandeau-base" in banner.css_classes and not banner.visible
+    if case not in ("page", "admin"):
+        assert isinstance(main, pn.pane.Alert)

@@ -144,3 +144,24 @@ def test_the_dashboards_do_not_depend_on_the_command_nor_the_demo_generator():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
+
+
+def test_relog_serve_chooses_its_session_settings(monkeypatch):
+    """Sessions nobody holds go quickly; tokens and keep-alive pings are set (Bokeh's
+    defaults are 15 s, 17 s, 5 min and 37 s)."""
+    from relog import cli
+
+    seen = {}
+
+    def execve(path, argv, env):
+        seen["argv"] = argv
+
+    monkeypatch.setattr(cli.os, "execve", execve)
+    monkeypatch.delenv("RELOG_AUTH", raising=False)
+    cli.main(["serve", "--port", "5999"])
+    argv = seen["argv"]
+    chosen = {argv[i]: argv[i + 1] for i, a in enumerate(argv[:-1]) if a.startswith("--")}
+    assert chosen["--unused-session-lifetime"] == "10000"
+    assert chosen["--check-unused-sessions"] == "5000"
+    assert chosen["--session-token-expiration"] == "120"
+    assert chosen["--keep-alive"] == "20000"

@@ -1,56 +1,100 @@
-"""A view refresh deferred to the next tick, sent to the browser as one message; loading
-indicators only where a refresh is slow."""
+"""A view refresh deferred to the next tick, sent to the browser as one message; its queries
+awaited off the event loop; loading indicators only where a refresh is slow."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 
 import panel as pn
 
-#: A refresh slower than this (seconds) shows the loading indicators before the next one: a
-#: quicker one would only make the page flicker, and each indicator switched on and off
-#: costs the browser a layout of the page (measured: about 0.3 s per filter change on the
-#: rehousing page, bench/inbrowser.py).
+#: A refresh slower than this (seconds) shows the loading indicators: a quicker one would
+#: only make the page flicker, and each indicator switched on and off costs the browser a
+#: layout of the page (measured: about 0.3 s per filter change on the rehousing page,
+#: bench/inbrowser.py).
 SLOW_S = 0.3
+
+
+def _served() -> bool:
+    """Whether this runs in a served Panel session (not a notebook, a test or a script)."""
+    doc = pn.state.curdoc
+    return bool(
+        doc and doc.session_context and getattr(doc.session_context, "server_context", None)
+    )
 
 
 class NextTickRefresh:
     """Watcher that runs ``update`` on the next tick (the changes of one tick refresh once)
     and holds the document meanwhile, so that every model it changes reaches the browser in
-    one message, laid out once. When the previous refresh took longer than ``slow_s`` (a
-    distant database, a national replica), the ``busy`` views' loading indicators are shown
-    at once, before the figures are computed. ``busy`` is read at each call: a page may add
-    views to it later."""
+    one message, laid out once.
+
+    In a served session, ``prefetch()`` (if given) starts the questions ``update`` is about
+    to ask on the replica's threads (:meth:`Replica.prefetch`) and the refresh awaits them
+    before it draws: the event loop serves the other sessions meanwhile (a slow or hung
+    replica costs this page its wait, never everyone's), and ``update`` then reads the
+    answers from the cache. The ``busy`` views' loading indicators are shown when the
+    answers take longer than ``slow_s``, or at once when the previous refresh did. ``busy``
+    is read at each call: a page may add views to it later. The wait ends after
+    ``wait_s`` at most: ``update`` then shows each question's own outcome (the replica's
+    deadline and French message)."""
 
     def __init__(
-        self, update: Callable[[], None], busy: list[pn.viewable.Viewable], slow_s: float = SLOW_S
+        self,
+        update: Callable[[], None],
+        busy: list[pn.viewable.Viewable],
+        slow_s: float = SLOW_S,
+        prefetch: Callable[[], list[Future]] | None = None,
+        wait_s: float = 30.0,
     ):
         self.update = update
         self.busy = busy
         self.slow_s = slow_s
+        self.prefetch = prefetch
+        self.wait_s = wait_s
         #: How long the last refresh took (seconds).
         self.last_s = 0.0
         self._pending = False
 
     def __call__(self, *events) -> None:
         if self.last_s > self.slow_s:
-            for view in self.busy:
-                view.loading = True
+            self._loading(True)
         if not self._pending:
             self._pending = True
-            pn.state.execute(self._run, schedule=True)  # runs at once outside a server
+            if self.prefetch is not None and _served():
+                pn.state.execute(self._run_after_answers, schedule=True)
+            else:
+                pn.state.execute(self._run, schedule=True)  # runs at once outside a server
 
-    def _run(self) -> None:
+    def _loading(self, on: bool) -> None:
+        for view in self.busy:
+            if view.loading != on:
+                view.loading = on
+
+    async def _run_after_answers(self) -> None:
         self._pending = False
         start = time.perf_counter()
+        try:
+            started = self.prefetch()
+        except Exception:  # a wrong filter, say: ``update`` shows it where it belongs
+            started = []
+        waiting = [asyncio.wrap_future(f) for f in started]
+        if waiting:
+            _, late = await asyncio.wait(waiting, timeout=self.slow_s)
+            if late:  # slow: say so while the rest arrives
+                self._loading(True)
+                await asyncio.wait(late, timeout=max(0.0, self.wait_s - self.slow_s))
+        self._run(start)
+
+    def _run(self, start: float | None = None) -> None:
+        self._pending = False
+        start = time.perf_counter() if start is None else start
         try:
             with pn.io.hold():
                 try:
                     self.update()
                 finally:
-                    for view in self.busy:
-                        if view.loading:
-                            view.loading = False
+                    self._loading(False)
         finally:
             self.last_s = time.perf_counter() - start

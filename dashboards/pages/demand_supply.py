@@ -163,9 +163,8 @@ class DemandSupplyPage(pn.viewable.Viewer):
             disabled=layers.qpv is None,
         )
         self._main = pn.Column(sizing_mode="stretch_width")
-        state.param.watch(
-            NextTickRefresh(self.refresh, [self._main]), [*FILTER_PARAMS, *VIEW_PARAMS]
-        )
+        self.recover = NextTickRefresh(self.refresh, [self._main])  # ReplicaWatch calls it
+        state.param.watch(self.recover, [*FILTER_PARAMS, *VIEW_PARAMS])
         if self.maps is not None:
             if layers.qpv is not None:
                 self.maps.add_qpv(layers.qpv)

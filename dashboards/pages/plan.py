@@ -139,7 +139,8 @@ class PlanPage(pn.viewable.Viewer):
         self._curve_source = ColumnDataSource(self._curve_data())
         self._forecast_source = ColumnDataSource(self._forecast_data())
         self._stock_source = ColumnDataSource(self._stock_data())
-        state.param.watch(NextTickRefresh(self.refresh, self._busy), PLAN_FILTERS)
+        self.recover = NextTickRefresh(self.refresh, self._busy)  # ReplicaWatch calls it
+        state.param.watch(self.recover, PLAN_FILTERS)
 
     # ------------------------------------------------------------------ data → views
     def _report(self):

@@ -73,8 +73,15 @@ class RehousingPage(pn.viewable.Viewer):
         self._stale: set[str] = set()  # views out of sight since the last change
         self._chart: StackedMonthlyChart | None = None
         self.summary = FilterSummary(state)
-        self._refresher = NextTickRefresh(self.refresh, self._busy)
+        settings = state.replica.settings
+        self._refresher = NextTickRefresh(
+            self.refresh,
+            self._busy,
+            prefetch=self._prefetch,
+            wait_s=settings.deadline_s + settings.connect_timeout_s,
+        )
         state.param.watch(self._refresher, FILTER_PARAMS)
+        self.recover = self._refresher  # ReplicaWatch calls it once the replica answers again
 
     # ------------------------------------------------------------------ refresh
     def refresh(self) -> None:
@@ -96,6 +103,10 @@ class RehousingPage(pn.viewable.Viewer):
             | ({"serie"} if self._series_table else set())
         )
         self._refresh_shown()
+
+    def _prefetch(self) -> list:
+        """The questions the next refresh asks, started off the event loop."""
+        return self.state.prefetch(self._shown()) if self._chart is not None else []
 
     def _shown(self) -> set[str]:
         """The tables on show: the breakdown tab, and the pipeline tab and the chart's table

@@ -1,0 +1,65 @@
+"""The served app on the PostgreSQL hot standby while the standby stops answering: the
+event loop stays free (other requests are served), the page says so in French, and its
+figures come back by themselves once the standby answers again."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect
+
+from bench.served_app import ServedApp
+from data_access import Filters
+from tests import oracle
+from tests.ui.test_rehousing_page import choose, open_page, wait_for_kpi
+
+pytestmark = [
+    pytest.mark.ui,
+    pytest.mark.slow,
+    pytest.mark.postgres,
+    pytest.mark.xdist_group("postgres"),
+]
+
+SICOVAL = "243100633"
+
+
+def test_a_hung_standby_shows_a_banner_and_the_figures_come_back_by_themselves(
+    pg_cluster, browser, demo_path, raw_tables, tmp_path
+):
+    app = ServedApp(
+        demo_path,
+        log_dir=tmp_path,
+        database_url=pg_cluster.readonly_url,
+        env={
+            "RELOG_STATEMENT_TIMEOUT_S": "3",
+            "RELOG_DEADLINE_S": "6",
+            "RELOG_UNREACHABLE_RETRY_S": "1",
+            "RELOG_VERSION_TTL_S": "1",
+        },
+    )
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
+    try:
+        page = context.new_page()
+        open_page(page, app, "?debut=2025-01&fin=2025-12")
+        banner = page.locator(".relog-bandeau-base")
+        expect(banner).to_be_hidden()
+        with pg_cluster.standby_hung():
+            choose(page, "epci", "Sicoval")  # never asked: the page waits for the standby
+            # meanwhile the event loop serves everyone else: well within the 6 s deadline
+            with urllib.request.urlopen(f"{app.url}/liveness", timeout=4) as answer:
+                assert answer.status == 200
+            expect(banner).to_contain_text("ne répond pas depuis", timeout=30_000)
+            text = banner.inner_text()
+            assert "127.0.0.1" not in text and str(pg_cluster.standby_port) not in text
+        # the standby answers again: no reload, no filter change
+        expect(banner).to_be_hidden(timeout=30_000)
+        sicoval = Filters(start="2025-01", end="2025-12", epci=(SICOVAL,))
+        wait_for_kpi(
+            page,
+            "relogements",
+            int(oracle.monthly_rehousing(raw_tables, sicoval)["relogements"].sum()),
+        )
+    finally:
+        context.close()
+        app.stop()
