@@ -5,17 +5,27 @@
 - a page address longer than :data:`MAX_QUERY` characters gets a French page (HTTP 414)
   instead of a blank one: the page's session token repeats the address, and a websocket
   request whose headers pass Tornado's 64 kB is refused without a word;
+- a session's page is built on a thread of its own (:func:`_build_off_the_loop`), not on
+  the event loop: a page whose questions wait for a slow or hung replica delays no one else
+  (other sessions, ``/liveness``, pages served from the cache);
 - with sign-in on, every page request goes through the gate
   (:meth:`dashboards.access.Gate.authorize`), which refuses users without a profile
   (« accès non autorisé », HTTP 403) and keeps the audit log and Panel's administration page
   for the admin profile.
 """
 
+import asyncio
+import contextvars
 import logging
+import threading
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from html import escape
 
 import panel as pn
+from panel.io.application import Application
 from panel.io.server import DocHandler
+from panel.io.state import state
 from tornado.web import RequestHandler
 
 from dashboards.access import gate
@@ -99,6 +109,40 @@ async def _prepare(self) -> None:
 
 # before Bokeh reads the address (and Panel builds a session from it)
 DocHandler.prepare = _prepare
+
+#: One thread builds the sessions' pages, one after the other as the event loop did: Bokeh's
+#: current-document patching is process-wide, two builds at once would share it.
+_BUILDER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relog-session")
+_built: weakref.WeakSet = weakref.WeakSet()
+_panel_on_session_created = Application.on_session_created
+_panel_initialize_document = Application.initialize_document
+
+
+async def _build_off_the_loop(self, session_context) -> None:
+    """Bokeh awaits this hook, then builds the session's document on the event loop
+    (``initialize_document``): the document is built here instead, on :data:`_BUILDER`,
+    and handed back to the loop's thread; the loop serves everyone meanwhile. A failure here
+    is logged by Bokeh and the document built on the loop as before."""
+    await _panel_on_session_created(self, session_context)
+    doc = session_context._document
+    loop_thread = threading.get_ident()
+    context = contextvars.copy_context()  # Panel's current document and request travel along
+    await asyncio.get_running_loop().run_in_executor(
+        _BUILDER, context.run, _panel_initialize_document, self, doc
+    )
+    state._thread_id_[doc] = loop_thread  # its callbacks run on the loop, as if built there
+    _built.add(doc)
+
+
+def _initialize_document(self, doc) -> None:
+    if doc in _built:
+        _built.discard(doc)
+        return
+    _panel_initialize_document(self, doc)
+
+
+Application.on_session_created = _build_off_the_loop
+Application.initialize_document = _initialize_document
 
 if gate().settings.enabled:
     pn.config.authorize_callback = gate().authorize

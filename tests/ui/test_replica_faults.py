@@ -4,6 +4,7 @@ figures come back by themselves once the standby answers again."""
 
 from __future__ import annotations
 
+import threading
 import urllib.request
 
 import pytest
@@ -22,6 +23,13 @@ pytestmark = [
 ]
 
 SICOVAL = "243100633"
+
+
+def _get(url: str) -> None:
+    try:
+        urllib.request.urlopen(url, timeout=60).read()
+    except OSError:
+        pass
 
 
 def test_a_hung_standby_shows_a_banner_and_the_figures_come_back_by_themselves(
@@ -45,10 +53,14 @@ def test_a_hung_standby_shows_a_banner_and_the_figures_come_back_by_themselves(
         banner = page.locator(".relog-bandeau-base")
         expect(banner).to_be_hidden()
         with pg_cluster.standby_hung():
+            # a page never opened: its session is built at the request, and waits
+            opening = threading.Thread(target=_get, args=(f"{app.url}/objectifs",), daemon=True)
+            opening.start()
             choose(page, "epci", "Sicoval")  # never asked: the page waits for the standby
             # meanwhile the event loop serves everyone else: well within the 6 s deadline
             with urllib.request.urlopen(f"{app.url}/liveness", timeout=4) as answer:
                 assert answer.status == 200
+            assert opening.is_alive()  # still building: the liveness did not wait for it
             expect(banner).to_contain_text("ne répond pas depuis", timeout=30_000)
             text = banner.inner_text()
             assert "127.0.0.1" not in text and str(pg_cluster.standby_port) not in text
