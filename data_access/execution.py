@@ -95,6 +95,7 @@ class Health:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def failed(self, error: Exception, retry_s: float) -> None:
+        _notify("echec", "", 0.0)
         with self.lock:
             if self.unreachable_since is None:
                 self.unreachable_since = datetime.now(UTC)
@@ -115,6 +116,20 @@ class Health:
                     self.retry_at = time.monotonic() + self.trial_s
                 return True
             return False
+
+
+#: Called as ``observer(kind, name, seconds)`` after each cached question (``kind``:
+#: « calcul », computed; « cache », read from the cache) and each read the replica did not
+#: answer (« echec »): the server's metrics register one (:mod:`dashboards.monitoring`).
+OBSERVERS: list[Callable[[str, str, float], None]] = []
+
+
+def _notify(kind: str, name: str, seconds: float) -> None:
+    for observer in OBSERVERS:
+        try:
+            observer(kind, name, seconds)
+        except Exception:  # metrics never break a page
+            log.exception("observer failed")
 
 
 #: Times a read the standby cancelled because of a conflict with recovery (it was replaying
@@ -393,7 +408,18 @@ class Execution:
             name,
             args,
         )
-        return self._cache.get_or_compute(key, compute).copy()
+        if not OBSERVERS:
+            return self._cache.get_or_compute(key, compute).copy()
+        computed = []
+
+        def timed():
+            computed.append(True)
+            return compute()
+
+        start = time.perf_counter()
+        value = self._cache.get_or_compute(key, timed)
+        _notify("calcul" if computed else "cache", name, time.perf_counter() - start)
+        return value.copy()
 
     def prefetch(self, calls: Iterable[Callable[[], Any]]) -> list[Future]:
         """Start ``calls`` (the questions a page is about to ask) at once on a few threads

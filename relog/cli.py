@@ -107,6 +107,9 @@ def cmd_serve(args) -> int:
         "120",
         "--keep-alive",
         "20000",
+        # /sante and /metriques (dashboards.monitoring)
+        "--plugins",
+        "dashboards.monitoring",
         *options,
     ]
     # No --num-threads: with a thread pool, two quick changes of one session run at once and

@@ -16,6 +16,10 @@ import panel as pn
 #: bench/inbrowser.py).
 SLOW_S = 0.3
 
+#: Called as ``observer(page, seconds)`` after each refresh: the server's metrics register
+#: one (:mod:`dashboards.monitoring`).
+OBSERVERS: list[Callable[[str, float], None]] = []
+
 
 def _served() -> bool:
     """Whether this runs in a served Panel session (not a notebook, a test or a script)."""
@@ -98,3 +102,6 @@ class NextTickRefresh:
                     self._loading(False)
         finally:
             self.last_s = time.perf_counter() - start
+            page = type(getattr(self.update, "__self__", self)).__name__
+            for observer in OBSERVERS:
+                observer(page, self.last_s)

@@ -4,6 +4,7 @@ figures come back by themselves once the standby answers again."""
 
 from __future__ import annotations
 
+import json
 import threading
 import urllib.request
 
@@ -23,6 +24,14 @@ pytestmark = [
 ]
 
 SICOVAL = "243100633"
+
+
+def _get_status(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
 
 
 def _get(url: str) -> None:
@@ -64,8 +73,16 @@ def test_a_hung_standby_shows_a_banner_and_the_figures_come_back_by_themselves(
             expect(banner).to_contain_text("ne répond pas depuis", timeout=30_000)
             text = banner.inner_text()
             assert "127.0.0.1" not in text and str(pg_cluster.standby_port) not in text
+            # the health endpoint tells the reverse proxy and the monitoring, without waiting
+            status, raw = _get_status(f"{app.url}/sante")
+            assert status == 503
+            body = json.loads(raw)
+            assert body["statut"] == "base injoignable" and body["base"]["injoignable_depuis"]
+            said = raw.decode()
+            assert "127.0.0.1" not in said and str(pg_cluster.standby_port) not in said
         # the standby answers again: no reload, no filter change
         expect(banner).to_be_hidden(timeout=30_000)
+        assert _get_status(f"{app.url}/sante")[0] == 200
         sicoval = Filters(start="2025-01", end="2025-12", epci=(SICOVAL,))
         wait_for_kpi(
             page,

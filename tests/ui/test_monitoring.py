@@ -1,0 +1,72 @@
+"""/sante and /metriques of relog serve, on the served demo."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.ui.test_rehousing_page import open_page, wait_for_kpi
+
+pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.xdist_group("ui")]
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def test_health_says_the_replica_answers_and_how_old_its_data_is(served_app):
+    status, raw = _get(f"{served_app.url}/sante")
+    body = json.loads(raw)
+    assert status == 200, body
+    assert body["statut"] == "ok" and body["base"]["joignable"] is True
+    assert body["base"]["injoignable_depuis"] is None
+    assert body["donnees"]["extraction"] is not None
+    assert body["donnees"]["age_secondes"] > 0
+    assert body["resumes"] == {"construits": False, "age_secondes": None}
+
+
+def _samples(url: str) -> dict[str, list]:
+    status, raw = _get(f"{url}/metriques")
+    assert status == 200
+    out: dict[str, list] = {}
+    for family in text_string_to_metric_families(raw.decode()):
+        for sample in family.samples:
+            out.setdefault(sample.name, []).append(sample)
+    return out
+
+
+def test_metrics_time_requests_refreshes_and_questions(page, served_app, raw_tables):
+    open_page(page, served_app, "?debut=2025-01&fin=2025-12")
+    page.locator(".relog-filter-end select").select_option(label="juin 2025")
+    from data_access import Filters
+    from tests import oracle
+
+    june = Filters(start="2025-01", end="2025-06")
+    wait_for_kpi(
+        page, "relogements", int(oracle.monthly_rehousing(raw_tables, june)["relogements"].sum())
+    )
+    samples = _samples(served_app.url)
+
+    def count(name: str, **labels) -> float:
+        return sum(
+            s.value
+            for s in samples.get(name, [])
+            if all(s.labels.get(k) == v for k, v in labels.items())
+        )
+
+    assert count("relog_http_secondes_count", route="page", code="2xx") >= 1
+    assert count("relog_http_secondes_count", route="statique") >= 1
+    assert count("relog_rafraichissement_secondes_count", page="RehousingPage") >= 1
+    questions = {s.labels["question"] for s in samples["relog_question_secondes_count"]}
+    assert "monthly_rehousing" in questions
+    assert count("relog_sessions") >= 1
+    assert count("relog_base_joignable") == 1
+    # the address's codes and filters never become labels
+    assert "2025-06" not in json.dumps([s.labels for v in samples.values() for s in v])
