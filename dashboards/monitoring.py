@@ -139,6 +139,7 @@ async def health() -> tuple[int, dict]:
             "extraction": fresh.extraction.isoformat() if fresh.extraction else None,
             "rejeu": fresh.replay.isoformat() if fresh.replay else None,
             "age_secondes": _age_s(fresh.as_of),
+            "retard_rejeu_secondes": fresh.lag_s,
         }
         DATA_AGE.set(data["age_secondes"] or 0)
     REPLICA_UP.set(1 if answered else 0)

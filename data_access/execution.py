@@ -50,6 +50,9 @@ class Freshness:
     read_at: datetime
     #: The data version that keys caches.
     version: str
+    #: On a hot standby, seconds the replay is behind: 0 when it has replayed all the WAL
+    #: it received, else the age of its last replayed transaction; ``None`` elsewhere.
+    lag_s: float | None = None
 
     @property
     def as_of(self) -> datetime:
@@ -203,12 +206,23 @@ _PREFETCH = ThreadPoolExecutor(max_workers=4, thread_name_prefix="relog-prefetch
 #: The freshness lookup, built once: the replica's metadata and, on PostgreSQL, the server's
 #: recovery state and last replayed transaction in the same statement (one round trip).
 _META = sa.select(replica_meta.c.cle, replica_meta.c.valeur)
+#: The replay lag: none while the standby has replayed all the WAL it received (an idle
+#: primary sends nothing, however old its last transaction), else the age of the last
+#: replayed transaction.
+_LAG = sa.case(
+    (
+        sa.func.pg_last_wal_receive_lsn() == sa.func.pg_last_wal_replay_lsn(),
+        sa.literal(0.0),
+    ),
+    else_=sa.extract("epoch", sa.func.now() - sa.func.pg_last_xact_replay_timestamp()),
+)
 _SERVER = sa.select(
     sa.func.pg_is_in_recovery().label("recovery"),
     sa.func.pg_last_xact_replay_timestamp().label("replay"),
+    _LAG.label("lag_s"),
 ).subquery("serveur")
 _META_REPLAY = sa.select(
-    _SERVER.c.recovery, _SERVER.c.replay, replica_meta.c.cle, replica_meta.c.valeur
+    _SERVER.c.recovery, _SERVER.c.replay, _SERVER.c.lag_s, replica_meta.c.cle, replica_meta.c.valeur
 ).select_from(_SERVER.outerjoin(replica_meta, sa.true()))
 FRESHNESS_STATEMENTS = (_META, _META_REPLAY)
 
@@ -444,11 +458,13 @@ class Execution:
         """When the replica's data was extracted and, on a PostgreSQL hot standby, the time
         of the last replayed transaction."""
         read_at = datetime.now(UTC)
-        replay = None
+        replay = lag_s = None
         if self.dialect == "postgresql":
-            rows = self._fetch(_META_REPLAY, ["recovery", "replay", "cle", "valeur"], None)
+            rows = self._fetch(_META_REPLAY, ["recovery", "replay", "lag_s", "cle", "valeur"], None)
             in_recovery, replay_ts = rows["recovery"][0], rows["replay"][0]
             replay = replay_ts if in_recovery and replay_ts is not None else None
+            if replay is not None and rows["lag_s"][0] is not None:
+                lag_s = max(0.0, float(rows["lag_s"][0]))
         else:
             rows = self._fetch(_META, ["cle", "valeur"], None)
         meta = {k: v for k, v in zip(rows["cle"], rows["valeur"]) if k is not None}
@@ -463,7 +479,9 @@ class Execution:
                 ],
             )
         )
-        return Freshness(extraction=extraction, replay=replay, read_at=read_at, version=version)
+        return Freshness(
+            extraction=extraction, replay=replay, read_at=read_at, version=version, lag_s=lag_s
+        )
 
     def freshness_cached(self) -> Freshness:
         """:meth:`freshness`, read again at most every ``version_ttl_s`` seconds.

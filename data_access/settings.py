@@ -78,6 +78,9 @@ class Settings:
     #: Seconds during which, once the replica failed to answer, reads fail at once with the
     #: same French message instead of each waiting its deadline; one read then tries again.
     unreachable_retry_s: float = 10.0
+    #: A hot standby whose replay is behind by more than this (seconds) gets the pages'
+    #: banner « données en retard de N min ».
+    max_lag_s: float = 900.0
     #: Share of each réservataire's rehousings that must go to priority households (CCH L441-1).
     priority_share_target: float = 0.25
     #: Months after a favourable COMED decision within which a DALO household must be rehoused.
@@ -136,6 +139,7 @@ def load_settings() -> Settings:
         connect_timeout_s=_env_int("RELOG_CONNECT_TIMEOUT_S", 5),
         deadline_s=max(1.0, _env_float("RELOG_DEADLINE_S", 20.0)),
         unreachable_retry_s=max(0.0, _env_float("RELOG_UNREACHABLE_RETRY_S", 10.0)),
+        max_lag_s=max(0.0, _env_float("RELOG_MAX_LAG_S", 900.0)),
         priority_share_target=_env_float("RELOG_PRIORITY_SHARE_TARGET", 0.25),
         dalo_deadline_months=_env_int("RELOG_DALO_DEADLINE_MONTHS", 6),
         abnormal_delay_months=_env_int("RELOG_ABNORMAL_DELAY_MONTHS", 36),

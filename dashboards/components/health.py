@@ -60,7 +60,11 @@ class ReplicaWatch:
         if health.unreachable_since is not None:
             await asyncio.to_thread(_probe, self.replica)
         since = health.unreachable_since
-        if since is not None:
+        late = None if since is not None else self._lag_text()
+        if late is not None:
+            self.banner.object = f'<div role="alert">{late}</div>'
+            self.banner.visible = True
+        elif since is not None:
             self.banner.object = (
                 '<div role="alert">La base de données des demandes ne répond pas depuis '
                 f"{since.astimezone(PARIS):%H h %M} : les chiffres affichés peuvent être "
@@ -68,8 +72,27 @@ class ReplicaWatch:
                 "répondra.</div>"
             )
             self.banner.visible = True
-        elif self._down:
+        else:
             self.banner.visible = False
-            if self.recover is not None:
+            if self._down and self.recover is not None:
                 self.recover()
         self._down = since is not None
+
+    def _lag_text(self) -> str | None:
+        """« Données en retard de 17 min … » when the standby's replay is behind by more
+        than ``max_lag_s``; ``None`` otherwise. The data version is read on a thread when due
+        (:meth:`Replica.freshness_cached`): this never waits for the database."""
+        try:
+            fresh = self.replica.freshness_cached()
+        except RelogError:
+            return None
+        lag = fresh.lag_s
+        if lag is None or lag <= self.replica.settings.max_lag_s:
+            return None
+        amount = f"{int(lag // 60)} min" if lag >= 60 else f"{int(lag)} s"
+        return (
+            f"Données en retard de {amount} : la réplique n'a pas encore rejoué les dernières "
+            "modifications du fichier partagé (dernière rejouée à "
+            f"{fresh.replay.astimezone(PARIS):%H h %M}). Les chiffres se mettront à jour "
+            "d'eux-mêmes."
+        )

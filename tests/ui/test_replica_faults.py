@@ -92,3 +92,39 @@ def test_a_hung_standby_shows_a_banner_and_the_figures_come_back_by_themselves(
     finally:
         context.close()
         app.stop()
+
+
+def test_a_standby_whose_replay_lags_says_how_late_its_figures_are(
+    pg_cluster, browser, demo_path, tmp_path
+):
+    """The standby receives the primary's changes but does not replay them (replay paused,
+    as a long recovery conflict or an overloaded standby would): past RELOG_MAX_LAG_S the
+    pages say how late their figures are; once replayed, the banner goes by itself."""
+    app = ServedApp(
+        demo_path,
+        log_dir=tmp_path,
+        database_url=pg_cluster.readonly_url,
+        env={"RELOG_MAX_LAG_S": "1", "RELOG_VERSION_TTL_S": "1"},
+    )
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
+    standby = pg_cluster.connect(standby=True)
+    try:
+        page = context.new_page()
+        open_page(page, app, "?debut=2025-01&fin=2025-12")
+        banner = page.locator(".relog-bandeau-base")
+        expect(banner).to_be_hidden()
+        standby.execute("SELECT pg_wal_replay_pause()")
+        with pg_cluster.connect() as primary:  # changes the standby receives, not replayed
+            primary.execute("CREATE TABLE relog_retard AS SELECT 1 AS n")
+        expect(banner).to_contain_text("Données en retard de", timeout=30_000)
+        status, raw = _get_status(f"{app.url}/sante")
+        assert status == 200 and json.loads(raw)["donnees"]["retard_rejeu_secondes"] > 1
+        standby.execute("SELECT pg_wal_replay_resume()")
+        expect(banner).to_be_hidden(timeout=30_000)
+    finally:
+        standby.execute("SELECT pg_wal_replay_resume()")
+        standby.close()
+        with pg_cluster.connect() as primary:
+            primary.execute("DROP TABLE IF EXISTS relog_retard")
+        context.close()
+        app.stop()
