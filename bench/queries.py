@@ -223,6 +223,10 @@ def main(args) -> int:
         from bench import inbrowser
 
         reports.append(inbrowser.main(_demo("departement")))
+    if "afflux" in suites:
+        from bench import flood
+
+        reports.append(flood.main(_demo("departement")))
     if "plan" in suites:
         from bench import plan
 

@@ -59,6 +59,12 @@ REPLICA_FAILURES = Counter(
     "Lectures de la réplique sans réponse (délai dépassé, base injoignable).",
 )
 SESSIONS = Gauge("relog_sessions", "Sessions Bokeh ouvertes dans ce processus.")
+SESSIONS_BUILT = Counter("relog_sessions_construites_total", "Sessions construites.")
+SESSIONS_DEFERRED = Counter(
+    "relog_sessions_differees_total",
+    "Sessions non construites d'avance (trop de constructions en attente) : construites à la "
+    "connexion de leur navigateur, s'il se connecte.",
+)
 REPLICA_UP = Gauge("relog_base_joignable", "1 si la réplique répond, 0 sinon.")
 DATA_AGE = Gauge(
     "relog_donnees_age_secondes", "Âge des données de la réplique (dernière version lue)."

@@ -23,11 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 from html import escape
 
 import panel as pn
+from bokeh.server.contexts import ApplicationContext
 from panel.io.application import Application
 from panel.io.server import DocHandler
 from panel.io.state import state
 from tornado.web import RequestHandler
 
+from dashboards import monitoring
 from dashboards.access import gate
 from dashboards.state.filters import MAX_CODES
 from data_access import RelogError, connect
@@ -90,7 +92,12 @@ vient d'un lien abîmé ou fabriqué. Un filtre ne peut pas nommer plus de {code
 _doc_prepare = DocHandler.prepare
 
 
+#: The task serving the page request being answered (set before Panel builds a session).
+_PAGE_TASK: contextvars.ContextVar = contextvars.ContextVar("relog_page_task", default=None)
+
+
 async def _prepare(self) -> None:
+    _PAGE_TASK.set(asyncio.current_task())
     query = self.request.query or ""
     if len(query) > MAX_QUERY:
         self.set_status(414)
@@ -114,6 +121,14 @@ DocHandler.prepare = _prepare
 #: current-document patching is process-wide, two builds at once would share it.
 _BUILDER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relog-session")
 _built: weakref.WeakSet = weakref.WeakSet()
+#: A page request answered with an earlier session's HTML (``--reuse-sessions warm``) has
+#: its own session built ahead, before its browser connects; while this many are already
+#: being built or built and waiting for a browser, it is not: a flood of requests that
+#: never connect (link previews, scanners, a reload storm) then costs their HTML only
+#: (their sessions would keep the builder busy, and the 2 cores, for every user), and a
+#: real browser's session is built when it connects (Bokeh builds a missing session when
+#: its websocket opens). A real browser connects within a second or so.
+MAX_AHEAD = 2
 _panel_on_session_created = Application.on_session_created
 _panel_initialize_document = Application.initialize_document
 
@@ -132,6 +147,28 @@ async def _build_off_the_loop(self, session_context) -> None:
     )
     state._thread_id_[doc] = loop_thread  # its callbacks run on the loop, as if built there
     _built.add(doc)
+    monitoring.SESSIONS_BUILT.inc()
+
+
+async def _create_session_if_needed(self, session_id, request=None, token=None):
+    """Bokeh's, except for a session built ahead of its browser (the page request's task
+    schedules it: another task) while :data:`MAX_AHEAD` builds wait: skipped."""
+    page_task = _PAGE_TASK.get()
+    ahead = page_task is not None and page_task is not asyncio.current_task()
+    if ahead and session_id not in self._sessions:
+        ahead_ids = self.__dict__.setdefault("_relog_ahead", set())  # this route's, by id
+        # those Bokeh discarded unused are gone
+        ahead_ids.intersection_update([*self._sessions, *self._pending_sessions])
+        waiting = sum(  # being built (registered at once, below), or built and unconnected
+            1
+            for sid in ahead_ids
+            if sid in self._pending_sessions or self._sessions[sid].connection_count == 0
+        )
+        if waiting >= MAX_AHEAD:
+            monitoring.SESSIONS_DEFERRED.inc()
+            return None
+        ahead_ids.add(session_id)
+    return await _bokeh_create_session_if_needed(self, session_id, request, token)
 
 
 def _initialize_document(self, doc) -> None:
@@ -141,6 +178,8 @@ def _initialize_document(self, doc) -> None:
     _panel_initialize_document(self, doc)
 
 
+_bokeh_create_session_if_needed = ApplicationContext.create_session_if_needed
+ApplicationContext.create_session_if_needed = _create_session_if_needed
 Application.on_session_created = _build_off_the_loop
 Application.initialize_document = _initialize_document
 

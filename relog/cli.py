@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--repeat", type=int, default=30, help="répétitions par requête (départ.)")
     bench.add_argument(
         "--suites",
-        default="requetes,page,navigateur,carte,plan,reunion",
+        default="requetes,page,navigateur,carte,plan,reunion,afflux",
         help="liste séparée par des virgules : requetes (API et SQL nu), page (page des "
         "relogements : filtre, premier affichage dans Chromium, mémoire par session), "
         "navigateur (choix d'un EPCI dans Chromium jusqu'à l'affichage de tous les chiffres, "
@@ -273,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         "carte (changement d'indicateur, premier affichage de la couche Occitanie), plan "
         "(page du suivi du plan : filtre sur DuckDB et PostgreSQL, premier affichage, fiche "
         "PDF, rétro-prévision des objectifs), reunion (page de réunion : premier affichage, "
-        "changement de vue, mémoire de 20 écrans)",
+        "changement de vue, mémoire de 20 écrans), afflux (changement de filtre dans Chromium "
+        "pendant 4 × 40 requêtes anonymes de la page)",
     )
     bench.set_defaults(func=cmd_bench)
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.served_app import ServedApp
+from data_access import Filters
+from tests import oracle
 from tests.ui.test_rehousing_page import open_page, wait_for_kpi
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.xdist_group("ui")]
@@ -45,9 +49,6 @@ def _samples(url: str) -> dict[str, list]:
 def test_metrics_time_requests_refreshes_and_questions(page, served_app, raw_tables):
     open_page(page, served_app, "?debut=2025-01&fin=2025-12")
     page.locator(".relog-filter-end select").select_option(label="juin 2025")
-    from data_access import Filters
-    from tests import oracle
-
     june = Filters(start="2025-01", end="2025-06")
     wait_for_kpi(
         page, "relogements", int(oracle.monthly_rehousing(raw_tables, june)["relogements"].sum())
@@ -70,3 +71,32 @@ def test_metrics_time_requests_refreshes_and_questions(page, served_app, raw_tab
     assert count("relog_base_joignable") == 1
     # the address's codes and filters never become labels
     assert "2025-06" not in json.dumps([s.labels for v in samples.values() for s in v])
+
+
+def test_a_flood_of_page_requests_builds_few_sessions_and_a_browser_still_gets_its_page(
+    browser, demo_path, raw_tables, tmp_path
+):
+    """40 page requests that never connect (link previews, scanners) at once: their HTML is
+    answered, their sessions are not all built ahead; a browser opening the page afterwards
+    gets its session built when it connects."""
+    app = ServedApp(demo_path, log_dir=tmp_path)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
+    try:
+        assert _get(f"{app.url}/app")[0] == 200  # the route's first session
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda _: _get(f"{app.url}/app")[0], range(40)))
+        assert statuses == [200] * 40
+        samples = _samples(app.url)
+        deferred = sum(s.value for s in samples["relog_sessions_differees_total"])
+        assert deferred >= 20, deferred
+        page = context.new_page()
+        open_page(page, app, "?debut=2025-01&fin=2025-12")
+        year = Filters(start="2025-01", end="2025-12")
+        wait_for_kpi(
+            page,
+            "relogements",
+            int(oracle.monthly_rehousing(raw_tables, year)["relogements"].sum()),
+        )
+    finally:
+        context.close()
+        app.stop()
