@@ -139,7 +139,13 @@ class PlanPage(pn.viewable.Viewer):
         self._curve_source = ColumnDataSource(self._curve_data())
         self._forecast_source = ColumnDataSource(self._forecast_data())
         self._stock_source = ColumnDataSource(self._stock_data())
-        self.recover = NextTickRefresh(self.refresh, self._busy)  # ReplicaWatch calls it
+        settings = state.replica.settings
+        self.recover = NextTickRefresh(  # also what ReplicaWatch calls
+            self.refresh,
+            self._busy,
+            prefetch=self._prefetch,
+            wait_s=settings.deadline_s + settings.connect_timeout_s,
+        )
         state.param.watch(self.recover, PLAN_FILTERS)
 
     # ------------------------------------------------------------------ data → views
@@ -397,11 +403,12 @@ class PlanPage(pn.viewable.Viewer):
         return fig
 
     # ------------------------------------------------------------------ refresh
-    def _prefetch(self) -> None:
+    def _prefetch(self) -> list:
+        """The sections' questions started on the replica's threads (their futures)."""
         try:
-            self._report().prefetch()
+            return self._report().prefetch()
         except RelogError:  # a wrong year or filter: each view says it
-            pass
+            return []
 
     def refresh(self) -> None:
         """Push the new year's or filters' figures into every view (the bailleur × EPCI

@@ -96,10 +96,10 @@ def test_every_view_is_readable_from_the_back_and_fits_the_screen(
             assert low == [], (view, low)
             assert measured["scroll"] <= 1 and measured["mainScroll"] <= 1, (view, measured)
             if view == "mois":  # the chart's own texts are drawn: their sizes are the model's
-                sizes = page.evaluate("""() => { const out = []
+                sizes = page.wait_for_function("""() => { const out = []
                   for (const doc of Bokeh.documents) for (const m of doc.all_models)
                     if (m.major_label_text_font_size) out.push(m.major_label_text_font_size)
-                  return out }""")
+                  return out.length ? out : null }""").json_value()
                 assert sizes and all(int(s.rstrip("px")) >= 20 for s in sizes), sizes
             if view == "carte":  # both maps drawn within the screen; their hover readable
                 for side in ("demande", "offre"):
@@ -108,12 +108,12 @@ def test_every_view_is_readable_from_the_back_and_fits_the_screen(
                     box = canvas.bounding_box()
                     assert box["height"] >= 0.4 * height, (side, box)
                     assert box["y"] + box["height"] <= height + 1, (side, box)
-                sizes = page.evaluate("""() => { const out = []
+                sizes = page.wait_for_function("""() => { const out = []
                   for (const doc of Bokeh.documents) for (const m of doc.all_models)
                     if (typeof m.tooltips === "string")
                       for (const s of m.tooltips.matchAll(/font-size:(\\d+)px/g))
                         out.push(Number(s[1]))
-                  return out }""")
+                  return out.length ? out : null }""").json_value()
                 assert sizes and min(sizes) >= 20, sizes
             page.keyboard.press("ArrowRight")
     finally:
