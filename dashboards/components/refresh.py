@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from functools import partial
 
 import panel as pn
 
@@ -89,7 +90,10 @@ class NextTickRefresh:
             if late:  # slow: say so while the rest arrives
                 self._loading(True)
                 await asyncio.wait(late, timeout=max(0.0, self.wait_s - self.slow_s))
-        self._run(start)
+        # drawn in a callback of its own, under the document's lock as any other: this
+        # coroutine runs unlocked (it waits), and a model changed there would reach the
+        # browser through one scheduled callback per change (+25 to +70 ms measured)
+        pn.state.execute(partial(self._run, start), schedule=True)
 
     def _run(self, start: float | None = None) -> None:
         self._pending = False
