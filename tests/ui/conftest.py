@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,15 @@ expect.set_options(timeout=15_000)
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "geodata"
 MAP_FILES = {"RELOG_CONTOURS_QPV": SHARED / "qpv-hackaviz2021/qp-31-haute-garonne-2015.geojson"}
 SHIPPED_COMMUNES = Path(__file__).resolve().parents[2] / "geodata/contours/communes-31.geojson"
+
+
+def http_get(url: str) -> tuple[int, bytes]:
+    """(HTTP status, body) of a GET, an error status included."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
 
 
 def filters_loaded(page) -> None:

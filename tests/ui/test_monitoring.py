@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -11,22 +10,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench.served_app import ServedApp
 from data_access import Filters
-from tests import oracle
-from tests.ui.test_rehousing_page import open_page, wait_for_kpi
+from tests.ui.conftest import http_get
+from tests.ui.test_rehousing_page import open_page, wait_for_rehousings
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.xdist_group("ui")]
 
 
-def _get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=60) as answer:
-            return answer.status, answer.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read()
-
-
 def test_health_says_the_replica_answers_and_how_old_its_data_is(served_app):
-    status, raw = _get(f"{served_app.url}/sante")
+    status, raw = http_get(f"{served_app.url}/sante")
     body = json.loads(raw)
     assert status == 200, body
     assert body["statut"] == "ok" and body["base"]["joignable"] is True
@@ -37,7 +28,7 @@ def test_health_says_the_replica_answers_and_how_old_its_data_is(served_app):
 
 
 def _samples(url: str) -> dict[str, list]:
-    status, raw = _get(f"{url}/metriques")
+    status, raw = http_get(f"{url}/metriques")
     assert status == 200
     out: dict[str, list] = {}
     for family in text_string_to_metric_families(raw.decode()):
@@ -50,9 +41,7 @@ def test_metrics_time_requests_refreshes_and_questions(page, served_app, raw_tab
     open_page(page, served_app, "?debut=2025-01&fin=2025-12")
     page.locator(".relog-filter-end select").select_option(label="juin 2025")
     june = Filters(start="2025-01", end="2025-06")
-    wait_for_kpi(
-        page, "relogements", int(oracle.monthly_rehousing(raw_tables, june)["relogements"].sum())
-    )
+    wait_for_rehousings(page, raw_tables, june)
     samples = _samples(served_app.url)
 
     def count(name: str, **labels) -> float:
@@ -82,21 +71,16 @@ def test_a_flood_of_page_requests_builds_few_sessions_and_a_browser_still_gets_i
     app = ServedApp(demo_path, log_dir=tmp_path)
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
     try:
-        assert _get(f"{app.url}/app")[0] == 200  # the route's first session
+        assert http_get(f"{app.url}/app")[0] == 200  # the route's first session
         with ThreadPoolExecutor(8) as pool:
-            statuses = list(pool.map(lambda _: _get(f"{app.url}/app")[0], range(40)))
+            statuses = list(pool.map(lambda _: http_get(f"{app.url}/app")[0], range(40)))
         assert statuses == [200] * 40
         samples = _samples(app.url)
         deferred = sum(s.value for s in samples["relog_sessions_differees_total"])
         assert deferred >= 20, deferred
         page = context.new_page()
         open_page(page, app, "?debut=2025-01&fin=2025-12")
-        year = Filters(start="2025-01", end="2025-12")
-        wait_for_kpi(
-            page,
-            "relogements",
-            int(oracle.monthly_rehousing(raw_tables, year)["relogements"].sum()),
-        )
+        wait_for_rehousings(page, raw_tables, Filters(start="2025-01", end="2025-12"))
     finally:
         context.close()
         app.stop()

@@ -37,6 +37,13 @@ def wait_for_kpi(page, key: str, value: int) -> None:
     expect(page.locator(f'[data-valeur="{key}"]')).to_have_text(re.compile(_digits_pattern(value)))
 
 
+def wait_for_rehousings(page, raw_tables, filters: Filters) -> None:
+    """The key figure shows the oracle's count of rehousings for ``filters``."""
+    wait_for_kpi(
+        page, "relogements", int(oracle.monthly_rehousing(raw_tables, filters)["relogements"].sum())
+    )
+
+
 def _digits_pattern(value: int) -> str:
     """« 1 234 » with any separator between thousands."""
     digits = f"{value:,}".split(",")
@@ -238,9 +245,7 @@ def test_back_and_forward_move_between_views(page, served_app, raw_tables):
     wait_for_kpi(page, "relogements", all_epci)
     choose(page, "epci", "Sicoval")
     sicoval = Filters(start="2025-01", end="2025-12", epci=(SICOVAL,))
-    wait_for_kpi(
-        page, "relogements", int(oracle.monthly_rehousing(raw_tables, sicoval)["relogements"].sum())
-    )
+    wait_for_rehousings(page, raw_tables, sicoval)
     wait_for_query(page, {"debut": "2025-01", "fin": "2025-12", "epci": SICOVAL})
     page.go_back()
     wait_for_kpi(page, "relogements", all_epci)
@@ -249,9 +254,7 @@ def test_back_and_forward_move_between_views(page, served_app, raw_tables):
     ).to_have_count(0)
     assert query_of(page) == {"debut": "2025-01", "fin": "2025-12"}
     page.go_forward()
-    wait_for_kpi(
-        page, "relogements", int(oracle.monthly_rehousing(raw_tables, sicoval)["relogements"].sum())
-    )
+    wait_for_rehousings(page, raw_tables, sicoval)
     expect(
         page.locator(
             ".relog-filter-epci .choices__list--multiple .choices__item", has_text="Sicoval"
@@ -266,9 +269,7 @@ def test_clicking_a_row_filters_the_page(page, served_app, raw_tables):
         '[tabulator-field="libelle"]'
     ).click()
     sicoval = Filters(start="2025-01", end="2025-12", epci=(SICOVAL,))
-    wait_for_kpi(
-        page, "relogements", int(oracle.monthly_rehousing(raw_tables, sicoval)["relogements"].sum())
-    )
+    wait_for_rehousings(page, raw_tables, sicoval)
     wait_for_query(page, {"debut": "2025-01", "fin": "2025-12", "epci": SICOVAL, "onglet": "epci"})
 
 

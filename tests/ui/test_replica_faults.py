@@ -13,8 +13,8 @@ from playwright.sync_api import expect
 
 from bench.served_app import ServedApp
 from data_access import Filters
-from tests import oracle
-from tests.ui.test_rehousing_page import choose, open_page, wait_for_kpi
+from tests.ui.conftest import http_get
+from tests.ui.test_rehousing_page import choose, open_page, wait_for_rehousings
 
 pytestmark = [
     pytest.mark.ui,
@@ -24,14 +24,6 @@ pytestmark = [
 ]
 
 SICOVAL = "243100633"
-
-
-def _get_status(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as answer:
-            return answer.status, answer.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read()
 
 
 def _get(url: str) -> None:
@@ -74,7 +66,7 @@ def test_a_hung_standby_shows_a_banner_and_the_figures_come_back_by_themselves(
             text = banner.inner_text()
             assert "127.0.0.1" not in text and str(pg_cluster.standby_port) not in text
             # the health endpoint tells the reverse proxy and the monitoring, without waiting
-            status, raw = _get_status(f"{app.url}/sante")
+            status, raw = http_get(f"{app.url}/sante")
             assert status == 503
             body = json.loads(raw)
             assert body["statut"] == "base injoignable" and body["base"]["injoignable_depuis"]
@@ -82,12 +74,9 @@ def test_a_hung_standby_shows_a_banner_and_the_figures_come_back_by_themselves(
             assert "127.0.0.1" not in said and str(pg_cluster.standby_port) not in said
         # the standby answers again: no reload, no filter change
         expect(banner).to_be_hidden(timeout=30_000)
-        assert _get_status(f"{app.url}/sante")[0] == 200
-        sicoval = Filters(start="2025-01", end="2025-12", epci=(SICOVAL,))
-        wait_for_kpi(
-            page,
-            "relogements",
-            int(oracle.monthly_rehousing(raw_tables, sicoval)["relogements"].sum()),
+        assert http_get(f"{app.url}/sante")[0] == 200
+        wait_for_rehousings(
+            page, raw_tables, Filters(start="2025-01", end="2025-12", epci=(SICOVAL,))
         )
     finally:
         context.close()
@@ -117,7 +106,7 @@ def test_a_standby_whose_replay_lags_says_how_late_its_figures_are(
         with pg_cluster.connect() as primary:  # changes the standby receives, not replayed
             primary.execute("CREATE TABLE relog_retard AS SELECT 1 AS n")
         expect(banner).to_contain_text("Données en retard de", timeout=30_000)
-        status, raw = _get_status(f"{app.url}/sante")
+        status, raw = http_get(f"{app.url}/sante")
         assert status == 200 and json.loads(raw)["donnees"]["retard_rejeu_secondes"] > 1
         standby.execute("SELECT pg_wal_replay_resume()")
         expect(banner).to_be_hidden(timeout=30_000)

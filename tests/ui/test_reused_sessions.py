@@ -12,8 +12,7 @@ from playwright.sync_api import expect
 
 from bench.served_app import ServedApp
 from data_access import Filters
-from tests import oracle
-from tests.ui.test_rehousing_page import open_page, wait_for_kpi
+from tests.ui.test_rehousing_page import open_page, wait_for_rehousings
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.xdist_group("ui")]
 
@@ -26,9 +25,9 @@ def test_the_html_answered_at_once_holds_no_users_view(browser, demo_path, raw_t
     try:
         first = context.new_page()  # the route's first request
         open_page(first, app, f"?debut=2025-01&fin=2025-12&epci={SICOVAL}")
-        sicoval = Filters(start="2025-01", end="2025-12", epci=(SICOVAL,))
-        expected = int(oracle.monthly_rehousing(raw_tables, sicoval)["relogements"].sum())
-        wait_for_kpi(first, "relogements", expected)
+        wait_for_rehousings(
+            first, raw_tables, Filters(start="2025-01", end="2025-12", epci=(SICOVAL,))
+        )
         with urllib.request.urlopen(f"{app.url}/app", timeout=60) as answer:
             html = answer.read().decode()
         assert "relog-kpi" not in html and "data-valeur" not in html  # no figure
@@ -36,12 +35,7 @@ def test_the_html_answered_at_once_holds_no_users_view(browser, demo_path, raw_t
         # and a second user still gets the whole page, their own
         second = context.new_page()
         open_page(second, app, "?debut=2025-01&fin=2025-06")
-        june = Filters(start="2025-01", end="2025-06")
-        wait_for_kpi(
-            second,
-            "relogements",
-            int(oracle.monthly_rehousing(raw_tables, june)["relogements"].sum()),
-        )
+        wait_for_rehousings(second, raw_tables, Filters(start="2025-01", end="2025-06"))
         chosen = second.locator(".relog-filter-epci .choices__list--multiple .choices__item")
         expect(chosen).to_have_count(0)
     finally:
