@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import panel as pn
 
-from dashboards.components.refresh import _served
+from dashboards.components.refresh import served
 from data_access.errors import RelogError
 
 #: Seconds between two looks at the replica's health by an open page. Looking costs nothing
@@ -52,7 +52,7 @@ class ReplicaWatch:
             margin=(5, 10),
         )
         self._down = False
-        if _served():
+        if served():
             pn.state.add_periodic_callback(self.check, period=int(check_s * 1000))
 
     async def check(self) -> None:

@@ -22,7 +22,7 @@ SLOW_S = 0.3
 OBSERVERS: list[Callable[[str, float], None]] = []
 
 
-def _served() -> bool:
+def served() -> bool:
     """Whether this runs in a served Panel session (not a notebook, a test or a script)."""
     doc = pn.state.curdoc
     return bool(
@@ -67,7 +67,7 @@ class NextTickRefresh:
             self._loading(True)
         if not self._pending:
             self._pending = True
-            if self.prefetch is not None and _served():
+            if self.prefetch is not None and served():
                 pn.state.execute(self._run_after_answers, schedule=True)
             else:
                 pn.state.execute(self._run, schedule=True)  # runs at once outside a server
@@ -80,11 +80,7 @@ class NextTickRefresh:
     async def _run_after_answers(self) -> None:
         self._pending = False
         start = time.perf_counter()
-        try:
-            started = self.prefetch()
-        except Exception:  # a wrong filter, say: ``update`` shows it where it belongs
-            started = []
-        waiting = [asyncio.wrap_future(f) for f in started]
+        waiting = [asyncio.wrap_future(f) for f in self._start_questions()]
         if waiting:
             _, late = await asyncio.wait(waiting, timeout=self.slow_s)
             if late:  # slow: say so while the rest arrives
@@ -93,11 +89,24 @@ class NextTickRefresh:
         # drawn in a callback of its own, under the document's lock as any other: this
         # coroutine runs unlocked (it waits), and a model changed there would reach the
         # browser through one scheduled callback per change (+25 to +70 ms measured)
-        pn.state.execute(partial(self._run, start), schedule=True)
+        pn.state.execute(partial(self._run, start, started=True), schedule=True)
 
-    def _run(self, start: float | None = None) -> None:
+    def _start_questions(self) -> list[Future]:
+        """``prefetch()``'s futures; none without it or when it fails (a wrong filter, say:
+        ``update`` shows it where it belongs)."""
+        if self.prefetch is None:
+            return []
+        try:
+            return self.prefetch()
+        except Exception:
+            return []
+
+    def _run(self, start: float | None = None, started: bool = False) -> None:
+        """``update()`` under one hold; its questions started first unless ``started``."""
         self._pending = False
         start = time.perf_counter() if start is None else start
+        if not started:
+            self._start_questions()
         try:
             with pn.io.hold():
                 try:

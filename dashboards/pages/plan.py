@@ -413,7 +413,6 @@ class PlanPage(pn.viewable.Viewer):
     def refresh(self) -> None:
         """Push the new year's or filters' figures into every view (the bailleur × EPCI
         table when it is on show, else when it is shown next)."""
-        self._prefetch()
         self.summary.refresh()
         self._caption.object = self._safe(self.state.caption)
         self._stale = set()

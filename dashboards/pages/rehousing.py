@@ -90,7 +90,6 @@ class RehousingPage(pn.viewable.Viewer):
         they are built."""
         if self._chart is None:
             return
-        self.state.prefetch(self._shown())
         self.summary.refresh()
         caption = self._caption_text()
         for pane in self._captions:
