@@ -308,9 +308,10 @@ _Q1 = (
 )
 _FORECAST = (
     "Prévision au 31 décembre : le réalisé depuis janvier plus, pour chaque mois restant, le "
-    "mois moyen des 12 derniers mois complets ; intervalle à 80 % : 10e et 90e centiles de "
+    "mois moyen des 12 derniers mois complets ; intervalle à 80 % : 5e et 95e centiles de "
     "4 000 tirages (bootstrap en deux temps : un rythme tiré parmi ces 12 mois, puis les mois "
-    "restants tirés de ce rythme)."
+    "restants tirés de ce rythme), largeur calibrée sur les années passées pour que le "
+    "chiffre du 31 décembre y tombe 8 fois sur 10."
 )
 _FORECAST_SHARE = "Pour une part, numérateur et dénominateur d'un même mois sont tirés ensemble."
 _FORECAST_COUNT = "Comparée à l'objectif annuel (non proratisé)."
