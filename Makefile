@@ -37,6 +37,7 @@ test: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	bash tests/setup/ensure-postgres.sh
 	bash tests/setup/ensure-chromium.sh
+	bash tests/setup/ensure-nginx.sh
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 ## JupyterLab on the analysts' notebooks (notebooks/), with the project's environment.

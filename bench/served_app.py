@@ -44,11 +44,13 @@ class ServedApp:
         files: list[Path] | None = None,
         port: int | None = None,
         database_url: str | None = None,
+        origin: str | None = None,
     ):
         """``env``: more environment (``RELOG_CONTOURS_COMMUNES``…); ``files``: serve these
         Panel files with ``panel serve`` instead of ``relog serve``'s routes; ``port``: this
         one rather than a free one; ``database_url``: serve that replica (PostgreSQL)
-        rather than the demo file."""
+        rather than the demo file; ``origin``: the host and port browsers load the pages
+        from (a reverse proxy's), default this server's."""
         self.port = port or free_port()
         self.url = f"http://localhost:{self.port}"
         env = {**os.environ, "RELOG_DEMO_PATH": str(demo_path), **(env or {})}
@@ -62,7 +64,7 @@ class ServedApp:
             "--address",
             "127.0.0.1",
             "--allow-websocket-origin",
-            f"localhost:{self.port}",
+            origin or f"localhost:{self.port}",
         ]
         command = (
             [sys.executable, "-m", "panel", "serve", *map(str, files), *listen, "--liveness"]
