@@ -29,6 +29,7 @@ demo: $(VENV)/.installed
 
 ## Set everything up and serve the dashboards on the embedded demo data (http://localhost:5006).
 serve: $(VENV)/.installed $(DEMO)
+	$(BIN)/relog summarise
 	$(BIN)/relog serve --port $(PORT)
 
 ## Set everything up (PostgreSQL and Chromium included), check lint and format, run the whole test suite.

@@ -69,6 +69,10 @@ REPLICA_UP = Gauge("relog_base_joignable", "1 si la réplique répond, 0 sinon."
 DATA_AGE = Gauge(
     "relog_donnees_age_secondes", "Âge des données de la réplique (dernière version lue)."
 )
+SUMMARY_AGE = Gauge(
+    "relog_resume_age_secondes",
+    "Âge du dernier résumé construit (secondes ; -1 : aucun), lu à chaque /sante.",
+)
 
 
 def _observe(kind: str, name: str, seconds: float) -> None:
@@ -126,6 +130,27 @@ def _age_s(moment: datetime | None) -> float | None:
     return max(0.0, (datetime.now(UTC) - moment).total_seconds())
 
 
+def _summaries(replica) -> dict:
+    """The summaries part of ``/sante``: the last one built, and whether the pages read it
+    (it holds the replica's data) or the live replica answers."""
+    store = replica._summaries.store if replica._summaries is not None else None
+    built = store.current() if store is not None else None
+    if built is None:
+        SUMMARY_AGE.set(-1)
+        return {"actives": store is not None, "construit": False, "lu": False}
+    age = built.age_s()
+    SUMMARY_AGE.set(age)
+    return {
+        "actives": True,
+        "construit": True,
+        "lu": replica.summary == built,
+        "construit_le": built.built_at.isoformat(),
+        "age_secondes": round(age, 1),
+        "duree_construction_secondes": built.build_s,
+        "donnees_au": built.freshness().as_of.isoformat(),
+    }
+
+
 async def health() -> tuple[int, dict]:
     """(HTTP status, body) of ``/sante``."""
     replica = _replica()
@@ -157,8 +182,7 @@ async def health() -> tuple[int, dict]:
             "message": "" if answered else replica.health.message or "La base ne répond pas.",
         },
         "donnees": data,
-        # the pages read the live queries: no summary is built yet (issue 19)
-        "resumes": {"construits": False, "age_secondes": None},
+        "resumes": await asyncio.to_thread(_summaries, replica),
         "lu_a": datetime.now(UTC).isoformat(),
     }
     return (200 if answered else 503), body

@@ -12,13 +12,14 @@ version.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -30,7 +31,7 @@ from sqlalchemy import exc as sa_exc
 
 from data_access import deadline
 from data_access.engine import create_replica_engine
-from data_access.errors import QueryTimeout, ReplicaUnavailable
+from data_access.errors import QueryTimeout, RelogError, ReplicaUnavailable
 from data_access.formatting import date_label, seconds_label
 from data_access.schema import replica_meta
 from data_access.settings import Settings, load_settings
@@ -53,6 +54,9 @@ class Freshness:
     #: On a hot standby, seconds the replay is behind: 0 when it has replayed all the WAL
     #: it received, else the age of its last replayed transaction; ``None`` elsewhere.
     lag_s: float | None = None
+    #: The version without the replay time: what identifies the extraction (a streaming
+    #: standby's replay moves ``version`` with every transaction, not this).
+    base_version: str | None = None
 
     @property
     def as_of(self) -> datetime:
@@ -226,6 +230,80 @@ _META_REPLAY = sa.select(
 ).select_from(_SERVER.outerjoin(replica_meta, sa.true()))
 FRESHNESS_STATEMENTS = (_META, _META_REPLAY)
 
+
+def version_of(meta: dict[str, str], replay: datetime | None) -> str:
+    """The data version keying caches: the replica's ``version`` and ``extraction`` metadata
+    and, on a standby, its last replay time."""
+    parts = [meta.get("version"), meta.get("extraction"), replay.isoformat() if replay else None]
+    return "|".join(filter(None, parts))
+
+
+#: The live replica, as a computation's pinned source (see :meth:`Execution.live`).
+LIVE = "live"
+#: The source a computation reads, fixed when it starts (:meth:`Execution.cached`): a
+#: summary (:class:`_Source`), :data:`LIVE`, or unset (the current summary if any).
+_PINNED: contextvars.ContextVar = contextvars.ContextVar("relog_source", default=None)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A summary and the read-only engine on its file."""
+
+    summary: Any  # data_access.summaries.Summary
+    engine: sa.Engine
+
+
+class _Summaries:
+    """The summaries of one replica as its readers see them: the current file's engine,
+    the pointer looked at every :attr:`CHECK_S` seconds at most."""
+
+    CHECK_S = 2.0
+
+    def __init__(self, url: str | None, settings: Settings):
+        from data_access.summaries.store import SummaryStore
+
+        self.settings = settings
+        self.store = SummaryStore.of(url, settings)
+        self._source: _Source | None = None
+        self._checked = -1e9
+        self._broken: set[str] = set()
+        self._lock = threading.Lock()
+
+    def source(self) -> _Source | None:
+        now = time.monotonic()
+        if now - self._checked < self.CHECK_S:
+            return self._source
+        with self._lock:
+            self._checked = now
+            summary = self.store.current()
+            if summary is None or str(summary.path) in self._broken:
+                self._swap(None)
+            elif self._source is None or self._source.summary.path != summary.path:
+                engine = create_replica_engine(f"duckdb:///{summary.path}", self.settings)
+                self._swap(_Source(summary, engine))
+            return self._source
+
+    def broken(self, source: _Source) -> None:
+        """A read of ``source`` failed (file removed, damaged): not read again; the next
+        summary published will be."""
+        with self._lock:
+            self._broken.add(str(source.summary.path))
+            if self._source is source:
+                self._swap(None)
+
+    def is_broken(self, source: _Source) -> bool:
+        return str(source.summary.path) in self._broken
+
+    def _swap(self, new: _Source | None) -> None:
+        old, self._source = self._source, new
+        if old is not None and old is not new:
+            old.engine.dispose()
+
+    def dispose(self) -> None:
+        with self._lock:
+            self._swap(None)
+
+
 #: One result cache per process, shared by every Replica (hence every Panel session).
 _CACHE = _ResultCache(load_settings().cache_size)
 
@@ -279,22 +357,72 @@ class Execution:
         self._per_version_store: dict[Any, tuple[str, Any]] = {}
         # statement templates: a few dozen shapes in practice; bounded all the same
         self._templates = _ResultCache(512)
+        self._summaries = _Summaries(self.url, self.settings) if self.settings.summaries else None
 
     @property
     def dialect(self) -> str:
-        """« postgresql » or « duckdb »: a few queries pick the plan each engine runs best."""
-        return self.engine.dialect.name
+        """« postgresql » or « duckdb »: a few queries pick the plan each engine runs best.
+        The engine that answers: « duckdb » while a summary does."""
+        return "duckdb" if self._active_source() is not None else self.engine.dialect.name
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.engine.url.render_as_string(hide_password=True)}>"
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._summaries is not None:
+            self._summaries.dispose()
 
     def statement(self, shape: tuple, build: Callable[[], sa.Executable]) -> sa.Executable:
-        """The statement template of ``shape``, built once per replica (see
+        """The statement template of ``shape``, built once per replica and engine kind (see
         :func:`data_access.queries.base.run_template`)."""
-        return self._templates.get_or_compute(shape, build)
+        return self._templates.get_or_compute((self.dialect, *shape), build)
+
+    # ------------------------------------------------------------------ summaries
+    @property
+    def summary(self):
+        """The summary the figures are read from now (:mod:`data_access.summaries`), or
+        ``None`` (none built, not current, or disabled: the live replica answers)."""
+        source = self._active_source()
+        return source.summary if source is not None else None
+
+    @contextmanager
+    def live(self):
+        """Within this block, the live replica answers, even when a summary is current (the
+        quality checks, the summary's own build)."""
+        token = _PINNED.set(LIVE)
+        try:
+            yield
+        finally:
+            _PINNED.reset(token)
+
+    def _active_source(self) -> _Source | None:
+        """The summary this read goes to: the computation's pinned one, else the current
+        summary if it holds the replica's data (:meth:`_is_current`), else none."""
+        pinned = _PINNED.get()
+        if pinned == LIVE or self._summaries is None:
+            return None
+        if pinned is not None:
+            return None if self._summaries.is_broken(pinned) else pinned
+        source = self._summaries.source()
+        return source if source is not None and self._is_current(source.summary) else None
+
+    def _is_current(self, summary) -> bool:
+        """A summary answers for the replica when it holds the replica's data version; on a
+        streaming standby (whose version moves with each replayed transaction), when it holds
+        the same extraction and is younger than twice ``summary_interval_s``; and whenever
+        the replica does not answer (the last figures stand, under the pages' banner)."""
+        try:
+            live = self.live_freshness_cached()
+        except RelogError:
+            return True
+        if summary.version == live.version:
+            return True
+        return (
+            live.replay is not None
+            and summary.base_version == live.base_version
+            and summary.age_s() <= 2 * self.settings.summary_interval_s
+        )
 
     def frame(
         self, stmt: sa.Executable, columns: list[str], parameters: dict | None = None
@@ -327,7 +455,21 @@ class Execution:
           (:data:`CONFLICT_RETRIES`).
         - On PostgreSQL, a read unanswered after ``deadline_s`` is cut (:mod:`.deadline`).
         - Once the replica did not answer (cut, refused, unreachable), reads fail at once
-          with the same French message for ``unreachable_retry_s``; then one tries again."""
+          with the same French message for ``unreachable_retry_s``; then one tries again.
+
+        While a summary is current the statement runs on it; a summary that fails (removed,
+        damaged) is dropped and the live replica answers."""
+        source = self._active_source()
+        if source is not None:
+            # for a PostgreSQL replica, Python values row by row, as its driver gives them:
+            # the answer is then the live one in its types too (a date, not a datetime64)
+            rows = self.engine.dialect.name == "postgresql"
+            try:
+                return _fetch_duckdb(source.engine, stmt, columns, parameters, rows)
+            except sa_exc.DBAPIError as err:
+                log.warning("summary %s unreadable, live replica instead: %s",
+                            source.summary.path.name, str(err.orig).splitlines()[:1])  # fmt: skip
+                self._summaries.broken(source)
         if not self.health.may_try():
             raise ReplicaUnavailable(self.health.message)
         reconnected, conflicts = False, 0
@@ -337,12 +479,12 @@ class Execution:
                 with self.engine.connect() as conn:
                     guard = (
                         deadline.watch(conn.connection.dbapi_connection, self.settings.deadline_s)
-                        if self.dialect == "postgresql"
+                        if self.engine.dialect.name == "postgresql"
                         else nullcontext()
                     )
                     with guard as watch:
                         result = conn.execute(stmt, parameters)
-                        if self.dialect == "duckdb":
+                        if self.engine.dialect.name == "duckdb":
                             # DuckDB hands its result over column by column (NumPy): no Python
                             # row per result row, which costs more than the query on large
                             # results
@@ -413,22 +555,31 @@ class Execution:
     def cached(self, name: str, args: tuple, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         """``compute()``, kept in the process-wide cache under the replica, its data version,
         its settings, ``name`` and ``args`` (hashable); each caller gets its own copy."""
+        # one source for the whole computation (and the questions it asks): the summary current
+        # now, or the live replica; the answer is kept under that source's data version
+        source = self._active_source()
+        pinned = source if source is not None else LIVE
+
+        def on_source() -> pd.DataFrame:
+            token = _PINNED.set(pinned)
+            try:
+                return compute()
+            finally:
+                _PINNED.reset(token)
+
         if not self.cache_enabled:
-            return compute()
-        key = (
-            self.url or str(self.settings.demo_path),
-            self.settings,
-            self.data_version(),
-            name,
-            args,
+            return on_source()
+        version = (
+            source.summary.version if source is not None else self.live_freshness_cached().version
         )
+        key = (self.url or str(self.settings.demo_path), self.settings, version, name, args)
         if not OBSERVERS:
-            return self._cache.get_or_compute(key, compute).copy()
+            return self._cache.get_or_compute(key, on_source).copy()
         computed = []
 
         def timed():
             computed.append(True)
-            return compute()
+            return on_source()
 
         start = time.perf_counter()
         value = self._cache.get_or_compute(key, timed)
@@ -457,9 +608,13 @@ class Execution:
     def freshness(self) -> Freshness:
         """When the replica's data was extracted and, on a PostgreSQL hot standby, the time
         of the last replayed transaction."""
+        with self.live():
+            return self._freshness()
+
+    def _freshness(self) -> Freshness:
         read_at = datetime.now(UTC)
         replay = lag_s = None
-        if self.dialect == "postgresql":
+        if self.engine.dialect.name == "postgresql":
             rows = self._fetch(_META_REPLAY, ["recovery", "replay", "lag_s", "cle", "valeur"], None)
             in_recovery, replay_ts = rows["recovery"][0], rows["replay"][0]
             replay = replay_ts if in_recovery and replay_ts is not None else None
@@ -468,22 +623,24 @@ class Execution:
         else:
             rows = self._fetch(_META, ["cle", "valeur"], None)
         meta = {k: v for k, v in zip(rows["cle"], rows["valeur"]) if k is not None}
-        extraction = _parse_ts(meta.get("extraction"))
-        version = "|".join(
-            filter(
-                None,
-                [
-                    meta.get("version"),
-                    meta.get("extraction"),
-                    replay.isoformat() if replay else None,
-                ],
-            )
-        )
         return Freshness(
-            extraction=extraction, replay=replay, read_at=read_at, version=version, lag_s=lag_s
+            extraction=_parse_ts(meta.get("extraction")),
+            replay=replay,
+            read_at=read_at,
+            version=version_of(meta, replay),
+            lag_s=lag_s,
+            base_version=version_of(meta, None),
         )
 
     def freshness_cached(self) -> Freshness:
+        """The freshness of the figures shown: the current summary's (the data as of its
+        build) when one answers, else the live replica's (:meth:`live_freshness_cached`)."""
+        source = self._active_source()
+        if source is not None:
+            return source.summary.freshness()
+        return self.live_freshness_cached()
+
+    def live_freshness_cached(self) -> Freshness:
         """:meth:`freshness`, read again at most every ``version_ttl_s`` seconds.
 
         - On an event loop (a served page's callback), an expired one is read again on a
@@ -516,8 +673,29 @@ class Execution:
         return fresh
 
     def data_version(self) -> str:
-        """The replica's data version (extraction, version and, on a standby, replay time)."""
+        """The data version of the figures (extraction, version and, on a standby, replay
+        time): the current summary's when one answers."""
         return self.freshness_cached().version
+
+
+def _fetch_duckdb(
+    engine: sa.Engine,
+    stmt: sa.Executable,
+    columns: list[str],
+    parameters: dict | None,
+    rows: bool = False,
+) -> dict[str, Any]:
+    """The rows of ``stmt`` on a DuckDB engine, column by column: NumPy arrays, or with
+    ``rows`` lists of Python values (what :meth:`Execution._fetch` makes of PostgreSQL's)."""
+    with engine.connect() as conn:
+        result = conn.execute(stmt, parameters)
+        if rows:
+            data = result.fetchall()
+            columns_ = list(zip(*data)) if data else [()] * len(columns)
+            return {name: list(values) for name, values in zip(columns, columns_)}
+        arrays = result.cursor.fetchnumpy()
+        result.close()
+    return {name: _column(values) for name, values in zip(columns, arrays.values())}
 
 
 def _on_event_loop() -> bool:

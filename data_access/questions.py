@@ -47,6 +47,9 @@ class Question:
     at: str | None = None
     #: False for a question built on cached questions.
     cached: bool = True
+    #: False for a question a summary cannot answer (it reads what summaries do not copy):
+    #: the live replica always answers it (:mod:`data_access.summaries`).
+    summarised: bool = True
 
     @property
     def name(self) -> str:
@@ -98,13 +101,13 @@ class Question:
         return text
 
 
-def question(*, at: str | None = None, cached: bool = True):
+def question(*, at: str | None = None, cached: bool = True, summarised: bool = True):
     """Declare a question of the replica (see the module docstring)."""
     if at not in (None, "observation", "today"):
         raise ValueError(f"at={at!r}: observation, today or None")
 
     def register(function: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
-        declared = Question(function, at=at, cached=cached)
+        declared = Question(function, at=at, cached=cached, summarised=summarised)
         unknown = set(declared.injected) - set(INJECTED)
         if unknown:
             raise TypeError(f"{declared.name}: unknown keyword-only parameters {sorted(unknown)}")

@@ -120,7 +120,14 @@ class Replica(References):
 
     def ask(self, question: Question, arguments: dict[str, Any]) -> pd.DataFrame:
         """Answer ``question`` for its public ``arguments`` (by name): prepare them, then
-        compute, or read the cache (see :mod:`data_access.questions`)."""
+        compute, or read the cache (see :mod:`data_access.questions`). A question a summary
+        cannot answer is prepared and answered on the live replica throughout."""
+        if not question.summarised:
+            with self.live():
+                return self._ask(question, arguments)
+        return self._ask(question, arguments)
+
+    def _ask(self, question: Question, arguments: dict[str, Any]) -> pd.DataFrame:
         args = dict(arguments)
         if "filters" in args or "scope" in args:
             filters, scope = self.prepare(args.get("filters"), args.get("scope"))

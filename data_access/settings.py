@@ -103,6 +103,13 @@ class Settings:
     version_ttl_s: float = 30.0
     #: Query results kept in the process-wide cache.
     cache_size: int = 512
+    #: Read the summaries (:mod:`data_access.summaries`) when one is current.
+    summaries: bool = True
+    #: Where « relog summarise » writes the summaries and the questions read them.
+    summary_dir: Path = field(default_factory=lambda: default_data_dir() / "resumes")
+    #: On a streaming standby, seconds between two summaries (« relog summarise --watch »);
+    #: a summary older than twice this is no longer read (the live replica answers).
+    summary_interval_s: float = 900.0
     #: Boundary files of the maps (GeoJSON, GeoPackage or Shapefile). Without a commune file
     #: the map uses the contours fetched by « relog geodata fetch » if any, else a schematic
     #: layout; without an EPCI file, EPCI are the union of their communes; without a QPV
@@ -150,6 +157,10 @@ def load_settings() -> Settings:
         version_ttl_s=_env_float("RELOG_VERSION_TTL_S", 30.0),
         meeting_check_s=max(1.0, _env_float("RELOG_MEETING_CHECK_S", 60.0)),
         cache_size=_env_int("RELOG_CACHE_SIZE", 512),
+        summaries=os.environ.get("RELOG_SUMMARIES", "1").strip().lower()
+        not in ("0", "non", "false", "faux", "no"),
+        summary_dir=_env_path("RELOG_SUMMARY_DIR") or data_dir / "resumes",
+        summary_interval_s=max(10.0, _env_float("RELOG_SUMMARY_INTERVAL_S", 900.0)),
         contours_communes=_env_path("RELOG_CONTOURS_COMMUNES"),
         contours_epci=_env_path("RELOG_CONTOURS_EPCI"),
         contours_qpv=_env_path("RELOG_CONTOURS_QPV"),

@@ -129,6 +129,54 @@ def cmd_serve(args) -> int:
     os.execve(sys.executable, command, {**os.environ, **env})
 
 
+def cmd_summarise(args) -> int:
+    """Build the replica's summary when its data call for one; with ``--watch``, keep doing
+    it (a service: one per deployment, the store's lock sees to it)."""
+    import logging
+
+    from data_access.execution import Execution
+    from data_access.formatting import seconds_label
+    from data_access.summaries import SummaryBusy, SummaryStore, build_summary, needs_build
+
+    settings = load_settings()
+    interval = args.intervalle if args.intervalle is not None else settings.summary_interval_s
+    store = SummaryStore.of(settings.database_url, settings)
+    replica = Execution(settings.database_url, settings, cache=False)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+
+    def once(force: bool) -> None:
+        live = replica.freshness()
+        current = store.current()
+        if not force and not needs_build(current, live, interval):
+            print(f"Résumé à jour ({current.freshness()}), construit le "
+                  f"{current.built_at.astimezone():%d/%m/%Y à %H:%M}.", flush=True)  # fmt: skip
+            return
+        summary = build_summary(settings.database_url, settings, store)
+        size = summary.path.stat().st_size / 1e6
+        print(f"Résumé construit en {seconds_label(summary.build_s)} ({size:.0f} Mo, "
+              f"{summary.freshness()}) : {summary.path}", flush=True)  # fmt: skip
+
+    try:
+        if not args.watch:
+            once(args.force)
+            return 0
+        print(f"Résumés tenus à jour (vérification toutes les {seconds_label(args.verifier)}, "
+              f"au plus un toutes les {seconds_label(interval)} sur un serveur de secours).",
+              flush=True)  # fmt: skip
+        force = args.force
+        while True:
+            try:
+                once(force)
+                force = False
+            except SummaryBusy as err:
+                print(f"{err} Nouvel essai plus tard.", flush=True)
+            except RelogError as err:  # the replica is down: try again at the next check
+                print(f"Erreur : {err}", file=sys.stderr, flush=True)
+            time.sleep(args.verifier)
+    finally:
+        replica.dispose()
+
+
 def cmd_account(args) -> int:
     """Add or replace a local account (its password hashed, typed twice, never echoed)."""
     import getpass
@@ -244,6 +292,31 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--allow-websocket-origin", action="append")
     serve.add_argument("--show", action="store_true", help="ouvre le navigateur")
     serve.set_defaults(func=cmd_serve)
+
+    summarise = sub.add_parser(
+        "summarise",
+        help="construit les résumés de la réplique (lus par les pages quand ils sont à jour)",
+    )
+    summarise.add_argument(
+        "--watch", action="store_true", help="reste actif et reconstruit quand les données changent"
+    )
+    summarise.add_argument(
+        "--force", action="store_true", help="reconstruit même si le résumé est à jour"
+    )
+    summarise.add_argument(
+        "--intervalle",
+        type=float,
+        default=None,
+        help="secondes entre deux résumés d'un serveur de secours (défaut : "
+        "RELOG_SUMMARY_INTERVAL_S, 900)",
+    )
+    summarise.add_argument(
+        "--verifier",
+        type=float,
+        default=60.0,
+        help="avec --watch, secondes entre deux vérifications de la version des données",
+    )
+    summarise.set_defaults(func=cmd_summarise)
 
     account = sub.add_parser("compte", help="comptes locaux (RELOG_AUTH=comptes)")
     account_sub = account.add_subparsers(dest="account_command", required=True)

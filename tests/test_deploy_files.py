@@ -18,18 +18,25 @@ DEPLOY = ROOT / "deploy"
 GUIDE = ROOT / "docs/deploiement.md"
 
 
-def test_the_systemd_unit_is_valid(tmp_path):
+@pytest.mark.parametrize(
+    ("unit_file", "instance", "command"),
+    [
+        ("relog@.service", "relog@5006.service", "relog serve --address 127.0.0.1 --port %i"),
+        ("relog-resumes.service", "relog-resumes.service", "relog summarise --watch"),
+    ],
+)
+def test_the_systemd_units_are_valid(tmp_path, unit_file, instance, command):
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.fail("systemd-analyze introuvable : `make test` l'installe (tests/setup).")
-    unit = (DEPLOY / "systemd/relog@.service").read_text()
-    assert "ExecStart=/opt/relog/.venv/bin/relog serve --address 127.0.0.1 --port %i" in unit
+    unit = (DEPLOY / "systemd" / unit_file).read_text()
+    assert f"ExecStart=/opt/relog/.venv/bin/{command}" in unit
     # the program of this environment in place of the guide's install path, which must exist
     relog = Path(sys.executable).with_name("relog")
-    instance = tmp_path / "relog@5006.service"
-    instance.write_text(unit.replace("/opt/relog/.venv/bin/relog", str(relog)))
+    path = tmp_path / instance
+    path.write_text(unit.replace("/opt/relog/.venv/bin/relog", str(relog)))
     done = subprocess.run(
-        [analyze, "verify", "--man=no", str(instance)], capture_output=True, text=True
+        [analyze, "verify", "--man=no", str(path)], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
     assert "Unknown" not in done.stderr and "ignoring" not in done.stderr, done.stderr
@@ -45,5 +52,6 @@ def test_the_environment_file_names_documented_settings_only():
 def test_the_guide_names_the_files_it_ships():
     guide = GUIDE.read_text()
     for path in ("deploy/nginx/relog.conf", "deploy/systemd/relog@.service",
-                 "deploy/relog.env.exemple", "tests/ui/test_deployment.py"):  # fmt: skip
+                 "deploy/systemd/relog-resumes.service", "deploy/relog.env.exemple",
+                 "tests/ui/test_deployment.py"):  # fmt: skip
         assert path in guide and (ROOT / path).is_file(), path

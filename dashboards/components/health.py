@@ -81,9 +81,10 @@ class ReplicaWatch:
     def _lag_text(self) -> str | None:
         """« Données en retard de 17 min … » when the standby's replay is behind by more
         than ``max_lag_s``; ``None`` otherwise. The data version is read on a thread when due
-        (:meth:`Replica.freshness_cached`): this never waits for the database."""
+        (:meth:`Replica.live_freshness_cached`: the standby's, even while a summary
+        answers): this never waits for the database."""
         try:
-            fresh = self.replica.freshness_cached()
+            fresh = self.replica.live_freshness_cached()
         except RelogError:
             return None
         lag = fresh.lag_s

@@ -42,7 +42,7 @@ def _days(later: date, earlier: sa.ColumnElement) -> sa.ColumnElement:
     return sa.literal(later, sa.Date) - earlier
 
 
-@question(at="today")
+@question(at="today", summarised=False)
 def pending_propositions(
     reader: Reader,
     filters: Filters | None = None,
@@ -92,7 +92,7 @@ def pending_propositions(
     return out
 
 
-@question(at="today")
+@question(at="today", summarised=False)
 def approved_not_leased(
     reader: Reader,
     filters: Filters | None = None,
@@ -171,7 +171,7 @@ DUPLICATE_KEYS = (
 )
 
 
-@question(at="today")
+@question(at="today", summarised=False)
 def likely_duplicates(
     reader: Reader,
     filters: Filters | None = None,
@@ -254,7 +254,7 @@ RECONCILIATION = [
 ]
 
 
-@question()
+@question(summarised=False)
 def reconciliation(
     reader: Reader,
     filters: Filters | None = None,

@@ -433,7 +433,7 @@ def rehousing_delay(
     the filing's). Empty when the group has no lease.
 
     Columns: with ``by`` (réservataire, réservataire nature, EPCI, commune or bailleur) its
-    code and ``libelle``, one row per member with at least one rehousing; without, one row
+    code and ``libelle``, one row per member with at least one rehousing, by code; without, one row
     (``libelle`` « Total »). Then the four figures above.
     """
     if by not in (None, "reservataire", "nature_reservataire", "epci", "commune", "bailleur"):
@@ -449,7 +449,12 @@ def rehousing_delay(
         period_dates(period),
     )
     key = [by] if by else []
-    out = rows[key].drop_duplicates().reset_index(drop=True) if by else pd.DataFrame(index=[0])
+    # one row per member, in code order: the database returns its groups in any order
+    out = (
+        rows[key].drop_duplicates().sort_values(key, na_position="last").reset_index(drop=True)
+        if by
+        else pd.DataFrame(index=[0])
+    )
     for flag, suffix in ((1, "prioritaires"), (0, "non_prioritaires")):
         group = rows[rows["prioritaire"] == flag].drop(columns="prioritaire")
         group = group.assign(

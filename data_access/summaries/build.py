@@ -1,0 +1,186 @@
+"""Building a summary: the contract's tables read from the replica in one consistent
+snapshot, written to a new DuckDB file, published atomically (:mod:`.store`).
+
+- **From PostgreSQL** (the standby): one ``REPEATABLE READ READ ONLY`` transaction reads the
+  data version (metadata, replay time) and ``COPY``-es each table out in CSV, streamed to a
+  temporary file that DuckDB loads: every table as of the same instant, the memory of a
+  buffer, whatever the size.
+- **From a DuckDB file**: the file attached read-only, each table copied by DuckDB itself.
+
+Each table is written sorted on the date its questions select on (leases by signature,
+offers by release, demandes by filing, propositions by date): DuckDB then skips the blocks
+outside a period. ``demande.numero_unique`` (the national number of a household's demande)
+is not copied: no summarised question reads it; the quality checks that do stay on the live
+replica.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from data_access.demo.writer import _duckdb_type
+from data_access.engine import create_replica_engine
+from data_access.execution import FRESHNESS_STATEMENTS, version_of
+from data_access.schema import TABLES
+from data_access.settings import Settings
+from data_access.summaries.store import FORMAT, Summary, SummaryStore
+
+log = logging.getLogger("relog.summaries")
+
+#: Columns of the contract never copied into a summary.
+EXCLUDED = {("demande", "numero_unique")}
+#: The column each table is sorted on in the summary.
+SORTED_ON = {
+    "bail": "date_signature",
+    "offre": "date_liberation",
+    "demande": "date_depot",
+    "proposition": "date_proposition",
+    "decision_cal": "date_cal",
+    "priorite": "demande_id",
+    "demande_commune": "demande_id",
+}
+#: A build statement may run this long on PostgreSQL (a national table's COPY).
+BUILD_TIMEOUT = "30min"
+
+
+def columns_of(name: str) -> list[sa.Column]:
+    return [c for c in TABLES[name].columns if (name, c.name) not in EXCLUDED]
+
+
+def build_summary(
+    url: str | None, settings: Settings, store: SummaryStore | None = None
+) -> Summary:
+    """Build the summary of the replica at ``url`` (``None``: the demo file) and make it
+    current. Holds the store's lock (:class:`~.store.SummaryBusy` if another builder has it)."""
+    store = store or SummaryStore.of(url, settings)
+    with store.lock():
+        start = time.perf_counter()
+        directory = store.prepare()
+        fd, name = tempfile.mkstemp(prefix=".construction-", suffix=".duckdb", dir=directory)
+        os.close(fd)
+        os.unlink(name)  # DuckDB creates its own file
+        built = Path(name)
+        try:
+            target = duckdb.connect(str(built))
+            try:
+                target.execute("SET enable_progress_bar = false")
+                for table in TABLES:
+                    columns = ", ".join(f'"{c.name}" {_duckdb_type(c)}' for c in columns_of(table))
+                    target.execute(f'CREATE TABLE "{table}" ({columns})')
+                parsed = make_url(url) if url else None
+                if parsed is None or parsed.get_backend_name() == "duckdb":
+                    path = settings.demo_path if parsed is None else Path(parsed.database or "")
+                    meta, replay = _copy_from_duckdb(Path(path), target)
+                else:
+                    meta, replay = _copy_from_postgres(url, settings, target, directory)
+                target.execute("CHECKPOINT")
+            finally:
+                target.close()
+            version = version_of(meta, replay)
+            summary = Summary(
+                path=directory / f"resume-{_slug(version)}-{int(time.time())}.duckdb",
+                version=version,
+                base_version=version_of(meta, None),
+                extraction=_parse(meta.get("extraction")),
+                replay=replay,
+                built_at=datetime.now(UTC),
+                build_s=round(time.perf_counter() - start, 2),
+                format=FORMAT,
+            )
+            return store.publish(built, summary)
+        finally:
+            built.unlink(missing_ok=True)
+            Path(f"{built}.wal").unlink(missing_ok=True)
+
+
+def _insert_sorted(target, table: str, source: str) -> None:
+    cols = columns_of(table)
+    select = ", ".join(f'CAST("{c.name}" AS {_duckdb_type(c)})' for c in cols)
+    order = f' ORDER BY "{SORTED_ON[table]}"' if table in SORTED_ON else ""
+    target.execute(f'INSERT INTO "{table}" SELECT {select} FROM {source}{order}')
+
+
+def _copy_from_duckdb(path: Path, target) -> tuple[dict[str, str], None]:
+    """Every table of the DuckDB replica at ``path`` into ``target``."""
+    target.execute("ATTACH ? AS source (READ_ONLY)", [str(path)])
+    try:
+        for table in TABLES:
+            _insert_sorted(target, table, f'source."{table}"')
+        meta = dict(target.execute('SELECT cle, valeur FROM source."replica_meta"').fetchall())
+    finally:
+        target.execute("DETACH source")
+    return meta, None
+
+
+def _copy_from_postgres(
+    url: str, settings: Settings, target, directory: Path
+) -> tuple[dict[str, str], datetime | None]:
+    """Every table of the PostgreSQL replica into ``target``, in one snapshot."""
+    engine = create_replica_engine(url, settings)
+    try:
+        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+            with conn.begin():
+                conn.exec_driver_sql(f"SET LOCAL statement_timeout = '{BUILD_TIMEOUT}'")
+                rows = conn.execute(FRESHNESS_STATEMENTS[1]).fetchall()
+                in_recovery, replay = rows[0][0], rows[0][1]
+                meta = {r[3]: r[4] for r in rows if r[3] is not None}
+                raw = conn.connection.driver_connection  # psycopg 3, inside the snapshot
+                with raw.cursor() as cursor:
+                    for table in TABLES:
+                        _copy_table(cursor, table, target, directory)
+    finally:
+        engine.dispose()
+    return meta, (replay if in_recovery else None)
+
+
+def _copy_table(cursor, table: str, target, directory: Path) -> None:
+    cols = columns_of(table)
+    names = ", ".join(f'"{c.name}"' for c in cols)
+    fd, name = tempfile.mkstemp(prefix=f".{table}-", suffix=".csv", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            query = f"COPY (SELECT {names} FROM \"{table}\") TO STDOUT (FORMAT csv, NULL '\\N')"
+            with cursor.copy(query) as copy:
+                for chunk in copy:
+                    out.write(chunk)
+        types = "{" + ", ".join(f"'{c.name}': 'VARCHAR'" for c in cols) + "}"
+        source = (
+            f"read_csv('{name}', header = false, columns = {types}, nullstr = '\\N', "
+            "quote = '\"', escape = '\"', auto_detect = false)"
+        )
+        _insert_sorted(target, table, source)
+    finally:
+        os.unlink(name)
+
+
+def _slug(version: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(version.encode()).hexdigest()[:12]
+
+
+def _parse(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def needs_build(summary: Summary | None, live, interval_s: float) -> bool:
+    """Whether the replica's data (``live``: its freshness) call for a new summary: none yet,
+    another extraction or version, or, on a streaming standby, a summary ``interval_s`` old
+    while the replay has moved on since."""
+    if summary is None or summary.version == live.version:
+        return summary is None
+    if live.replay is None or summary.base_version != live.base_version:
+        return True
+    return summary.age_s() >= interval_s
