@@ -10,12 +10,14 @@ Medians and ratios come from one run; the machine is noisy, so compare within a 
 
 from __future__ import annotations
 
+import shutil
 import signal
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -29,7 +31,15 @@ TARGETS_MS = {
     ("departement", "duckdb"): 30,
     ("departement", "postgres"): 100,
     ("national", "duckdb"): 500,
+    # with a summary (issue 19): every page question, whatever the replica
+    ("departement", "duckdb + résumé"): 30,
+    ("departement", "postgres + résumé"): 30,
+    ("national", "duckdb + résumé"): 100,
+    ("national", "postgres + résumé"): 100,
 }
+#: A summary's build: seconds from the PostgreSQL standby (or the DuckDB file), peak memory.
+BUILD_TARGETS_S = {"departement": 15, "national": 300}
+BUILD_MAX_RSS_GB = 4
 MAX_OVERHEAD = 1.3
 
 
@@ -55,10 +65,22 @@ def cases(replica: Replica) -> dict[str, Callable[[], object]]:
     out = {"monthly_rehousing": lambda: replica.monthly_rehousing(f)}
     for by in ("reservataire", "nature_reservataire", "epci", "commune", "bailleur", "critere"):
         out[f"monthly_rehousing by={by}"] = lambda b=by: replica.monthly_rehousing(f, by=b)
+    out["rehousing_cells"] = lambda: replica.rehousing_cells(f)
+    out["rehousing_delay"] = lambda: replica.rehousing_delay(f)
     out["pipeline"] = lambda: replica.pipeline(f)
     out["demand_supply commune"] = lambda: replica.demand_supply(f, level="commune")
     out["demand_supply epci"] = lambda: replica.demand_supply(f, level="epci")
+    out["typology_pressure epci"] = lambda: replica.typology_pressure(f, level="epci")
     out["priority_backlog"] = lambda: replica.priority_backlog(f)
+    # the plan page's
+    year = period.end.year
+    out["objective_progress reservataire"] = lambda: replica.objective_progress(year=year)
+    out["objective_progress bailleur_epci"] = lambda: replica.objective_progress(
+        "bailleur_epci", year=year
+    )
+    out["quartile_rules"] = lambda: replica.quartile_rules(year=year)
+    out["backlog_by_epci"] = lambda: replica.backlog_by_epci(f)
+    out["dalo_overdue"] = lambda: replica.dalo_overdue(f)
     out["freshness"] = replica.freshness
     return out
 
@@ -96,18 +118,21 @@ def _p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else values[0]
 
 
-def _bare_runner(replica: Replica, statements: list, to_frame: bool = False) -> Callable[[], None]:
+def _bare_runner(
+    replica: Replica, statements: list, to_frame: bool = False, engine=None
+) -> Callable[[], None]:
     """Run the recorded statements as plain SQL text on a raw DBAPI connection, fetching the
     rows (``to_frame``: into a DataFrame, as a hand-written ``read_sql`` would). The engine's
     connections are in autocommit on PostgreSQL, as a hand-written call's would be: each
     statement is its own transaction (one long transaction would keep a warm snapshot no
     application call has: ≈ 5–15 ms of the department's pipeline)."""
+    engine = engine or replica.engine
     texts = [
-        str(s.compile(dialect=replica.engine.dialect, compile_kwargs={"literal_binds": True}))
+        str(s.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
         for s in statements
     ]
-    raw = replica.engine.raw_connection()
-    if replica.dialect == "postgresql" and not raw.driver_connection.autocommit:
+    raw = engine.raw_connection()
+    if engine.dialect.name == "postgresql" and not raw.driver_connection.autocommit:
         raise RuntimeError("Le SQL nu doit tourner comme l'API : en autocommit sur PostgreSQL.")
 
     def run():
@@ -123,8 +148,13 @@ def _bare_runner(replica: Replica, statements: list, to_frame: bool = False) -> 
 
 
 def measure(replica: RecordingReplica, scale: str, backend: str, repeat: int) -> list[Row]:
+    """Each case's API call against its bare SQL. With a summary current, the bare SQL runs on
+    the summary's file, as the API's statements do (the freshness read on the replica)."""
     rows = []
     replica.reference_date()  # data version and reference tables read once, as in an app
+    source = replica._active_source()
+    if backend.endswith("résumé") and source is None:
+        raise RuntimeError(f"{scale} {backend} : aucun résumé courant à mesurer.")
     for name, fn in cases(replica).items():
         fn()  # reference tables a query needs are read once per data version
         replica.recorded = []
@@ -132,8 +162,9 @@ def measure(replica: RecordingReplica, scale: str, backend: str, repeat: int) ->
         fn()  # warm-up, and the statements it sends
         if not replica.recorded:
             raise RuntimeError(f"{name} : aucune requête enregistrée, pas de SQL nu à comparer.")
-        bare = _bare_runner(replica, list(replica.recorded))
-        bare_frame = _bare_runner(replica, list(replica.recorded), to_frame=True)
+        engine = source.engine if source is not None and name != "freshness" else None
+        bare = _bare_runner(replica, list(replica.recorded), engine=engine)
+        bare_frame = _bare_runner(replica, list(replica.recorded), to_frame=True, engine=engine)
         bare()
         api_times, bare_times, frame_times = [], [], []
         for _ in range(repeat):  # interleaved, so all three see the same machine noise
@@ -161,6 +192,68 @@ def measure(replica: RecordingReplica, scale: str, backend: str, repeat: int) ->
             flush=True,
         )
     return rows
+
+
+@dataclass
+class Build:
+    scale: str
+    backend: str
+    seconds: float
+    max_rss_gb: float
+    size_mb: float
+
+
+def build_and_measure(
+    url: str, scale: str, backend: str, repeat: int, directory: Path
+) -> tuple[Build, list[Row]]:
+    """``relog summarise`` in a child process on the replica at ``url`` (its wall time and
+    peak memory), then every case read from the summary it built."""
+    import os
+    import resource
+    import subprocess
+
+    env = {**os.environ, "RELOG_SUMMARY_DIR": str(directory)}
+    if url.startswith("duckdb:"):
+        env.pop("RELOG_DATABASE_URL", None)
+        env["RELOG_DEMO_PATH"] = url.split(":///", 1)[1]
+    else:
+        env["RELOG_DATABASE_URL"] = url
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "relog", "summarise", "--force"],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise RuntimeError(f"relog summarise : {done.stderr[-2000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    size = sum(f.stat().st_size for f in directory.glob("*/resume-*.duckdb")) / 1e6
+    build = Build(scale, backend, seconds, max(peak, before) / 1e6, size)
+    print(f"  {scale:11s} {backend:8s} résumé construit en {seconds:.1f} s, "
+          f"{build.max_rss_gb:.2f} Go au plus, {size:.0f} Mo", flush=True)  # fmt: skip
+    settings = replace(load_settings(), summary_dir=directory, summaries=True)
+    replica = RecordingReplica(url=url, settings=settings, cache=False)
+    try:
+        return build, measure(replica, scale, f"{backend} + résumé", repeat)
+    finally:
+        replica.dispose()
+
+
+def build_report(builds: list[Build]) -> str:
+    lines = [
+        "| échelle | base | construction du résumé (s) | cible | mémoire au plus (Go) | cible "
+        "| taille (Mo) |",
+        "|---|---|---:|---|---:|---|---:|",
+    ]
+    for b in builds:
+        target = BUILD_TARGETS_S[b.scale]
+        lines.append(
+            f"| {b.scale} | {b.backend} | {b.seconds:.1f} | ≤ {target} s "
+            f"{'✔' if b.seconds <= target else '✘'} | {b.max_rss_gb:.2f} | ≤ {BUILD_MAX_RSS_GB} Go "
+            f"{'✔' if b.max_rss_gb <= BUILD_MAX_RSS_GB else '✘'} | {b.size_mb:.0f} |"
+        )
+    return "\n".join(lines)
 
 
 def _demo(scale: str) -> Path:
@@ -237,15 +330,24 @@ def main(args) -> int:
             print(text)
         return 0
     rows: list[Row] = []
+    builds: list[Build] = []
     cluster = None
+    # the live rows read the replica, never a summary a `relog summarise` left in the data dir
+    live = replace(load_settings(), summaries=False)
+    workdir = Path(tempfile.mkdtemp(prefix="relog-bench-resumes-"))
     try:
         for scale in scales:
             path = _demo(scale)
             repeat = args.repeat if scale == "departement" else max(5, args.repeat // 4)
             if "duckdb" in backends:
-                replica = RecordingReplica(url=f"duckdb:///{path}", cache=False)
+                replica = RecordingReplica(url=f"duckdb:///{path}", settings=live, cache=False)
                 rows += measure(replica, scale, "duckdb", repeat)
                 replica.dispose()
+                build, summarised = build_and_measure(
+                    f"duckdb:///{path}", scale, "duckdb", repeat, workdir / f"{scale}-duckdb"
+                )
+                builds.append(build)
+                rows += summarised
             if "postgres" in backends:
                 if cluster is None:
                     from tests.postgres_cluster import PostgresCluster
@@ -262,14 +364,23 @@ def main(args) -> int:
                     f"{time.perf_counter() - t0:.0f} s",
                     flush=True,
                 )
-                replica = RecordingReplica(url=url, cache=False)
+                replica = RecordingReplica(url=url, settings=live, cache=False)
                 rows += measure(replica, scale, "postgres", repeat)
                 replica.dispose()
+                build, summarised = build_and_measure(
+                    url, scale, "postgres", repeat, workdir / f"{scale}-postgres"
+                )
+                builds.append(build)
+                rows += summarised
     finally:
         if cluster is not None:
             cluster.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
     print()
     print(report(rows))
+    if builds:
+        print()
+        print(build_report(builds))
     for text in reports:
         print()
         print(text)

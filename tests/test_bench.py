@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.queries import RecordingReplica, cases, measure, report
+from bench.queries import RecordingReplica, build_and_measure, build_report, cases, measure, report
 
 pytestmark = pytest.mark.slow
 
@@ -17,6 +17,26 @@ def test_bench_measures_every_query_against_its_bare_sql(demo_path, capsys):
     assert all(r.median_ms > 0 and r.bare_ms > 0 and r.bare_frame_ms > 0 for r in rows)
     table = report(rows)
     assert "| departement | duckdb | pipeline |" in table and "≤ 30 ms" in table
+
+
+def test_bench_builds_a_summary_then_measures_every_query_read_from_it(demo_path, tmp_path):
+    """The summary rows: relog summarise in a child process (time, peak memory), then each
+    question read from the summary against its bare SQL run on the summary's file."""
+    build, rows = build_and_measure(
+        f"duckdb:///{demo_path}", "departement", "duckdb", 2, tmp_path / "resumes"
+    )
+    assert build.seconds > 0 and 0 < build.max_rss_gb < 24 and build.size_mb > 1
+    assert [r.query for r in rows] == [r for r in cases_of(demo_path)]
+    assert {r.backend for r in rows} == {"duckdb + résumé"}
+    assert "| departement | duckdb |" in build_report([build])
+
+
+def cases_of(demo_path):
+    replica = RecordingReplica(url=f"duckdb:///{demo_path}", cache=False)
+    try:
+        return list(cases(replica))
+    finally:
+        replica.dispose()
 
 
 def test_bench_measures_the_page_filter_change(demo_path):
