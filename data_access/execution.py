@@ -245,6 +245,11 @@ LIVE = "live"
 _PINNED: contextvars.ContextVar = contextvars.ContextVar("relog_source", default=None)
 
 
+class _SummaryUnreadable(Exception):
+    """A summary a computation was pinned to failed: the computation is run again on the
+    live replica (:meth:`Execution.cached`)."""
+
+
 @dataclass(frozen=True)
 class _Source:
     """A summary and the read-only engine on its file."""
@@ -374,9 +379,22 @@ class Execution:
             self._summaries.dispose()
 
     def statement(self, shape: tuple, build: Callable[[], sa.Executable]) -> sa.Executable:
-        """The statement template of ``shape``, built once per replica and engine kind (see
-        :func:`data_access.queries.base.run_template`)."""
-        return self._templates.get_or_compute((self.dialect, *shape), build)
+        """The statement template of ``shape``, built once per replica and source (see
+        :func:`data_access.queries.base.run_template`): for a summary, built on the facts it
+        computed (:data:`~data_access.queries.base.ON_SUMMARY`)."""
+        from data_access.queries.base import ON_SUMMARY
+
+        on_summary = self._active_source() is not None
+
+        def built() -> sa.Executable:
+            token = ON_SUMMARY.set(on_summary)
+            try:
+                return build()
+            finally:
+                ON_SUMMARY.reset(token)
+
+        kind = "resume" if on_summary else self.engine.dialect.name
+        return self._templates.get_or_compute((kind, *shape), built)
 
     # ------------------------------------------------------------------ summaries
     @property
@@ -470,6 +488,8 @@ class Execution:
                 log.warning("summary %s unreadable, live replica instead: %s",
                             source.summary.path.name, str(err.orig).splitlines()[:1])  # fmt: skip
                 self._summaries.broken(source)
+                if _PINNED.get() is source:  # its statements may read the summary's facts:
+                    raise _SummaryUnreadable from err  # the computation starts again, live
         if not self.health.may_try():
             raise ReplicaUnavailable(self.health.message)
         reconnected, conflicts = False, 0
@@ -563,6 +583,10 @@ class Execution:
         def on_source() -> pd.DataFrame:
             token = _PINNED.set(pinned)
             try:
+                return compute()
+            except _SummaryUnreadable:
+                _PINNED.reset(token)
+                token = _PINNED.set(LIVE)
                 return compute()
             finally:
                 _PINNED.reset(token)

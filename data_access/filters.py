@@ -160,6 +160,24 @@ class Subject:
     qpv: sa.ColumnElement | None = None
     demande_id: sa.ColumnElement | None = None
     reference_date: sa.ColumnElement | None = None
+    #: The criteria held on ``reference_date``, as bits (bit *i*: the *i*-th criterion of
+    #: ``CRITERES``), when a summary computed them: a criteria filter then tests bits
+    #: instead of looking ``priorite`` up (:func:`criteria_bits`).
+    criteria_mask: sa.ColumnElement | None = None
+
+
+def criteria_bits(criteres: Iterable) -> sa.ColumnElement:
+    """The bits of ``criteres`` (codes or a template's placeholders), OR-ed in SQL."""
+    out = None
+    for code in criteres:
+        value = code if isinstance(code, sa.BindParameter) else sa.literal(code, sa.String)
+        bit = sa.case(
+            {c: sa.literal(1 << i, sa.BigInteger) for i, c in enumerate(CRITERES)},
+            value=value,
+            else_=sa.literal(0, sa.BigInteger),
+        )
+        out = bit if out is None else out.op("|")(bit)
+    return out
 
 
 def in_list(column: sa.ColumnElement, values: Iterable[Any]) -> sa.ColumnElement:
@@ -330,7 +348,9 @@ class Filters:
             )
         if self.qpv is not None and subject.qpv is not None:
             out.append(subject.qpv.is_not(None) if self.qpv else subject.qpv.is_(None))
-        if self.criteres and subject.demande_id is not None:
+        if self.criteres and subject.criteria_mask is not None:
+            out.append(subject.criteria_mask.op("&")(criteria_bits(self.criteres)) != 0)
+        elif self.criteres and subject.demande_id is not None:
             out.append(held_on(subject.demande_id, subject.reference_date, self.criteres))
         return out
 

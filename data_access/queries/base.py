@@ -3,6 +3,7 @@ priority criterion, month truncation, and the zero-filling of monthly series."""
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from datetime import date
 from typing import Protocol
@@ -10,7 +11,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.sql.util import find_tables
+from sqlalchemy.sql.util import ClauseAdapter, find_tables
 
 from data_access.filters import Filters, Period, Scope, Subject, held_on, in_list, valid_on
 from data_access.schema import (
@@ -29,6 +30,24 @@ from data_access.settings import Settings
 
 #: The code given to a missing dimension value in breakdowns.
 UNKNOWN = "INCONNU"
+
+#: True while a statement template is built to run on a summary
+#: (:meth:`~data_access.execution.Execution.statement`): :class:`LeaseJoin` then reads the
+#: lease facts the summary computed once, instead of computing them per query.
+ON_SUMMARY: contextvars.ContextVar[bool] = contextvars.ContextVar("relog_on_summary", default=False)
+
+#: A summary's ``bail`` (:mod:`data_access.summaries.build`): the contract's columns, then
+#: each lease's CAL date, the criteria its household held on that date (bit *i*: the *i*-th
+#: criterion of ``CRITERES``) and the precedence rank of its main criterion (NULL: none),
+#: computed with the very expressions :class:`LeaseJoin` uses on the replica.
+bail_faits = sa.Table(
+    "bail",
+    sa.MetaData(),
+    *[c._copy() for c in bail.c],
+    sa.Column("date_cal", sa.Date),
+    sa.Column("masque_criteres", sa.BigInteger),
+    sa.Column("rang_critere", sa.SmallInteger),
+)
 
 
 class Reader(Protocol):
@@ -121,21 +140,14 @@ class LeaseJoin:
     """
 
     def __init__(self, filters: Filters, scope: Scope, *within: sa.ColumnElement):
-        first_positive = (
-            sa.select(sa.func.min(decision_cal.c.date_cal))
-            .where(
-                decision_cal.c.proposition_id == bail.c.proposition_id,
-                in_list(decision_cal.c.decision, DECISIONS_POSITIVES),
+        self.on_summary = ON_SUMMARY.get()
+        if self.on_summary:  # the facts computed once by the summary's build
+            adapt = ClauseAdapter(bail_faits, adapt_on_names=True, include_fn=_of_bail).traverse
+            self.lease = (
+                sa.select(*bail_faits.c).where(*(adapt(w) for w in within)).subquery("baux")
             )
-            .scalar_subquery()
-        )
-        self.lease = (
-            sa.select(
-                *bail.c, sa.func.coalesce(first_positive, bail.c.date_signature).label("date_cal")
-            )
-            .where(*within)
-            .subquery("baux")
-        )
+        else:
+            self.lease = lease_facts(*within, facts=False).subquery("baux")
         lease = self.lease
         self.reference_date = lease.c.date_cal
         self.subject = Subject(
@@ -148,6 +160,7 @@ class LeaseJoin:
             qpv=logement.c.qpv_code,
             demande_id=lease.c.demande_id,
             reference_date=lease.c.date_cal,
+            criteria_mask=lease.c.masque_criteres if self.on_summary else None,
         )
         self.where = [*filters.clauses(self.subject), *scope.clauses(self.subject)]
 
@@ -168,11 +181,53 @@ class LeaseJoin:
 
     def prioritaire(self) -> sa.ColumnElement:
         """1 when the household held a priority criterion on the CAL date, else 0."""
+        if self.on_summary:
+            return sa.case((self.lease.c.masque_criteres != 0, 1), else_=0)
         return sa.case((held_on(self.lease.c.demande_id, self.lease.c.date_cal), 1), else_=0)
 
     def main_criterion_rank(self) -> sa.ColumnElement:
         """Precedence rank of the main criterion held on the CAL date (NULL: none)."""
+        if self.on_summary:
+            return self.lease.c.rang_critere
         return main_criterion_rank(self.lease.c.demande_id, self.lease.c.date_cal)
+
+
+def _of_bail(column) -> bool:
+    return getattr(column, "table", None) is bail
+
+
+def lease_facts(*within: sa.ColumnElement, facts: bool = True) -> sa.Select:
+    """The leases (``bail``) with their CAL date: the earliest positive CAL decision
+    (attribution, ranked or conditional) on the proposition that led to the lease, else the
+    signature date. With ``facts``, also what a summary keeps of each (:data:`bail_faits`):
+    the criteria held on that date as bits, and the main criterion's rank — the expressions
+    :meth:`LeaseJoin.prioritaire`, :meth:`LeaseJoin.main_criterion_rank` and the criteria
+    filter use on the replica."""
+    first_positive = (
+        sa.select(sa.func.min(decision_cal.c.date_cal))
+        .where(
+            decision_cal.c.proposition_id == bail.c.proposition_id,
+            in_list(decision_cal.c.decision, DECISIONS_POSITIVES),
+        )
+        .scalar_subquery()
+    )
+    date_cal = sa.func.coalesce(first_positive, bail.c.date_signature)
+    columns = [*bail.c, date_cal.label("date_cal")]
+    if not facts:
+        return sa.select(*columns).where(*within)
+    base = sa.select(*columns).where(*within).subquery("baux")
+    bits = sum(
+        (
+            sa.case((held_on(base.c.demande_id, base.c.date_cal, [code]), 1 << i), else_=0)
+            for i, code in enumerate(CRITERES)
+        ),
+        sa.literal(0, sa.BigInteger),
+    )
+    return sa.select(
+        *base.c,
+        sa.cast(bits, sa.BigInteger).label("masque_criteres"),
+        main_criterion_rank(base.c.demande_id, base.c.date_cal).label("rang_critere"),
+    )
 
 
 def in_period(column: sa.ColumnElement, start, end_exclusive) -> list[sa.ColumnElement]:

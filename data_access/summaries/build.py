@@ -7,6 +7,10 @@ snapshot, written to a new DuckDB file, published atomically (:mod:`.store`).
   buffer, whatever the size.
 - **From a DuckDB file**: the file attached read-only, each table copied by DuckDB itself.
 
+The leases' facts are then computed once in the summary: each lease's CAL date, the criteria
+its household held on it (bits) and its main criterion, with the expressions the live
+queries use (:func:`~data_access.queries.base.lease_facts`), as columns of its ``bail``.
+
 Each table is written sorted on the date its questions select on (leases by signature,
 offers by release, demandes by filing, propositions by date): DuckDB then skips the blocks
 outside a period. ``demande.numero_unique`` (the national number of a household's demande)
@@ -82,6 +86,7 @@ def build_summary(
                     meta, replay = _copy_from_duckdb(Path(path), target)
                 else:
                     meta, replay = _copy_from_postgres(url, settings, target, directory)
+                _lease_facts(target)
                 target.execute("CHECKPOINT")
             finally:
                 target.close()
@@ -100,6 +105,20 @@ def build_summary(
         finally:
             built.unlink(missing_ok=True)
             Path(f"{built}.wal").unlink(missing_ok=True)
+
+
+def _lease_facts(target) -> None:
+    """The summary's ``bail`` gains each lease's facts, computed once here with the very
+    expressions the live queries use (:func:`~data_access.queries.base.lease_facts`)."""
+    from data_access.queries.base import bail_faits, lease_facts
+
+    dialect = sa.create_engine("duckdb:///:memory:").dialect
+    select = str(lease_facts().compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    columns = ", ".join(f'"{c.name}"' for c in bail_faits.columns)
+    target.execute(f"CREATE TABLE bail_faits AS SELECT {columns} FROM ({select}) AS faits "
+                   f'ORDER BY "{SORTED_ON["bail"]}"')  # fmt: skip
+    target.execute('DROP TABLE "bail"')
+    target.execute('ALTER TABLE bail_faits RENAME TO "bail"')
 
 
 def _insert_sorted(target, table: str, source: str) -> None:

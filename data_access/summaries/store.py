@@ -33,8 +33,8 @@ from data_access.execution import Freshness
 from data_access.settings import Settings
 
 #: The layout of a summary: a summary of another layout is not read (a new version of relog
-#: rebuilds it).
-FORMAT = 1
+#: rebuilds it). 2: the leases' facts (CAL date, criteria bits, main criterion) in ``bail``.
+FORMAT = 2
 POINTER = "courant.json"
 
 
