@@ -209,7 +209,6 @@ def build_and_measure(
     """``relog summarise`` in a child process on the replica at ``url`` (its wall time and
     peak memory), then every case read from the summary it built."""
     import os
-    import resource
     import subprocess
 
     env = {**os.environ, "RELOG_SUMMARY_DIR": str(directory)}
@@ -218,18 +217,21 @@ def build_and_measure(
         env["RELOG_DEMO_PATH"] = url.split(":///", 1)[1]
     else:
         env["RELOG_DATABASE_URL"] = url
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    log = directory.parent / f"{directory.name}.log"
     t0 = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "relog", "summarise", "--force"],
-        env=env, capture_output=True, text=True,
-    )  # fmt: skip
+    with open(log, "w") as out:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "relog", "summarise", "--force"],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        # this child's own resources (its peak memory, not the largest of all children)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - t0
-    if done.returncode != 0:
-        raise RuntimeError(f"relog summarise : {done.stderr[-2000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if child.returncode != 0:
+        raise RuntimeError(f"relog summarise : {log.read_text()[-2000:]}")
     size = sum(f.stat().st_size for f in directory.glob("*/resume-*.duckdb")) / 1e6
-    build = Build(scale, backend, seconds, max(peak, before) / 1e6, size)
+    build = Build(scale, backend, seconds, usage.ru_maxrss / 1e6, size)
     print(f"  {scale:11s} {backend:8s} résumé construit en {seconds:.1f} s, "
           f"{build.max_rss_gb:.2f} Go au plus, {size:.0f} Mo", flush=True)  # fmt: skip
     settings = replace(load_settings(), summary_dir=directory, summaries=True)
