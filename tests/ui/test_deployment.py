@@ -214,6 +214,19 @@ def route_on(proxy: Proxy, upstream: str) -> str:
     raise AssertionError(f"aucun cookie ne mène à {upstream}")
 
 
+def signed_in(context, deployment, raw_tables):
+    """A page signed in through the proxy showing the default view: (page, its route cookie,
+    the process serving it, the other process)."""
+    proxy, servers = deployment
+    page = context.new_page()
+    sign_in(page, proxy)
+    wait_for_rehousings(page, raw_tables, Filters(**DEFAULT))
+    route = next(c["value"] for c in context.cookies() if c["name"] == "relog_route")
+    (first,) = process_of(proxy, route)
+    other = next(f"127.0.0.1:{p}" for p in servers if f"127.0.0.1:{p}" != first)
+    return page, route, first, other
+
+
 def test_a_user_signs_in_through_nginx_and_keeps_one_process(deployment, context, raw_tables):
     """HTTPS and websockets pass through the proxy; the first answer sets the route cookie,
     and the page and its websocket are served by the same process."""
@@ -235,13 +248,8 @@ def test_a_user_signs_in_through_nginx_and_keeps_one_process(deployment, context
 def test_another_process_reads_the_same_sign_in(deployment, context, raw_tables):
     """The processes share the cookie secret: a signed-in browser moved to the other process
     (a restart, a deployment, another machine) keeps its session and its page works."""
-    proxy, servers = deployment
-    page = context.new_page()
-    sign_in(page, proxy)
-    wait_for_rehousings(page, raw_tables, Filters(**DEFAULT))
-    route = next(c["value"] for c in context.cookies() if c["name"] == "relog_route")
-    (first,) = process_of(proxy, route)
-    other = next(f"127.0.0.1:{p}" for p in servers if f"127.0.0.1:{p}" != first)
+    proxy, _ = deployment
+    page, _, _, other = signed_in(context, deployment, raw_tables)
     moved = route_on(proxy, other)
     context.add_cookies([{"name": "relog_route", "value": moved, "url": proxy.url}])
     page.reload()
@@ -281,15 +289,10 @@ def test_a_stopped_process_hands_its_users_to_the_other(deployment, context, raw
     """Last of the module: one process stops; its signed-in user reloads and is served by
     the other, figures unchanged."""
     proxy, servers = deployment
-    page = context.new_page()
-    sign_in(page, proxy)
-    wait_for_rehousings(page, raw_tables, Filters(**DEFAULT))
-    route = next(c["value"] for c in context.cookies() if c["name"] == "relog_route")
-    (first,) = process_of(proxy, route)
+    page, route, first, other = signed_in(context, deployment, raw_tables)
     servers[int(first.rsplit(":", 1)[1])].stop()
     page.reload()
     wait_for_rehousings(page, raw_tables, Filters(**DEFAULT))
     expect(page.get_by_role("heading", name="Connexion")).to_have_count(0)
     page.close()
-    other = next(f"127.0.0.1:{p}" for p in servers if f"127.0.0.1:{p}" != first)
     assert websocket_served(proxy, route, other)
