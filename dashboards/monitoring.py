@@ -133,7 +133,7 @@ def _age_s(moment: datetime | None) -> float | None:
 def _summaries(replica) -> dict:
     """The summaries part of ``/sante``: the last one built, and whether the pages read it
     (it holds the replica's data) or the live replica answers."""
-    store = replica._summaries.store if replica._summaries is not None else None
+    store = replica.summary_store
     built = store.current() if store is not None else None
     if built is None:
         SUMMARY_AGE.set(-1)

@@ -260,9 +260,7 @@ class _Source:
 
 class _Summaries:
     """The summaries of one replica as its readers see them: the current file's engine,
-    the pointer looked at every :attr:`CHECK_S` seconds at most."""
-
-    CHECK_S = 2.0
+    the pointer looked at on each read (one ``stat``; read again only when it changed)."""
 
     def __init__(self, url: str | None, settings: Settings):
         from data_access.summaries.store import SummaryStore
@@ -270,23 +268,23 @@ class _Summaries:
         self.settings = settings
         self.store = SummaryStore.of(url, settings)
         self._source: _Source | None = None
-        self._checked = -1e9
         self._broken: set[str] = set()
         self._lock = threading.Lock()
 
     def source(self) -> _Source | None:
-        now = time.monotonic()
-        if now - self._checked < self.CHECK_S:
-            return self._source
-        with self._lock:
-            self._checked = now
-            summary = self.store.current()
-            if summary is None or str(summary.path) in self._broken:
-                self._swap(None)
-            elif self._source is None or self._source.summary.path != summary.path:
-                engine = create_replica_engine(f"duckdb:///{summary.path}", self.settings)
-                self._swap(_Source(summary, engine))
-            return self._source
+        summary = self.store.current()
+        current = self._source
+        if summary is not None and str(summary.path) in self._broken:
+            summary = None
+        if summary is None or current is None or current.summary.path != summary.path:
+            with self._lock:
+                if summary is None:
+                    self._swap(None)
+                elif self._source is None or self._source.summary.path != summary.path:
+                    engine = create_replica_engine(f"duckdb:///{summary.path}", self.settings)
+                    self._swap(_Source(summary, engine))
+                current = self._source
+        return current
 
     def broken(self, source: _Source) -> None:
         """A read of ``source`` failed (file removed, damaged): not read again; the next
@@ -398,6 +396,12 @@ class Execution:
 
     # ------------------------------------------------------------------ summaries
     @property
+    def summary_store(self):
+        """This replica's :class:`~data_access.summaries.SummaryStore`, or ``None`` when
+        summaries are disabled (``RELOG_SUMMARIES=0``)."""
+        return self._summaries.store if self._summaries is not None else None
+
+    @property
     def summary(self):
         """The summary the figures are read from now (:mod:`data_access.summaries`), or
         ``None`` (none built, not current, or disabled: the live replica answers)."""
@@ -508,13 +512,9 @@ class Execution:
                             # DuckDB hands its result over column by column (NumPy): no Python
                             # row per result row, which costs more than the query on large
                             # results
-                            arrays = result.cursor.fetchnumpy()
-                            result.close()
+                            arrays = _numpy_columns(result, columns)
                             self.health.answered()
-                            return {
-                                name: _column(values)
-                                for name, values in zip(columns, arrays.values())
-                            }
+                            return arrays
                         rows = result.fetchall()
                 break
             except sa_exc.DBAPIError as err:
@@ -543,9 +543,7 @@ class Execution:
                     self.health.answered()  # it answered, with an error
                 raise error from err
         self.health.answered()
-        # column-wise from plain tuples: pandas probing Row objects costs more than the query
-        data = list(zip(*rows)) if rows else [()] * len(columns)
-        return {name: list(values) for name, values in zip(columns, data)}
+        return _row_columns(rows, columns)
 
     def _translate(self, err: sa_exc.DBAPIError) -> Exception:
         """A French message for the user; the driver's own text (host, port, file paths,
@@ -713,13 +711,21 @@ def _fetch_duckdb(
     ``rows`` lists of Python values (what :meth:`Execution._fetch` makes of PostgreSQL's)."""
     with engine.connect() as conn:
         result = conn.execute(stmt, parameters)
-        if rows:
-            data = result.fetchall()
-            columns_ = list(zip(*data)) if data else [()] * len(columns)
-            return {name: list(values) for name, values in zip(columns, columns_)}
-        arrays = result.cursor.fetchnumpy()
-        result.close()
+        return _row_columns(result.fetchall(), columns) if rows else _numpy_columns(result, columns)
+
+
+def _numpy_columns(result, columns: list[str]) -> dict[str, Any]:
+    """A DuckDB result's columns as NumPy arrays (:func:`_column`), the result closed."""
+    arrays = result.cursor.fetchnumpy()
+    result.close()
     return {name: _column(values) for name, values in zip(columns, arrays.values())}
+
+
+def _row_columns(rows: list, columns: list[str]) -> dict[str, list]:
+    """Rows as lists of Python values column by column: pandas probing Row objects costs
+    more than the query."""
+    data = list(zip(*rows)) if rows else [()] * len(columns)
+    return {name: list(values) for name, values in zip(columns, data)}
 
 
 def _on_event_loop() -> bool:

@@ -197,16 +197,20 @@ def _check_all(live, summarised, case):
 
 
 # ---------------------------------------------------------------------------- properties
-def test_summarised_questions_equal_live_ones_on_duckdb(duckdb_pair, raw_tables):
-    live, summarised, _ = duckdb_pair
+def _check_random_cases(live, summarised, raw_tables, examples: int) -> None:
     coverage = live.coverage()
 
-    @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
     @given(case=cases(_codes(raw_tables), coverage.start, coverage.end))
     def check(case):
         _check_all(live, summarised, case)
 
     check()
+
+
+def test_summarised_questions_equal_live_ones_on_duckdb(duckdb_pair, raw_tables):
+    live, summarised, _ = duckdb_pair
+    _check_random_cases(live, summarised, raw_tables, examples=20)
 
 
 @pytest.mark.postgres
@@ -214,14 +218,7 @@ def test_summarised_questions_equal_live_ones_on_duckdb(duckdb_pair, raw_tables)
 def test_summarised_questions_equal_live_ones_on_the_postgresql_standby(postgres_pair, raw_tables):
     live, summarised, summary = postgres_pair
     assert summary.replay is not None  # built from the standby, in one snapshot
-    coverage = live.coverage()
-
-    @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(case=cases(_codes(raw_tables), coverage.start, coverage.end))
-    def check(case):
-        _check_all(live, summarised, case)
-
-    check()
+    _check_random_cases(live, summarised, raw_tables, examples=5)
 
 
 def test_the_default_view_is_the_same_and_says_its_age(duckdb_pair):

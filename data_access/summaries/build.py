@@ -20,6 +20,7 @@ replica.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -33,7 +34,7 @@ from sqlalchemy.engine import make_url
 
 from data_access.demo.writer import _duckdb_type
 from data_access.engine import create_replica_engine
-from data_access.execution import FRESHNESS_STATEMENTS, version_of
+from data_access.execution import FRESHNESS_STATEMENTS, _parse_ts, version_of
 from data_access.schema import TABLES
 from data_access.settings import Settings
 from data_access.summaries.store import FORMAT, Summary, SummaryStore
@@ -95,7 +96,7 @@ def build_summary(
                 path=directory / f"resume-{_slug(version)}-{int(time.time())}.duckdb",
                 version=version,
                 base_version=version_of(meta, None),
-                extraction=_parse(meta.get("extraction")),
+                extraction=_parse_ts(meta.get("extraction")),
                 replay=replay,
                 built_at=datetime.now(UTC),
                 build_s=round(time.perf_counter() - start, 2),
@@ -182,16 +183,7 @@ def _copy_table(cursor, table: str, target, directory: Path) -> None:
 
 
 def _slug(version: str) -> str:
-    import hashlib
-
     return hashlib.sha256(version.encode()).hexdigest()[:12]
-
-
-def _parse(value: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def needs_build(summary: Summary | None, live, interval_s: float) -> bool:
