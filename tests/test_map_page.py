@@ -89,6 +89,44 @@ def test_values_are_the_api_figures_and_the_independent_count(
     assert len(outside) and outside["demandes_actives"].isna().all()
 
 
+@pytest.mark.parametrize(
+    "filters, protected",
+    [
+        ({}, False),
+        ({"level": "epci", "epci": [SICOVAL], "criteres": ["DALO"], "typologie": "T4"}, False),
+        ({"level": "commune", "end": pd.Timestamp("2025-03-01").date()}, True),
+    ],
+)
+def test_prefetch_asks_everything_the_map_asks(demo_path, filters, protected):
+    """After the state's prefetch, the map's figures, totals, links and caption ask the
+    database nothing more: the page's refresh, which awaits the prefetch off the event loop,
+    never queries on it (a figure that asks a new question must be added to
+    DemandSupplyState.prefetch). A cache of its own (fresh settings key it)."""
+    from data_access import Replica
+    from data_access.settings import load_settings
+
+    ttl = 2000 + len(filters) + protected
+    settings = replace(load_settings(), demo_path=demo_path, version_ttl_s=ttl)
+    replica = Replica(url=f"duckdb:///{demo_path}", settings=settings, cache=True)
+    try:
+        state = DemandSupplyState(replica, protected=protected)
+        state.param.update(**filters)
+        futures = state.prefetch()
+        assert futures, "nothing prefetched"
+        for future in futures:
+            future.result()
+        misses = replica._cache.misses
+        values = state.values()
+        state.totals(values)
+        state.caption()
+        state.links_by_code()
+        for column in (state.demand, state.supply):
+            state.classes(values, column)
+        assert replica._cache.misses == misses
+    finally:
+        replica.dispose()
+
+
 def test_observation_date_is_the_end_of_the_chosen_month(state):
     state.end = pd.Timestamp("2025-08-01").date()
     assert str(state.at) == "2025-08-31"

@@ -163,7 +163,13 @@ class DemandSupplyPage(pn.viewable.Viewer):
             disabled=layers.qpv is None,
         )
         self._main = pn.Column(sizing_mode="stretch_width")
-        self.recover = NextTickRefresh(self.refresh, [self._main])  # ReplicaWatch calls it
+        settings = state.replica.settings
+        self.recover = NextTickRefresh(  # also what ReplicaWatch calls
+            self.refresh,
+            [self._main],
+            prefetch=state.prefetch,  # its questions started off the event loop
+            wait_s=settings.deadline_s + settings.connect_timeout_s,
+        )
         state.param.watch(self.recover, [*FILTER_PARAMS, *VIEW_PARAMS])
         if self.maps is not None:
             if layers.qpv is not None:
@@ -256,8 +262,13 @@ class DemandSupplyPage(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ URL
     def restore(self, search: str) -> None:
-        """Open the view a shared link describes (``?fin=…&epci=…&demande=tension``)."""
+        """Open the view a shared link describes (``?fin=…&epci=…&demande=tension``), drawn
+        at once: the session goes to the browser with it. The refresh the change scheduled
+        (its questions awaited off the event loop) then finds nothing left to change; left
+        to it, the maps' new values could reach a browser still building the page from the
+        session's first state, and be lost there (seen with the map tests run two at a time)."""
         restore_state(self.state, self.history, search)
+        self.refresh()
 
     # ------------------------------------------------------------------ layout
     def sidebar(self) -> pn.viewable.Viewable:

@@ -13,6 +13,7 @@ link that opens the rehousing page on a territory. Labels and definitions are th
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -175,6 +176,28 @@ class DemandSupplyState(FilterState):
             **pressure.attrs.get("ratios_non_calcules", {}),
         }
         return out
+
+    def prefetch(self, level: str | None = None) -> list:
+        """Start at once the cached questions :meth:`values` and :meth:`totals` ask for
+        ``level`` (:meth:`Replica.prefetch`): the page's refresh awaits them off the event
+        loop, then reads them from the cache. Listed here once more, in step with the
+        methods above: tests/test_map_page.py checks that a refresh after it asks the
+        database nothing."""
+        level = level or self.level
+        replica, scope = self.replica, self.scope
+        calls = [partial(replica.territories, level, Filters(), scope)]
+        if self.protected:
+            calls += [
+                partial(replica.territory_publication, self.end),
+                partial(replica.demand_supply, Filters(end=self.end), level=level, scope=scope),
+            ]
+        else:
+            filters = self.filters()
+            calls += [
+                partial(replica.demand_supply, filters, level=level, scope=scope),
+                partial(replica.typology_pressure, filters, level=level, scope=scope),
+            ]
+        return replica.prefetch(calls)
 
     def publication(self):
         """The observation month's protected counts (:meth:`Replica.territory_publication`)."""

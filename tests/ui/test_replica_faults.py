@@ -122,3 +122,44 @@ def test_a_standby_whose_replay_lags_says_how_late_its_figures_are(
             primary.execute("DROP TABLE IF EXISTS relog_retard")
         context.close()
         app.stop()
+
+
+def test_a_map_change_waits_for_a_hung_standby_off_the_event_loop(
+    pg_cluster, browser, demo_path, raw_tables, tmp_path
+):
+    """The map page's figures are asked off the event loop too: while a filter change waits
+    for the hung standby, /liveness answers before any read has failed; once the standby
+    answers again, the map shows the new selection's totals without a reload."""
+    from tests import oracle
+    from tests.ui.test_map_page import OBSERVED, open_map
+
+    app = ServedApp(
+        demo_path,
+        log_dir=tmp_path,
+        database_url=pg_cluster.readonly_url,
+        env={
+            "RELOG_STATEMENT_TIMEOUT_S": "3",
+            "RELOG_DEADLINE_S": "30",
+            "RELOG_UNREACHABLE_RETRY_S": "1",
+            "RELOG_VERSION_TTL_S": "1",
+        },
+    )
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
+    try:
+        page = context.new_page()
+        open_map(page, app)
+        with pg_cluster.standby_hung():
+            choose(page, "epci", "Sicoval")  # never asked: the map waits for the standby
+            with urllib.request.urlopen(f"{app.url}/liveness", timeout=120) as answer:
+                assert answer.status == 200
+            assert _samples(app.url)["relog_base_echecs_total"][0].value == 0
+        figures = oracle.demand_supply(
+            raw_tables, Filters(end="2026-10", epci=(SICOVAL,)), "commune", OBSERVED
+        )
+        total = f"{int(figures['demandes_actives'].sum()):,}".replace(",", "\u202f")
+        expect(page.locator(".relog-totals")).to_contain_text(
+            f"{total} demandes actives", timeout=90_000
+        )
+    finally:
+        context.close()
+        app.stop()
