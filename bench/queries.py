@@ -322,6 +322,14 @@ def main(args) -> int:
         from bench import flood
 
         reports.append(flood.main(_demo("departement")))
+    if "sessions" in suites:
+        from bench import sessions
+
+        reports.append(sessions.main(_demo("departement")))
+    if "tenue" in suites:
+        from bench import sessions
+
+        reports.append(sessions.main(_demo("departement"), duration_s=1800.0, soak=True))
     if "plan" in suites:
         from bench import plan
 

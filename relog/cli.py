@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--repeat", type=int, default=30, help="répétitions par requête (départ.)")
     bench.add_argument(
         "--suites",
-        default="requetes,page,navigateur,carte,plan,reunion,afflux",
+        default="requetes,page,navigateur,carte,plan,reunion,afflux,sessions",
         help="liste séparée par des virgules : requetes (API et SQL nu), page (page des "
         "relogements : filtre, premier affichage dans Chromium, mémoire par session), "
         "navigateur (choix d'un EPCI dans Chromium jusqu'à l'affichage de tous les chiffres, "
@@ -347,7 +347,10 @@ def main(argv: list[str] | None = None) -> int:
         "(page du suivi du plan : filtre sur DuckDB et PostgreSQL, premier affichage, fiche "
         "PDF, rétro-prévision des objectifs), reunion (page de réunion : premier affichage, "
         "changement de vue, mémoire de 20 écrans), afflux (changement de filtre dans Chromium "
-        "pendant 4 × 40 requêtes anonymes de la page)",
+        "pendant 4 × 40 requêtes anonymes de la page), sessions (50 sessions sur 2 processus, "
+        "un changement de mois toutes les 10 s chacune, 2 minutes : délai, mémoire par session "
+        "et après fermeture), tenue (les mêmes 50 sessions pendant 30 minutes : mémoire stable ; "
+        "hors défaut)",
     )
     bench.set_defaults(func=cmd_bench)
 
