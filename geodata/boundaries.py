@@ -147,11 +147,12 @@ def _bounds_text(bounds) -> str:
     return " ; ".join(int_label(round(v)) for v in bounds)
 
 
-def _check_coordinates(raw: gpd.GeoDataFrame, path: Path) -> None:
+def _check_coordinates(raw: gpd.GeoDataFrame, path: Path) -> np.ndarray:
     """The file's coordinates are those its system says, and land in metropolitan France:
     a file in Lambert-93 without a ``crs`` member (read as degrees), degrees declared as
     Lambert-93 metres (a blob by Null Island) or swapped longitude and latitude (a mirrored
-    map at sea) is refused with the likely cause, never drawn wrong."""
+    map at sea) is refused with the likely cause, never drawn wrong. Returns the file's box
+    in Lambert-93 (minx, miny, maxx, maxy)."""
     minx, miny, maxx, maxy = raw.total_bounds
     if not np.isfinite([minx, miny, maxx, maxy]).all():
         raise BoundaryError(f"Le fichier {path.name} a des coordonnées non numériques.")
@@ -172,7 +173,7 @@ def _check_coordinates(raw: gpd.GeoDataFrame, path: Path) -> None:
     projected = gpd.GeoSeries(gpd.points_from_xy(xs, ys), crs=raw.crs).to_crs(CRS).total_bounds
     fx0, fy0, fx1, fy1 = FRANCE_L93
     if fx0 <= projected[0] and projected[2] <= fx1 and fy0 <= projected[1] <= projected[3] <= fy1:
-        return
+        return projected
     cause = "système de coordonnées mal déclaré"
     if not geographic and extent <= 180:
         cause = (
@@ -188,12 +189,60 @@ def _check_coordinates(raw: gpd.GeoDataFrame, path: Path) -> None:
     )
 
 
+#: How far (metres) a layer may reach beyond its département's box: the official layers'
+#: editions and simplifications differ by a few hundred metres; a misdeclared system of
+#: coordinates moves a layer by tens or hundreds of kilometres.
+DEPARTEMENT_MARGIN = 5_000.0
+
+
+@dataclass(frozen=True)
+class DepartementBounds:
+    """Where the replica's département lies, in Lambert-93 metres, and what says so."""
+
+    departement: str
+    bounds: tuple[float, float, float, float]
+    source: str
+
+
+def _check_departement(
+    projected: np.ndarray, level: str, expected: DepartementBounds, path: Path
+) -> None:
+    """A layer lands on the replica's département: communes and QPV inside its box (with a
+    margin), an EPCI's box centred in it (an EPCI may reach over a border). Refused with a
+    French message otherwise: a system of coordinates misdeclared as a neighbouring one (a
+    UTM zone for another) still lands in France, elsewhere."""
+    ex0, ey0, ex1, ey1 = expected.bounds
+    m = DEPARTEMENT_MARGIN
+    x0, y0, x1, y1 = projected
+    if level == "epci":
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        inside = ex0 - m <= cx <= ex1 + m and ey0 - m <= cy <= ey1 + m
+    else:
+        inside = ex0 - m <= x0 and x1 <= ex1 + m and ey0 - m <= y0 and y1 <= ey1 + m
+    if inside:
+        return
+    shift = max(ex0 - x0, x1 - ex1, ey0 - y0, y1 - ey1, 0.0)
+    raise BoundaryError(
+        f"Les contours de {path.name} ne tombent pas sur le département "
+        f"{expected.departement} de la réplique une fois placés en Lambert-93 : leur emprise "
+        f"({_bounds_text(projected)} m) en sort de {int_label(round(shift / 1000))} km "
+        f"(emprise du département d'après {expected.source} : "
+        f"{_bounds_text(expected.bounds)} m). Système de coordonnées mal déclaré, ou "
+        "contours d'un autre territoire. Carte non dessinée."
+    )
+
+
 def build_layer(
-    path: str | Path, level: str, reference: pd.DataFrame, tolerance: float = 100.0
+    path: str | Path,
+    level: str,
+    reference: pd.DataFrame,
+    tolerance: float = 100.0,
+    departement: DepartementBounds | None = None,
 ) -> BoundaryLayer:
     """Load ``path`` as a ``level`` layer checked against ``reference`` (codes in its index,
     ``libelle`` column): see the module docstring. ``tolerance``: simplification in metres
-    (0: none)."""
+    (0: none). ``departement``: where the replica's département lies, the layer must land
+    there (else only in metropolitan France)."""
     if level not in LEVELS:
         raise BoundaryError(
             f"Niveau de contours inconnu : {level!r} (attendu : commune, epci ou qpv)."
@@ -204,7 +253,9 @@ def build_layer(
     report = BoundaryReport(source=path.name)
     if raw.crs is None:
         raw = raw.set_crs("EPSG:4326")  # RFC 7946: GeoJSON without a crs is WGS84
-    _check_coordinates(raw, path)
+    projected = _check_coordinates(raw, path)
+    if departement is not None:
+        _check_departement(projected, level, departement, path)
     frame = gpd.GeoDataFrame(
         {
             "code": raw[code_col].astype(str).str.strip(),
@@ -265,10 +316,14 @@ _LOCK = threading.Lock()
 
 
 def load_boundaries(
-    path: str | Path, level: str, reference: pd.DataFrame, tolerance: float = 100.0
+    path: str | Path,
+    level: str,
+    reference: pd.DataFrame,
+    tolerance: float = 100.0,
+    departement: DepartementBounds | None = None,
 ) -> BoundaryLayer:
     """:func:`build_layer`, cached for the process on the file (path, size, time), the level,
-    the tolerance and the reference's codes."""
+    the tolerance, the reference's codes and the département's bounds."""
     path = Path(path)
     stat = path.stat() if path.exists() else None
     key = (
@@ -277,11 +332,12 @@ def load_boundaries(
         level,
         tolerance,
         hash(tuple(reference.index)),
+        departement,
     )
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
-    layer = build_layer(path, level, reference, tolerance)
+    layer = build_layer(path, level, reference, tolerance, departement)
     with _LOCK:
         _CACHE[key] = layer
     return layer

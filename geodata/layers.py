@@ -28,9 +28,11 @@ import shapely
 
 from data_access.settings import Settings
 from geodata.boundaries import (
+    CRS,
     BoundaryError,
     BoundaryLayer,
     BoundaryReport,
+    DepartementBounds,
     load_boundaries,
     schematic_communes,
 )
@@ -79,6 +81,31 @@ def commune_file(settings: Settings, communes: pd.DataFrame) -> Path | None:
     return None
 
 
+def departement_bounds(settings: Settings, communes: pd.DataFrame) -> DepartementBounds | None:
+    """Where the replica's département lies (Lambert-93), from an official commune layer
+    the product holds for it: the contours ``relog geodata fetch`` downloaded, else the
+    layer shipped with relog. None for a replica of several départements, or of one the
+    product holds no layer of: its layers are then only checked to land in metropolitan
+    France."""
+    departement = departement_of(communes)
+    if departement is None:
+        return None
+    official = [
+        (cached_communes(departement, cache_dir(settings.data_dir)), "les contours téléchargés"),
+        (shipped("commune", departement), "la couche livrée avec relog"),
+    ]
+    for path, source in official:
+        if path.exists():
+            stat = path.stat()
+
+            def bounds(path=path, source=source) -> DepartementBounds:
+                box = gpd.read_file(path, engine="pyogrio").to_crs(CRS).total_bounds
+                return DepartementBounds(departement, tuple(float(v) for v in box), source)
+
+            return _cached(("bounds", str(path), stat.st_size, stat.st_mtime_ns), bounds)
+    return None
+
+
 def epci_from_communes(
     layer: BoundaryLayer, communes: pd.DataFrame, epci: pd.DataFrame
 ) -> BoundaryLayer:
@@ -102,6 +129,7 @@ def map_layers(
     ``epci``), ``epci`` and ``qpv`` (index code, ``libelle``)."""
     errors: list[str] = []
     notices: list[str] = []
+    where = departement_bounds(settings, communes)
     path = commune_file(settings, communes)
     commune_layer, from_shipped = None, False
     if path is None:
@@ -109,7 +137,8 @@ def map_layers(
         candidate = shipped("commune", departement) if departement else None
         if candidate is not None and candidate.exists():
             try:
-                commune_layer, from_shipped = load_boundaries(candidate, "commune", communes), True
+                commune_layer = load_boundaries(candidate, "commune", communes, departement=where)
+                from_shipped = True
             except BoundaryError:  # another edition of the communes: the shipped layer won't do
                 commune_layer = None
         if commune_layer is None:
@@ -120,18 +149,20 @@ def map_layers(
             notices.append(SCHEMATIC_NOTICE)
     else:
         try:
-            commune_layer = load_boundaries(path, "commune", communes)
+            commune_layer = load_boundaries(path, "commune", communes, departement=where)
         except BoundaryError as err:
             errors.append(f"Contours des communes : {err}")
     epci_layer = None
     if settings.contours_epci is None and from_shipped:
         try:
-            epci_layer = load_boundaries(shipped("epci", departement), "epci", epci)
+            epci_layer = load_boundaries(
+                shipped("epci", departement), "epci", epci, departement=where
+            )
         except BoundaryError:
             epci_layer = None  # the union of the communes below
     if settings.contours_epci is not None:
         try:
-            epci_layer = load_boundaries(settings.contours_epci, "epci", epci)
+            epci_layer = load_boundaries(settings.contours_epci, "epci", epci, departement=where)
         except BoundaryError as err:
             fallback = (
                 " Les EPCI sont dessinés comme l'union de leurs communes." if commune_layer else ""
@@ -144,7 +175,7 @@ def map_layers(
     qpv_layer = None
     if settings.contours_qpv is not None:
         try:
-            qpv_layer = load_boundaries(settings.contours_qpv, "qpv", qpv)
+            qpv_layer = load_boundaries(settings.contours_qpv, "qpv", qpv, departement=where)
         except BoundaryError as err:
             errors.append(f"Contours des QPV : {err}")
     return MapLayers(

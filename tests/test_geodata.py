@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -290,6 +291,42 @@ def test_contours_in_a_wrong_or_missing_system_are_refused_in_french(
         frame.set_geometry(swapped).to_file(path, driver="GeoJSON")
     with pytest.raises(BoundaryError, match=message):
         build_layer(path, "commune", communes)
+
+
+def test_contours_in_a_neighbouring_system_land_off_the_departement_and_are_refused(
+    tmp_path, duckdb_replica, communes
+):
+    """The replica's département's communes in UTM zone 31 declared as zone 32: the map
+    lands 500 km east, by the Alps, still inside metropolitan France's box (the check of
+    issue 19's three cases lets it through) but off the département the product holds a
+    layer of: refused, in French, with how far off it lands."""
+    from dataclasses import replace
+
+    from geodata.layers import departement_bounds, map_layers
+
+    frame = gpd.read_file(COMMUNES_OCCITANIE)
+    frame = frame[frame["code"].str.startswith("31")].to_crs("EPSG:32631")
+    path = tmp_path / "utm.gpkg"
+    frame.set_crs("EPSG:32632", allow_override=True).to_file(path, driver="GPKG")
+    assert len(build_layer(path, "commune", communes).frame) == 586  # France's box: accepted
+    settings = replace(duckdb_replica.settings, data_dir=tmp_path, contours_communes=path)
+    where = departement_bounds(settings, communes)
+    assert where.departement == "31" and where.source == "la couche livrée avec relog"
+    layers = map_layers(
+        settings, communes, duckdb_replica.reference("epci"), duckdb_replica.reference("qpv")
+    )
+    assert layers.commune is None
+    [error] = layers.errors
+    assert "ne tombent pas sur le département 31 de la réplique" in error
+    assert re.search(r"en sort de \d{3} km", error) and "Carte non dessinée" in error
+    # the same communes, their system declared rightly, land on it
+    good = tmp_path / "bon.gpkg"
+    frame.to_file(good, driver="GPKG")
+    settings = replace(settings, contours_communes=good)
+    layers = map_layers(
+        settings, communes, duckdb_replica.reference("epci"), duckdb_replica.reference("qpv")
+    )
+    assert layers.errors == [] and len(layers.commune.frame) == 586
 
 
 def test_contours_in_lambert93_that_say_so_are_accepted(tmp_path, communes):
