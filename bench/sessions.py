@@ -48,6 +48,7 @@ class Client:
     latencies: list[float] = field(default_factory=list)
     failures: int = 0
     opened_s: float | None = None
+    broken: bool = False
     _ws: object = None
     _kpi: str | None = None
     _chart: str | None = None
@@ -142,12 +143,13 @@ class Client:
                     ):
                         self.latencies.append(time.perf_counter() - start)
                         return
-        except TimeoutError:
+        except TimeoutError:  # a message may be half read: this session stops there
             self.failures += 1
+            self.broken = True
 
     async def run(self, until: float) -> None:
         await asyncio.sleep(random.uniform(0, PERIOD_S))  # users do not click in step
-        while time.monotonic() < until:
+        while time.monotonic() < until and not self.broken:
             started = time.monotonic()
             await self.change()
             await asyncio.sleep(max(0.0, PERIOD_S - (time.monotonic() - started)))
