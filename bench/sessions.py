@@ -23,13 +23,13 @@ import random
 import re
 import statistics
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from bench.dashboard import Measure, _p95, report
+from bench.flood import _counters
 from data_access.formatting import month_label
 
 SESSIONS, PROCESSES, PERIOD_S = 50, 2, 10.0
@@ -179,14 +179,8 @@ def _rss_mb(pids: list[int]) -> float:
 
 
 def _sessions(bases: list[str]) -> int:
-    from prometheus_client.parser import text_string_to_metric_families
-
-    total = 0
-    for base in bases:
-        with urllib.request.urlopen(f"{base}/metriques", timeout=60) as answer:
-            for family in text_string_to_metric_families(answer.read().decode()):
-                total += sum(s.value for s in family.samples if s.name == "relog_sessions")
-    return int(total)
+    """The sessions the servers hold (their metrics)."""
+    return int(sum(_counters(base).get("relog_sessions", 0) for base in bases))
 
 
 async def _scenario(bases, pids, sessions, duration_s, sample_s, log):

@@ -34,21 +34,26 @@ def _get(url: str) -> None:
         pass
 
 
-def test_a_hung_standby_shows_a_banner_and_the_figures_come_back_by_themselves(
-    pg_cluster, browser, demo_path, raw_tables, tmp_path
-):
-    app = ServedApp(
+def _served_on_the_standby(pg_cluster, demo_path, tmp_path) -> ServedApp:
+    """relog serve on the suite's standby, with a deadline long enough for a test to check
+    what answers while the reads hang."""
+    return ServedApp(
         demo_path,
         log_dir=tmp_path,
         database_url=pg_cluster.readonly_url,
         env={
             "RELOG_STATEMENT_TIMEOUT_S": "3",
-            # long: the reads hang until then, and the test checks what answers meanwhile
             "RELOG_DEADLINE_S": "30",
             "RELOG_UNREACHABLE_RETRY_S": "1",
             "RELOG_VERSION_TTL_S": "1",
         },
     )
+
+
+def test_a_hung_standby_shows_a_banner_and_the_figures_come_back_by_themselves(
+    pg_cluster, browser, demo_path, raw_tables, tmp_path
+):
+    app = _served_on_the_standby(pg_cluster, demo_path, tmp_path)
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
     try:
         page = context.new_page()
@@ -133,17 +138,7 @@ def test_a_map_change_waits_for_a_hung_standby_off_the_event_loop(
     from tests import oracle
     from tests.ui.test_map_page import OBSERVED, open_map
 
-    app = ServedApp(
-        demo_path,
-        log_dir=tmp_path,
-        database_url=pg_cluster.readonly_url,
-        env={
-            "RELOG_STATEMENT_TIMEOUT_S": "3",
-            "RELOG_DEADLINE_S": "30",
-            "RELOG_UNREACHABLE_RETRY_S": "1",
-            "RELOG_VERSION_TTL_S": "1",
-        },
-    )
+    app = _served_on_the_standby(pg_cluster, demo_path, tmp_path)
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
     try:
         page = context.new_page()
