@@ -172,6 +172,15 @@ def _models(tree):
             stack.extend(node)
 
 
+def run_apart(coroutine):
+    """``asyncio.run(coroutine)`` on a thread of its own: the caller's thread may already
+    run an event loop (Playwright's synchronous API leaves one in a test worker)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def _rss_mb(pids: list[int]) -> float:
     import psutil
 
@@ -239,9 +248,8 @@ def measure(
     with ExitStack() as stack:
         apps = [stack.enter_context(ServedApp(demo_path)) for _ in range(processes)]
         bases = [a.url.replace("localhost", "127.0.0.1") for a in apps]
-        clients, baseline, opened, peak, closed, left, samples, second = asyncio.run(
-            _scenario(bases, [a.pid for a in apps], sessions, duration_s, sample_s, log)
-        )
+        scenario = _scenario(bases, [a.pid for a in apps], sessions, duration_s, sample_s, log)
+        clients, baseline, opened, peak, closed, left, samples, second = run_apart(scenario)
     latencies = [s for c in clients for s in c.latencies]
     return {
         "sessions": sessions,

@@ -27,8 +27,6 @@ def test_sessions_change_months_and_are_released(demo_path):
 def test_the_client_recognises_only_its_own_change(demo_path):
     """A change is over when the message redrawing the chart writes the new period: the
     client finds the chart, the key figures and the end month's options in the page."""
-    import asyncio
-
     from bench.served_app import ServedApp
 
     async def scenario(base):
@@ -41,7 +39,8 @@ def test_the_client_recognises_only_its_own_change(demo_path):
         return found, months, client
 
     with ServedApp(demo_path) as app:
-        found, months, client = asyncio.run(scenario(app.url.replace("localhost", "127.0.0.1")))
+        base = app.url.replace("localhost", "127.0.0.1")
+        found, months, client = sessions.run_apart(scenario(base))
     assert all(found), found
     assert len(months) >= 12
     assert client._value in months and len(client.latencies) == 1
