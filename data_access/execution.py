@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -71,6 +71,12 @@ class Freshness:
         ):
             return self.extraction
         return self.replay or self.extraction or self.read_at
+
+    @property
+    def last_day(self) -> date:
+        """The last complete day the data cover: the day (in Paris) before :attr:`as_of`."""
+        as_of = self.as_of.astimezone(_PARIS) if self.as_of.tzinfo is not None else self.as_of
+        return as_of.date() - timedelta(days=1)
 
     def __str__(self) -> str:
         local = self.as_of.astimezone(_PARIS) if self.as_of.tzinfo else self.as_of
@@ -407,6 +413,17 @@ class Execution:
         ``None`` (none built, not current, or disabled: the live replica answers)."""
         source = self._active_source()
         return source.summary if source is not None else None
+
+    def snapshot(
+        self, at: date, seniority: Iterable[int] = (), dalo: Iterable[int] = ()
+    ) -> dict[str, int] | None:
+        """The values that read the demand's snapshot of ``at`` (with these seniority and
+        DALO thresholds, in months) in the summary this read goes to, or ``None`` when none
+        answers or it holds no such snapshot (:mod:`data_access.queries.snapshots`)."""
+        from data_access.queries.snapshots import snapshot_values
+
+        source = self._active_source()
+        return snapshot_values(source.summary if source else None, at, seniority, dalo)
 
     @contextmanager
     def live(self):

@@ -13,7 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from data_access.errors import FilterError
-from data_access.execution import _PARIS, Execution
+from data_access.execution import Execution
 from data_access.filters import Filters, Period, Scope, add_months, days_in_month
 from data_access.formatting import date_label, month_label
 from data_access.queries.base import UNKNOWN
@@ -51,10 +51,7 @@ class References(Execution):
     def reference_date(self) -> date:
         """The last complete day the data covers: the day (in Paris) before the extraction or
         the standby's last replay."""
-        as_of = self.freshness_cached().as_of
-        if as_of.tzinfo is not None:
-            as_of = as_of.astimezone(_PARIS)
-        return as_of.date() - timedelta(days=1)
+        return self.freshness_cached().last_day
 
     def default_period(self) -> Period:
         """The 12 last complete months before the reference date."""

@@ -110,6 +110,10 @@ class Settings:
     #: On a streaming standby, seconds between two summaries (« relog summarise --watch »);
     #: a summary older than twice this is no longer read (the live replica answers).
     summary_interval_s: float = 900.0
+    #: Month ends a summary keeps the demand's snapshot of (the last one: the data's last
+    #: day), the latest first: the demand questions on those dates read a few thousand
+    #: counted rows instead of every active demande and its wishes.
+    summary_months: int = 36
     #: Boundary files of the maps (GeoJSON, GeoPackage or Shapefile). Without a commune file
     #: the map uses the contours fetched by « relog geodata fetch » if any, else a schematic
     #: layout; without an EPCI file, EPCI are the union of their communes; without a QPV
@@ -161,6 +165,7 @@ def load_settings() -> Settings:
         not in ("0", "non", "false", "faux", "no"),
         summary_dir=_env_path("RELOG_SUMMARY_DIR") or data_dir / "resumes",
         summary_interval_s=max(10.0, _env_float("RELOG_SUMMARY_INTERVAL_S", 900.0)),
+        summary_months=max(1, _env_int("RELOG_SUMMARY_MONTHS", 36)),
         contours_communes=_env_path("RELOG_CONTOURS_COMMUNES"),
         contours_epci=_env_path("RELOG_CONTOURS_EPCI"),
         contours_qpv=_env_path("RELOG_CONTOURS_QPV"),

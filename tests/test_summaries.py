@@ -54,10 +54,18 @@ def test_every_summarised_question_is_exercised():
 
 
 # ---------------------------------------------------------------------------- fixtures
+#: The test summaries keep the demand's snapshot of every month the demo covers (the
+#: default keeps 36): the random cases' observation dates then read them, except the
+#: dates that are no month end, which read the summary's tables as the live queries do.
+ALL_MONTHS = 240
+
+
 def _pair(url, tmp_path_factory, demo_path, **setting_changes):
     """(live replica, replica reading a summary just built from it)."""
     directory = tmp_path_factory.mktemp("resumes")
-    base = _settings(demo_path=demo_path, summary_dir=directory, **setting_changes)
+    base = _settings(
+        demo_path=demo_path, summary_dir=directory, summary_months=ALL_MONTHS, **setting_changes
+    )
     summary = build_summary(url, base)
     live = Replica(url=url, settings=replace(base, summaries=False), cache=False)
     summarised = Replica(url=url, settings=base, cache=False)
@@ -240,6 +248,96 @@ def test_quality_checks_read_the_live_replica(duckdb_pair):
         reads.close()
     assert reads.count > 0
     pd.testing.assert_frame_equal(got, live.likely_duplicates())
+
+
+# ---------------------------------------------------------------------------- demand snapshots
+DEMAND_QUESTIONS = [
+    ("demand_supply", {"level": "commune"}),
+    ("demand_supply", {"level": "epci"}),
+    ("typology_pressure", {"level": "commune"}),
+    ("priority_backlog", {}),
+    ("backlog_by_epci", {}),
+    ("dalo_overdue", {}),
+]
+
+
+class SummaryReads:
+    """The statements the summary's engine runs."""
+
+    def __init__(self, replica: Replica):
+        import sqlalchemy as sa
+
+        self.statements: list[str] = []
+        self.engine = replica._summaries.source().engine
+        self._listener = lambda conn, cursor, statement, *args: self.statements.append(statement)
+        sa.event.listen(self.engine, "before_cursor_execute", self._listener)
+
+    def close(self):
+        import sqlalchemy as sa
+
+        sa.event.remove(self.engine, "before_cursor_execute", self._listener)
+
+
+def test_snapshot_dates_are_the_month_ends_the_pages_observe():
+    from data_access.summaries.demand import snapshot_dates
+
+    assert snapshot_dates(date(2024, 3, 12), 3) == (
+        date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 12),
+    )  # fmt: skip
+    assert snapshot_dates(date(2023, 2, 28), 2) == (date(2023, 1, 31), date(2023, 2, 28))
+
+
+def test_the_demand_questions_read_the_snapshot_of_a_month_end(duckdb_pair):
+    """On a month end the summary keeps, the demand questions count its snapshot's rows and
+    read no demande nor wish; on another date they run the live queries' statements on the
+    summary's tables (which read whether each demande was radiated by then); the answers
+    equal the live ones either way."""
+    live, summarised, summary = duckdb_pair
+    end = summary.snapshots[-14]
+    assert end.day > 27  # a month end
+    for filters in (
+        Filters(end=end.strftime("%Y-%m")),
+        Filters(end=end.strftime("%Y-%m"), criteres=["DALO", "ACD"], mutation=False),
+    ):
+        for name, kwargs in DEMAND_QUESTIONS:
+            for at, snapshot in ((None, True), (end - timedelta(days=3), False)):
+                reads = SummaryReads(summarised)
+                try:
+                    got = getattr(summarised, name)(filters, at=at, **kwargs)
+                finally:
+                    reads.close()
+                want = getattr(live, name)(filters, at=at, **kwargs)
+                pd.testing.assert_frame_equal(got, want, check_dtype=False, check_exact=True)
+                sql = " ".join(reads.statements)
+                assert ("demande_au" in sql) is snapshot, (name, at)
+                # the active demandes are those not radiated: a live count reads that date
+                assert ("date_radiation" in sql) is not snapshot, (name, at)
+
+
+def test_a_summary_classed_on_other_thresholds_is_read_as_the_live_tables(duckdb_pair):
+    """A reader whose settings ask thresholds the summary did not class the demand on (a
+    délai anormalement long of 30 months, a DALO deadline of 3) counts on the summary's
+    tables instead: the answers are those of the live replica with the same settings."""
+    live, summarised, summary = duckdb_pair
+    changes = {"abnormal_delay_months": 30, "dalo_deadline_months": 3}
+    other_live = Replica(url=live.url, settings=replace(live.settings, **changes), cache=False)
+    other = Replica(url=live.url, settings=replace(summarised.settings, **changes), cache=False)
+    try:
+        assert other.summary == summary
+        filters = Filters(end=summary.snapshots[-3].strftime("%Y-%m"))
+        for name in ("priority_backlog", "backlog_by_epci", "dalo_overdue"):
+            reads = SummaryReads(other)
+            try:
+                got = getattr(other, name)(filters)
+            finally:
+                reads.close()
+            pd.testing.assert_frame_equal(got, getattr(other_live, name)(filters))
+            assert "demande_au" not in " ".join(reads.statements), name
+        # the thresholds in force do change the figures: this case tells them apart
+        assert not other.dalo_overdue(filters).equals(summarised.dalo_overdue(filters))
+    finally:
+        other.dispose()
+        other_live.dispose()
 
 
 # ---------------------------------------------------------------------------- currency

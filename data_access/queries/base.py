@@ -4,7 +4,7 @@ priority criterion, month truncation, and the zero-filling of monthly series."""
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Protocol
 
@@ -70,6 +70,10 @@ class Reader(Protocol):
     def labels(self, dimension: str) -> pd.Series: ...
 
     def territories(self, level: str, filters: Filters, scope: Scope) -> pd.DataFrame: ...
+
+    def snapshot(
+        self, at: date, seniority: Iterable[int] = (), dalo: Iterable[int] = ()
+    ) -> dict[str, int] | None: ...
 
     @property
     def dialect(self) -> str: ...

@@ -19,6 +19,7 @@ from data_access.queries.base import (
     priority_snapshot,
     run_template,
 )
+from data_access.queries.snapshots import demande_au, on_snapshot, voeu_au
 from data_access.questions import question
 from data_access.schema import (
     bail,
@@ -83,15 +84,17 @@ def demand_supply(
     """
     if level not in LEVELS:
         raise FilterError(f"Niveau géographique inconnu : {level!r} (attendu : commune ou epci).")
+    snapshot = reader.snapshot(at)
     frame = run_template(
         reader,
-        ("demand_supply", level),
-        lambda f, s, d: _statement(reader, f, s, d, level),
+        ("demand_supply", level, snapshot is not None),
+        lambda f, s, d: _statement(reader, f, s, d, level, snapshot is not None),
         ["code", *VALUES],
         filters,
         scope,
         window_dates(at),
         as_arrays=True,
+        values=snapshot,
     )
 
     # onto the reference's territories, zeros where nothing was counted (codes outside the
@@ -109,7 +112,9 @@ def demand_supply(
         )
         column[row[found]] = np.asarray(frame[v], dtype=column.dtype)[found]
         out[v] = column
-    out["demandes_actives_ponderees"] = out["demandes_actives_ponderees"].round(2)
+    # a sum of 1/n weights: to 6 decimals first, so that the order the database added them
+    # in (wish by wish live, by counted groups in a summary) never decides the second decimal
+    out["demandes_actives_ponderees"] = out["demandes_actives_ponderees"].round(6).round(2)
     leases = out["baux_12m"]
     with np.errstate(divide="ignore", invalid="ignore"):
         out["tension"] = np.where(leases > 0, out["demandes_actives"] / leases, np.nan).round(2)
@@ -135,10 +140,11 @@ def window_dates(at: date) -> dict[str, date]:
 
 
 def _statement(
-    reader: Reader, filters: Filters, scope: Scope, dates: dict, level: str
+    reader: Reader, filters: Filters, scope: Scope, dates: dict, level: str, snapshot: bool
 ) -> sa.Select:
     """Demand and supply per territory code: one UNION member per figure's source, each per
-    commune, summed per EPCI at that level."""
+    commune, summed per EPCI at that level. With ``snapshot``, the demand is counted from a
+    summary's snapshot of the date (:mod:`~data_access.queries.snapshots`)."""
     at, window_start = dates["au"], dates["debut_12m"]
     parts = []
 
@@ -161,52 +167,10 @@ def _statement(
             .group_by(commune_code)
         )
 
-    # demand: the active demandes, each with its priority on ``at``, then their wishes, each
-    # weighing 1/n (n: the demande's number of wished communes, a contract column). DuckDB
-    # sets the flag on the active demandes with a membership test before the join to their
-    # wishes (national: 684 → 446 ms for this part). PostgreSQL keeps a join to the priority
-    # snapshot: its hashed IN is ≈ 15 % faster on the department, but turns into a per-row
-    # subplan once the priority set outgrows work_mem, as it does at national sizes
-    demand_subject = Subject(
-        mutation=demande.c.mutation, demande_id=demande.c.id, reference_date=at
-    )
-    if reader.dialect == "postgresql":
-        snapshot = priority_snapshot(at)
-        held, source = (
-            snapshot.c.demande_id.is_not(None),
-            demande.outerjoin(snapshot, snapshot.c.demande_id == demande.c.id),
-        )
+    if snapshot:
+        parts.extend(_snapshot_demand(filters, scope, part))
     else:
-        held, source = demande.c.id.in_(priority_holders(at)), demande
-    # each active demande's weight (1/n, a float division: PostgreSQL's NUMERIC one costs a
-    # tenth of the query) and priority computed once on the demande, not on each of its wishes
-    active = (
-        sa.select(
-            demande.c.id,
-            (1.0 / sa.cast(demande.c.nb_communes_souhaitees, sa.Double)).label("poids"),
-            sa.case((held, 1), else_=0).label("prioritaire"),
-        )
-        .select_from(source)
-        .where(*active_on(at), *filters.clauses(demand_subject))
-        .subquery("actives")
-    )
-    wish_subject = Subject(epci=commune.c.epci_siren, commune=demande_commune.c.commune_code)
-    first = demande_commune.c.rang == 1
-    parts.append(
-        part(
-            demande_commune.c.commune_code,
-            demande_commune.join(active, active.c.id == demande_commune.c.demande_id),
-            {
-                # FILTER aggregates: no CASE projected on each wish
-                "demandes_actives": sa.func.count().filter(first),
-                "demandes_actives_ponderees": sa.func.sum(active.c.poids),
-                "demandes_prioritaires_actives": sa.func.count().filter(
-                    sa.and_(first, active.c.prioritaire == 1)
-                ),
-            },
-            [*filters.clauses(wish_subject), *scope.clauses(wish_subject)],
-        )
-    )
+        parts.append(_live_demand(reader, filters, scope, at, part))
 
     # stock (supply subjects have no demande: criteria and mutation filters do not apply)
     stock_subject = Subject(
@@ -287,6 +251,90 @@ def _statement(
     )
 
 
+def _live_demand(reader: Reader, filters: Filters, scope: Scope, at, part) -> sa.Select:
+    """The demand's UNION member counted on the demandes themselves: the active demandes,
+    each with its priority on ``at``, then their wishes, each weighing 1/n (n: the
+    demande's number of wished communes, a contract column)."""
+    # DuckDB
+    # sets the flag on the active demandes with a membership test before the join to their
+    # wishes (national: 684 → 446 ms for this part). PostgreSQL keeps a join to the priority
+    # snapshot: its hashed IN is ≈ 15 % faster on the department, but turns into a per-row
+    # subplan once the priority set outgrows work_mem, as it does at national sizes
+    demand_subject = Subject(
+        mutation=demande.c.mutation, demande_id=demande.c.id, reference_date=at
+    )
+    if reader.dialect == "postgresql":
+        snapshot = priority_snapshot(at)
+        held, source = (
+            snapshot.c.demande_id.is_not(None),
+            demande.outerjoin(snapshot, snapshot.c.demande_id == demande.c.id),
+        )
+    else:
+        held, source = demande.c.id.in_(priority_holders(at)), demande
+    # each active demande's weight (1/n, a float division: PostgreSQL's NUMERIC one costs a
+    # tenth of the query) and priority computed once on the demande, not on each of its wishes
+    active = (
+        sa.select(
+            demande.c.id,
+            (1.0 / sa.cast(demande.c.nb_communes_souhaitees, sa.Double)).label("poids"),
+            sa.case((held, 1), else_=0).label("prioritaire"),
+        )
+        .select_from(source)
+        .where(*active_on(at), *filters.clauses(demand_subject))
+        .subquery("actives")
+    )
+    wish_subject = Subject(epci=commune.c.epci_siren, commune=demande_commune.c.commune_code)
+    first = demande_commune.c.rang == 1
+    return part(
+        demande_commune.c.commune_code,
+        demande_commune.join(active, active.c.id == demande_commune.c.demande_id),
+        {
+            # FILTER aggregates: no CASE projected on each wish
+            "demandes_actives": sa.func.count().filter(first),
+            "demandes_actives_ponderees": sa.func.sum(active.c.poids),
+            "demandes_prioritaires_actives": sa.func.count().filter(
+                sa.and_(first, active.c.prioritaire == 1)
+            ),
+        },
+        [*filters.clauses(wish_subject), *scope.clauses(wish_subject)],
+    )
+
+
+def _snapshot_demand(filters: Filters, scope: Scope, part) -> list[sa.Select]:
+    """The demand's UNION members counted from a summary's snapshot: the first wishes
+    (active and priority demandes) and the weighted wishes, each table filtered on its own
+    commune, mutation and criteria, as the live member filters its wishes and demandes."""
+    out = []
+    for table, values in (
+        (
+            demande_au,
+            {
+                "demandes_actives": sa.func.sum(demande_au.c.n),
+                "demandes_prioritaires_actives": sa.func.coalesce(
+                    sa.func.sum(demande_au.c.n).filter(demande_au.c.masque_criteres != 0), 0
+                ),
+            },
+        ),
+        (
+            voeu_au,
+            {
+                "demandes_actives_ponderees": sa.func.sum(
+                    voeu_au.c.n / sa.cast(voeu_au.c.nb_communes, sa.Double)
+                )
+            },
+        ),
+    ):
+        subject = Subject(
+            epci=commune.c.epci_siren,
+            commune=table.c.commune_code,
+            mutation=table.c.mutation,
+            criteria_mask=table.c.masque_criteres,
+        )
+        where = [on_snapshot(table), *filters.clauses(subject), *scope.clauses(subject)]
+        out.append(part(table.c.commune_code, table, values, where))
+    return out
+
+
 #: Typology groups of the pressure index, smallest first.
 TYPOLOGIES = ("T1-T2", "T3", "T4", "T5+")
 PRESSURE_VALUES = ["demandes_actives", "baux_12m"]
@@ -338,14 +386,16 @@ def typology_pressure(
     """
     if level not in LEVELS:
         raise FilterError(f"Niveau géographique inconnu : {level!r} (attendu : commune ou epci).")
+    snapshot = reader.snapshot(at)
     frame = run_template(
         reader,
-        ("typology_pressure", level),
-        lambda f, s, d: _pressure_statement(f, s, d, level),
+        ("typology_pressure", level, snapshot is not None),
+        lambda f, s, d: _pressure_statement(f, s, d, level, snapshot is not None),
         ["code", "typologie", *PRESSURE_VALUES],
         filters,
         scope,
         window_dates(at),
+        values=snapshot,
     ).set_index(["code", "typologie"])
 
     territories = reader.territories(level, filters, scope)
@@ -361,40 +411,17 @@ def typology_pressure(
     return _without_mixed_ratios(out, ["pression", "pression_globale", "desequilibre"], filters)
 
 
-def _pressure_statement(filters: Filters, scope: Scope, dates: dict, level: str) -> sa.Select:
-    """Active demandes and leases of the 12 months per territory code and typology."""
+def _pressure_statement(
+    filters: Filters, scope: Scope, dates: dict, level: str, snapshot: bool
+) -> sa.Select:
+    """Active demandes (from a summary's snapshot of the date with ``snapshot``) and leases
+    of the 12 months per territory code and typology."""
     key = commune.c.code_insee if level == "commune" else commune.c.epci_siren
     at, window_start = dates["au"], dates["debut_12m"]
-
-    dem_subject = Subject(
-        mutation=demande.c.mutation,
-        demande_id=demande.c.id,
-        reference_date=at,
-        epci=commune.c.epci_siren,
-        commune=demande_commune.c.commune_code,
-    )
-    typ = target_typology(demande.c.nb_personnes)
-    demand = (
-        sa.select(
-            key.label("code"),
-            typ.label("typologie"),
-            sa.func.count().label("demandes_actives"),
-            sa.literal(0).label("baux_12m"),
-        )
-        .select_from(
-            demande.join(
-                demande_commune,
-                sa.and_(demande_commune.c.demande_id == demande.c.id, demande_commune.c.rang == 1),
-            ).join(commune, commune.c.code_insee == demande_commune.c.commune_code)
-        )
-        .where(
-            *active_on(at),
-            demande.c.nb_personnes.is_not(None),
-            *filters.clauses(dem_subject),
-            *scope.clauses(dem_subject),
-        )
-        .group_by(key, typ)
-    )
+    if snapshot:
+        demand = _snapshot_pressure(filters, scope, key)
+    else:
+        demand = _live_pressure(filters, scope, key, at)
 
     lease = LeaseJoin(
         filters, scope, bail.c.date_signature > window_start, bail.c.date_signature <= at
@@ -418,3 +445,63 @@ def _pressure_statement(filters: Filters, scope: Scope, dates: dict, level: str)
         union.c.typologie,
         *[sa.func.sum(union.c[v]).label(v) for v in PRESSURE_VALUES],
     ).group_by(union.c.code, union.c.typologie)
+
+
+def _live_pressure(filters: Filters, scope: Scope, key, at) -> sa.Select:
+    """Active demandes on ``at`` per territory ``key`` and target typology, on the demandes."""
+    subject = Subject(
+        mutation=demande.c.mutation,
+        demande_id=demande.c.id,
+        reference_date=at,
+        epci=commune.c.epci_siren,
+        commune=demande_commune.c.commune_code,
+    )
+    typ = target_typology(demande.c.nb_personnes)
+    return (
+        sa.select(
+            key.label("code"),
+            typ.label("typologie"),
+            sa.func.count().label("demandes_actives"),
+            sa.literal(0).label("baux_12m"),
+        )
+        .select_from(
+            demande.join(
+                demande_commune,
+                sa.and_(demande_commune.c.demande_id == demande.c.id, demande_commune.c.rang == 1),
+            ).join(commune, commune.c.code_insee == demande_commune.c.commune_code)
+        )
+        .where(
+            *active_on(at),
+            demande.c.nb_personnes.is_not(None),
+            *filters.clauses(subject),
+            *scope.clauses(subject),
+        )
+        .group_by(key, typ)
+    )
+
+
+def _snapshot_pressure(filters: Filters, scope: Scope, key) -> sa.Select:
+    """The same counts from a summary's snapshot (:mod:`~data_access.queries.snapshots`)."""
+    subject = Subject(
+        epci=commune.c.epci_siren,
+        commune=demande_au.c.commune_code,
+        mutation=demande_au.c.mutation,
+        criteria_mask=demande_au.c.masque_criteres,
+    )
+    typ = demande_au.c.typologie
+    return (
+        sa.select(
+            key.label("code"),
+            typ.label("typologie"),
+            sa.func.sum(demande_au.c.n).label("demandes_actives"),
+            sa.literal(0).label("baux_12m"),
+        )
+        .select_from(demande_au.join(commune, commune.c.code_insee == demande_au.c.commune_code))
+        .where(
+            on_snapshot(demande_au),
+            typ.is_not(None),
+            *filters.clauses(subject),
+            *scope.clauses(subject),
+        )
+        .group_by(key, typ)
+    )

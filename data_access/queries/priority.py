@@ -12,8 +12,15 @@ from data_access.indicators import ignored
 from data_access.queries.base import Reader, join_needed, priority_snapshot, run_template
 from data_access.queries.demand_supply import active_on
 from data_access.queries.rehousing import share
+from data_access.queries.snapshots import (
+    dalo_recognised_before,
+    demande_au,
+    filed_before,
+    on_snapshot,
+    total,
+)
 from data_access.questions import question
-from data_access.schema import commune, demande, demande_commune, priorite
+from data_access.schema import CRITERES, commune, demande, demande_commune, priorite
 
 #: Seniority bands in months since filing: (label, lower bound included, upper bound excluded).
 BANDS = [
@@ -59,8 +66,17 @@ def priority_backlog(
         "delai_dalo": months_before(at, settings.dalo_deadline_months),
         **{f"depot_{m}_mois": months_before(at, m) for m in SENIORITY_MONTHS},
     }
+    deadline = settings.dalo_deadline_months
+    snapshot = reader.snapshot(at, SENIORITY_MONTHS, (deadline,))
     frame = run_template(
-        reader, ("priority_backlog",), _statement, ["bande", *VALUES], filters, scope, dates
+        reader,
+        ("priority_backlog", snapshot is not None, deadline),
+        (lambda f, s, d: _snapshot_statement(f, s, deadline)) if snapshot else _statement,
+        ["bande", *VALUES],
+        filters,
+        scope,
+        dates,
+        values=snapshot,
     ).set_index("bande")
     out = (
         frame.reindex(range(len(BANDS)), fill_value=0)
@@ -135,6 +151,60 @@ def _statement(filters: Filters, scope: Scope, dates: dict) -> sa.Select:
     )
 
 
+def _waiting_snapshot(filters: Filters, scope: Scope, territory: bool = False):
+    """:func:`_waiting` on a summary's snapshot (:mod:`~data_access.queries.snapshots`):
+    (from clause, where clauses); the first wish's commune is a column of the counted rows
+    (``NULL``: no first wish)."""
+    subject = Subject(
+        epci=commune.c.epci_siren,
+        commune=demande_au.c.commune_code,
+        mutation=demande_au.c.mutation,
+        criteria_mask=demande_au.c.masque_criteres,
+    )
+    where = [on_snapshot(demande_au), *filters.clauses(subject), *scope.clauses(subject)]
+    j = join_needed(
+        demande_au,
+        [(commune, commune.c.code_insee == demande_au.c.commune_code, territory)],
+        *where,
+        *([commune.c.epci_siren] if territory else []),
+    )
+    return j, where
+
+
+#: The bit of the DALO criterion in the criteria held (:func:`~data_access.filters.criteria_bits`).
+DALO_BIT = 1 << list(CRITERES).index("DALO")
+
+
+def _snapshot_counts_of_rows(deadline: int) -> list[sa.ColumnElement]:
+    """:func:`_snapshot_counts` on a summary's snapshot."""
+    mask = demande_au.c.masque_criteres
+    return [
+        total(mask != 0).label("demandes_prioritaires"),
+        total(mask.op("&")(DALO_BIT) != 0).label("demandes_dalo"),
+        total(dalo_recognised_before(deadline)).label("dalo_delai_depasse"),
+    ]
+
+
+def _snapshot_statement(filters: Filters, scope: Scope, deadline: int) -> sa.Select:
+    """:func:`_statement` on a summary's snapshot of the date (``deadline``: the DALO
+    rehousing deadline, in months)."""
+    band = sa.case(
+        *[(sa.not_(filed_before(hi)), i) for i, (_, lo, hi) in enumerate(BANDS) if hi],
+        else_=len(BANDS) - 1,
+    )
+    j, where = _waiting_snapshot(filters, scope)
+    return (
+        sa.select(
+            band.label("bande"),
+            total().label("demandes_actives"),
+            *_snapshot_counts_of_rows(deadline),
+        )
+        .select_from(j)
+        .where(*where)
+        .group_by(band)
+    )
+
+
 def _undated(filters: Filters) -> Filters:
     """The filters without their period, which a count on a date does not read: one cached
     answer per date, whatever period the caller's filters carry."""
@@ -192,14 +262,19 @@ def backlog_by_epci(
         **{f"depot_{m}_mois": months_before(at, m) for m in delays},
     }
     columns = ["epci", *BACKLOG_VALUES[:4], *[f"anciennes_{m}" for m in delays]]
+    deadline = settings.dalo_deadline_months
+    snapshot = reader.snapshot(at, delays, (deadline,))
     frame = run_template(
         reader,
-        ("backlog_by_epci", tuple(delays)),
-        lambda f, s, d: _by_epci_statement(f, s, d, delays),
+        ("backlog_by_epci", tuple(delays), snapshot is not None, deadline),
+        (lambda f, s, d: _by_epci_snapshot(f, s, delays, deadline))
+        if snapshot
+        else (lambda f, s, d: _by_epci_statement(f, s, d, delays)),
         columns,
         filters,
         scope,
         dates,
+        values=snapshot,
     )
     frame["epci"] = frame["epci"].astype(object).where(frame["epci"].notna(), None)
     counts = frame[columns[1:]].fillna(0).astype("int64")
@@ -242,6 +317,23 @@ def _by_epci_statement(filters: Filters, scope: Scope, dates: dict, delays) -> s
     )
 
 
+def _by_epci_snapshot(filters: Filters, scope: Scope, delays, deadline: int) -> sa.Select:
+    """:func:`_by_epci_statement` on a summary's snapshot of the date."""
+    j, where = _waiting_snapshot(filters, scope, territory=True)
+    epci = commune.c.epci_siren
+    return (
+        sa.select(
+            epci.label("epci"),
+            total().label("demandes_actives"),
+            *_snapshot_counts_of_rows(deadline),
+            *[total(filed_before(m)).label(f"anciennes_{m}") for m in delays],
+        )
+        .select_from(j)
+        .where(*where)
+        .group_by(epci)
+    )
+
+
 def dalo_bands(deadline: int) -> list[tuple[str, int, int | None]]:
     """Bands of time since the DALO recognition, from the deadline on: (label, from, to)."""
     bounds = [deadline, *[m for m in (12, 24) if m > deadline]]
@@ -272,14 +364,19 @@ def dalo_overdue(
     """
     bands = dalo_bands(reader.settings.dalo_deadline_months)
     dates = {"au": at, **{f"reconnu_{lo}_mois": months_before(at, lo) for _, lo, _ in bands}}
+    lows = tuple(lo for _, lo, _ in bands)
+    snapshot = reader.snapshot(at, dalo=lows)
     frame = run_template(
         reader,
-        ("dalo_overdue", tuple(lo for _, lo, _ in bands)),
-        lambda f, s, d: _overdue_statement(f, s, d, bands),
+        ("dalo_overdue", lows, snapshot is not None),
+        (lambda f, s, d: _overdue_snapshot(f, s, bands))
+        if snapshot
+        else (lambda f, s, d: _overdue_statement(f, s, d, bands)),
         ["bande", "dalo_delai_depasse"],
         filters,
         scope,
         dates,
+        values=snapshot,
     ).set_index("bande")
     counts = frame["dalo_delai_depasse"].reindex(range(len(bands)), fill_value=0).fillna(0)
     return pd.DataFrame(
@@ -314,6 +411,21 @@ def _overdue_statement(filters: Filters, scope: Scope, dates: dict, bands) -> sa
         sa.select(band.label("bande"), sa.func.count().label("dalo_delai_depasse"))
         .select_from(j)
         .where(*where, recognised.c.depuis <= dates[f"reconnu_{bands[0][1]}_mois"])
+        .group_by(band)
+    )
+
+
+def _overdue_snapshot(filters: Filters, scope: Scope, bands) -> sa.Select:
+    """:func:`_overdue_statement` on a summary's snapshot of the date."""
+    j, where = _waiting_snapshot(filters, scope)
+    band = sa.case(
+        *[(sa.not_(dalo_recognised_before(bands[i + 1][1])), i) for i in range(len(bands) - 1)],
+        else_=len(bands) - 1,
+    )
+    return (
+        sa.select(band.label("bande"), total().label("dalo_delai_depasse"))
+        .select_from(j)
+        .where(*where, dalo_recognised_before(bands[0][1]))
         .group_by(band)
     )
 

@@ -9,7 +9,9 @@ on a columnar file in the process: the same answers, checked (tests/test_summari
 the figures' freshness is the summary's. What every lease query computed per lease and per
 query (its CAL date, the criteria its household held then, its main criterion) is computed
 once by the build, with the same expressions, and kept in the summary's ``bail``: the lease
-queries read it there (:class:`~data_access.queries.base.LeaseJoin`). Otherwise, and for
+queries read it there (:class:`~data_access.queries.base.LeaseJoin`). The demand is counted
+once per month end the summary keeps (:mod:`.demand`): the demand questions on those dates
+read its counted rows (:mod:`data_access.queries.snapshots`). Otherwise, and for
 the questions declared ``summarised=False`` (the quality checks, which read the households'
 national numbers a summary does not hold), the live replica answers: it stays the reference.
 """

@@ -9,7 +9,8 @@ snapshot, written to a new DuckDB file, published atomically (:mod:`.store`).
 
 The leases' facts are then computed once in the summary: each lease's CAL date, the criteria
 its household held on it (bits) and its main criterion, with the expressions the live
-queries use (:func:`~data_access.queries.base.lease_facts`), as columns of its ``bail``.
+queries use (:func:`~data_access.queries.base.lease_facts`), as columns of its ``bail``; and
+the demand is counted at each month end the summary keeps (:mod:`.demand`).
 
 Each table is written sorted on the date its questions select on (leases by signature,
 offers by release, demandes by filing, propositions by date): DuckDB then skips the blocks
@@ -25,6 +26,7 @@ import logging
 import os
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,6 +39,7 @@ from data_access.engine import create_replica_engine
 from data_access.execution import FRESHNESS_STATEMENTS, _parse_ts, version_of
 from data_access.schema import TABLES
 from data_access.settings import Settings
+from data_access.summaries.demand import build_snapshots, snapshot_dates, thresholds
 from data_access.summaries.store import FORMAT, Summary, SummaryStore
 
 log = logging.getLogger("relog.summaries")
@@ -88,19 +91,31 @@ def build_summary(
                 else:
                     meta, replay = _copy_from_postgres(url, settings, target, directory)
                 _lease_facts(target)
+                version = version_of(meta, replay)
+                summary = Summary(
+                    path=directory / f"resume-{_slug(version)}-{int(time.time())}.duckdb",
+                    version=version,
+                    base_version=version_of(meta, None),
+                    extraction=_parse_ts(meta.get("extraction")),
+                    replay=replay,
+                    built_at=datetime.now(UTC),
+                    build_s=0.0,
+                    format=FORMAT,
+                )
+                # the dates the pages observe with this summary's data: its month ends, the
+                # last one its last day (as the replica reading it will date them)
+                dates = snapshot_dates(summary.freshness().last_day, settings.summary_months)
+                seniority, dalo = thresholds(settings)
+                build_snapshots(target, dates, seniority, dalo)
                 target.execute("CHECKPOINT")
             finally:
                 target.close()
-            version = version_of(meta, replay)
-            summary = Summary(
-                path=directory / f"resume-{_slug(version)}-{int(time.time())}.duckdb",
-                version=version,
-                base_version=version_of(meta, None),
-                extraction=_parse_ts(meta.get("extraction")),
-                replay=replay,
-                built_at=datetime.now(UTC),
+            summary = replace(
+                summary,
+                snapshots=dates,
+                seniority=seniority,
+                dalo=dalo,
                 build_s=round(time.perf_counter() - start, 2),
-                format=FORMAT,
             )
             return store.publish(built, summary)
         finally:

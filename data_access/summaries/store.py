@@ -25,7 +25,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from data_access.errors import RelogError
@@ -33,8 +33,9 @@ from data_access.execution import Freshness
 from data_access.settings import Settings
 
 #: The layout of a summary: a summary of another layout is not read (a new version of relog
-#: rebuilds it). 2: the leases' facts (CAL date, criteria bits, main criterion) in ``bail``.
-FORMAT = 2
+#: rebuilds it). 2: the leases' facts (CAL date, criteria bits, main criterion) in ``bail``;
+#: 3: the demand's month-end snapshots (:mod:`.demand`).
+FORMAT = 3
 POINTER = "courant.json"
 
 
@@ -56,6 +57,13 @@ class Summary:
     built_at: datetime
     build_s: float
     format: int = FORMAT
+    #: The dates the demand's snapshot is kept for (:mod:`.demand`), oldest first: its
+    #: rows carry their position in this list.
+    snapshots: tuple[date, ...] = ()
+    #: The seniority thresholds (months since filing) and the DALO ones (months since the
+    #: recognition) the snapshot's rows are classed by, ascending.
+    seniority: tuple[int, ...] = ()
+    dalo: tuple[int, ...] = ()
 
     def freshness(self) -> Freshness:
         """The figures' freshness when read from this summary: the data as of its build."""
@@ -75,6 +83,7 @@ class Summary:
         data["path"] = self.path.name
         for key in ("extraction", "replay", "built_at"):
             data[key] = data[key].isoformat() if data[key] else None
+        data["snapshots"] = [d.isoformat() for d in self.snapshots]
         return json.dumps(data, ensure_ascii=False, indent=1)
 
     @classmethod
@@ -83,6 +92,9 @@ class Summary:
         data["path"] = directory / data["path"]
         for key in ("extraction", "replay", "built_at"):
             data[key] = datetime.fromisoformat(data[key]) if data[key] else None
+        data["snapshots"] = tuple(date.fromisoformat(d) for d in data.get("snapshots", ()))
+        for key in ("seniority", "dalo"):
+            data[key] = tuple(data.get(key, ()))
         return cls(**data)
 
 
