@@ -386,18 +386,21 @@ class Execution:
         """The statement template of ``shape``, built once per replica and source (see
         :func:`data_access.queries.base.run_template`): for a summary, built on the facts it
         computed (:data:`~data_access.queries.base.ON_SUMMARY`)."""
-        from data_access.queries.base import ON_SUMMARY
+        from data_access.queries.base import FACTS, JOINED, ON_SUMMARY
 
-        on_summary = self._active_source() is not None
+        source = self._active_source()
+        reading = None
+        if source is not None:
+            reading = JOINED if source.summary.joined else FACTS
 
         def built() -> sa.Executable:
-            token = ON_SUMMARY.set(on_summary)
+            token = ON_SUMMARY.set(reading)
             try:
                 return build()
             finally:
                 ON_SUMMARY.reset(token)
 
-        kind = "resume" if on_summary else self.engine.dialect.name
+        kind = f"resume ({reading})" if reading else self.engine.dialect.name
         return self._templates.get_or_compute((kind, *shape), built)
 
     # ------------------------------------------------------------------ summaries

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -338,6 +339,56 @@ def test_a_summary_classed_on_other_thresholds_is_read_as_the_live_tables(duckdb
     finally:
         other.dispose()
         other_live.dispose()
+
+
+def test_the_leases_dwellings_are_read_in_the_summary_only_when_none_is_missing(
+    duckdb_pair, demo_path, tmp_path
+):
+    """The demo's leases and offers all find their dwelling, commune, réservataire and
+    demande: the summary keeps those columns and the questions read them there. A replica
+    with one lease whose dwelling is missing: the replica's inner joins drop it from every
+    breakdown by dwelling, so the summary's questions join the tables as it does."""
+    _, _, summary = duckdb_pair
+    assert summary.joined
+    import duckdb
+
+    copy = tmp_path / "sans-un-logement.duckdb"
+    shutil.copy(demo_path, copy)
+    con = duckdb.connect(str(copy))
+    try:
+        dwelling, signed = con.execute(
+            "SELECT logement_id, date_signature FROM bail WHERE date_signature < ? "
+            "ORDER BY date_signature DESC, id LIMIT 1",
+            [date(2025, 1, 1)],
+        ).fetchone()
+        con.execute("DELETE FROM logement WHERE id = ?", [dwelling])
+    finally:
+        con.close()
+    url = f"duckdb:///{copy}"
+    settings_ = _settings(demo_path=copy, summary_dir=tmp_path / "resumes")
+    incomplete = build_summary(url, settings_)
+    assert not incomplete.joined
+    live = Replica(url=url, settings=replace(settings_, summaries=False), cache=False)
+    summarised = Replica(url=url, settings=settings_, cache=False)
+    try:
+        assert summarised.summary == incomplete
+        filters = Filters(start=add_months(signed, -2), end=signed)
+        for name, kwargs in (
+            ("monthly_rehousing", {"by": "commune"}),
+            ("monthly_rehousing", {}),
+            ("rehousing_cells", {}),
+            ("demand_supply", {"level": "epci"}),
+            ("objective_progress", {"by": "bailleur_epci"}),
+        ):
+            got = getattr(summarised, name)(**{"filters": filters, **kwargs})
+            want = getattr(live, name)(**{"filters": filters, **kwargs})
+            pd.testing.assert_frame_equal(got, want, check_dtype=False, check_exact=True)
+        # the lease counts where no dwelling is joined, and not where one is
+        by_commune = live.monthly_rehousing(filters, by="commune")["relogements"].sum()
+        assert live.monthly_rehousing(filters)["relogements"].sum() == by_commune + 1
+    finally:
+        live.dispose()
+        summarised.dispose()
 
 
 # ---------------------------------------------------------------------------- currency

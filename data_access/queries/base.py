@@ -23,6 +23,7 @@ from data_access.schema import (
     decision_cal,
     demande,
     logement,
+    offre,
     priorite,
     reservataire,
 )
@@ -31,15 +32,44 @@ from data_access.settings import Settings
 #: The code given to a missing dimension value in breakdowns.
 UNKNOWN = "INCONNU"
 
-#: True while a statement template is built to run on a summary
-#: (:meth:`~data_access.execution.Execution.statement`): :class:`LeaseJoin` then reads the
-#: lease facts the summary computed once, instead of computing them per query.
-ON_SUMMARY: contextvars.ContextVar[bool] = contextvars.ContextVar("relog_on_summary", default=False)
+#: While a statement template is built to run on a summary
+#: (:meth:`~data_access.execution.Execution.statement`), how it reads it: :data:`FACTS` (the
+#: lease facts the summary computed once, instead of computing them per query) or
+#: :data:`JOINED` (also the columns of each lease's and offer's dwelling, commune,
+#: réservataire and demande, instead of joining them); ``None`` on the replica.
+ON_SUMMARY: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "relog_on_summary", default=None
+)
+FACTS, JOINED = "faits", "faits et jointures"
+
+#: What a summary's ``bail`` keeps of each lease's dwelling, its commune, réservataire and
+#: demande (its name there → the replica's column), and its ``offre`` of each offer's
+#: dwelling and commune: the columns filters and breakdowns read. Kept only when every
+#: lease and offer finds them (:func:`joined_facts`), so that reading them drops no row the
+#: replica's inner joins would keep, nor keeps one they would drop.
+DWELLING_FACTS = {
+    "commune_code": logement.c.commune_code,
+    "bailleur_id": logement.c.bailleur_id,
+    "qpv_code": logement.c.qpv_code,
+    "typologie": logement.c.typologie,
+    "epci_siren": commune.c.epci_siren,
+}
+LEASE_FACTS = {
+    **DWELLING_FACTS,
+    "nature_reservataire": reservataire.c.nature,
+    "mutation": demande.c.mutation,
+}
+
+
+def _copies(columns: dict[str, sa.Column]) -> list[sa.Column]:
+    return [sa.Column(name, column.type) for name, column in columns.items()]
+
 
 #: A summary's ``bail`` (:mod:`data_access.summaries.build`): the contract's columns, then
 #: each lease's CAL date, the criteria its household held on that date (bit *i*: the *i*-th
 #: criterion of ``CRITERES``) and the precedence rank of its main criterion (NULL: none),
-#: computed with the very expressions :class:`LeaseJoin` uses on the replica.
+#: computed with the very expressions :class:`LeaseJoin` uses on the replica; then the
+#: :data:`LEASE_FACTS`.
 bail_faits = sa.Table(
     "bail",
     sa.MetaData(),
@@ -47,7 +77,17 @@ bail_faits = sa.Table(
     sa.Column("date_cal", sa.Date),
     sa.Column("masque_criteres", sa.BigInteger),
     sa.Column("rang_critere", sa.SmallInteger),
+    *_copies(LEASE_FACTS),
 )
+#: A summary's ``offre``: the contract's columns, then the :data:`DWELLING_FACTS`.
+offre_faits = sa.Table(
+    "offre", sa.MetaData(), *[c._copy() for c in offre.c], *_copies(DWELLING_FACTS)
+)
+
+
+def joined_facts() -> bool:
+    """Whether the statement being built reads a summary's joined facts (:data:`JOINED`)."""
+    return ON_SUMMARY.get() == JOINED
 
 
 class Reader(Protocol):
@@ -144,7 +184,7 @@ class LeaseJoin:
     """
 
     def __init__(self, filters: Filters, scope: Scope, *within: sa.ColumnElement):
-        self.on_summary = ON_SUMMARY.get()
+        self.on_summary = ON_SUMMARY.get() is not None
         if self.on_summary:  # the facts computed once by the summary's build
             adapt = ClauseAdapter(bail_faits, adapt_on_names=True, include_fn=_of_bail).traverse
             self.lease = (
@@ -153,20 +193,32 @@ class LeaseJoin:
         else:
             self.lease = lease_facts(*within, facts=False).subquery("baux")
         lease = self.lease
+        self._joined = {}
+        if joined_facts():  # the replica's columns the summary keeps in each lease's row
+            self._joined = {id(live): lease.c[name] for name, live in LEASE_FACTS.items()}
+            # the commune's code, joined on the dwelling's: the dwelling's
+            self._joined[id(commune.c.code_insee)] = lease.c.commune_code
+        col = self.col
         self.reference_date = lease.c.date_cal
         self.subject = Subject(
-            epci=commune.c.epci_siren,
-            commune=logement.c.commune_code,
+            epci=col(commune.c.epci_siren),
+            commune=col(logement.c.commune_code),
             reservataire=lease.c.reservataire_id,
-            nature_reservataire=reservataire.c.nature,
-            bailleur=logement.c.bailleur_id,
-            mutation=demande.c.mutation,
-            qpv=logement.c.qpv_code,
+            nature_reservataire=col(reservataire.c.nature),
+            bailleur=col(logement.c.bailleur_id),
+            mutation=col(demande.c.mutation),
+            qpv=col(logement.c.qpv_code),
             demande_id=lease.c.demande_id,
             reference_date=lease.c.date_cal,
             criteria_mask=lease.c.masque_criteres if self.on_summary else None,
         )
         self.where = [*filters.clauses(self.subject), *scope.clauses(self.subject)]
+
+    def col(self, column: sa.ColumnElement) -> sa.ColumnElement:
+        """``column`` of the dwelling, its commune, the réservataire or the demande, as this
+        join reads it: the lease's own column on a summary that keeps it
+        (:data:`LEASE_FACTS`), else itself (the table is then joined)."""
+        return self._joined.get(id(column), column)
 
     def from_clause(self, *elements: sa.ClauseElement) -> sa.FromClause:
         """The lease joins that ``elements`` and the filters' clauses need, no more."""

@@ -15,11 +15,13 @@ from data_access.queries.base import (
     LeaseJoin,
     Reader,
     join_needed,
+    joined_facts,
+    offre_faits,
     priority_holders,
     priority_snapshot,
     run_template,
 )
-from data_access.queries.snapshots import demande_au, on_snapshot, voeu_au
+from data_access.queries.snapshots import demande_au, logement_au, on_snapshot, voeu_au
 from data_access.questions import question
 from data_access.schema import (
     bail,
@@ -172,47 +174,51 @@ def _statement(
     else:
         parts.append(_live_demand(reader, filters, scope, at, part))
 
-    # stock (supply subjects have no demande: criteria and mutation filters do not apply)
+    # stock (supply subjects have no demande: criteria and mutation filters do not apply),
+    # counted from the summary's snapshot of the date when it holds one
+    stock = logement_au if snapshot else logement
     stock_subject = Subject(
         epci=commune.c.epci_siren,
-        commune=logement.c.commune_code,
-        bailleur=logement.c.bailleur_id,
-        qpv=logement.c.qpv_code,
+        commune=stock.c.commune_code,
+        bailleur=stock.c.bailleur_id,
+        qpv=stock.c.qpv_code,
     )
+    in_service = on_snapshot(stock) if snapshot else logement.c.date_mise_en_service <= at
     parts.append(
         part(
-            logement.c.commune_code,
-            logement,
-            {"logements": sa.func.count()},
-            [
-                logement.c.date_mise_en_service <= at,
-                *filters.clauses(stock_subject),
-                *scope.clauses(stock_subject),
-            ],
+            stock.c.commune_code,
+            stock,
+            {"logements": sa.func.sum(stock.c.n) if snapshot else sa.func.count()},
+            [in_service, *filters.clauses(stock_subject), *scope.clauses(stock_subject)],
         )
     )
 
-    # freed dwellings
+    # freed dwellings: on a summary that keeps each offer's dwelling columns, read there
     need_res = bool(filters.natures_reservataire)
-    freed = logement.join(offre, offre.c.logement_id == logement.c.id)
+    if joined_facts():
+        o = dwelling = freed = offre_faits
+        epci = offre_faits.c.epci_siren
+    else:
+        o, dwelling, epci = offre, logement, commune.c.epci_siren
+        freed = logement.join(offre, offre.c.logement_id == logement.c.id)
     if need_res:
-        freed = freed.join(reservataire, reservataire.c.id == offre.c.reservataire_id)
+        freed = freed.join(reservataire, reservataire.c.id == o.c.reservataire_id)
     freed_subject = Subject(
-        epci=commune.c.epci_siren,
-        commune=logement.c.commune_code,
-        bailleur=logement.c.bailleur_id,
-        qpv=logement.c.qpv_code,
-        reservataire=offre.c.reservataire_id,
+        epci=epci,
+        commune=dwelling.c.commune_code,
+        bailleur=dwelling.c.bailleur_id,
+        qpv=dwelling.c.qpv_code,
+        reservataire=o.c.reservataire_id,
         nature_reservataire=reservataire.c.nature if need_res else None,
     )
     parts.append(
         part(
-            logement.c.commune_code,
+            dwelling.c.commune_code,
             freed,
             {"logements_liberes_12m": sa.func.count()},
             [
-                offre.c.date_liberation > window_start,
-                offre.c.date_liberation <= at,
+                o.c.date_liberation > window_start,
+                o.c.date_liberation <= at,
                 *filters.clauses(freed_subject),
                 *scope.clauses(freed_subject),
             ],
@@ -224,7 +230,7 @@ def _statement(
         filters, scope, bail.c.date_signature > window_start, bail.c.date_signature <= at
     )
     prioritaire = lease.prioritaire()
-    code = logement.c.commune_code
+    code = lease.col(logement.c.commune_code)
     parts.append(
         sa.select(
             code.label("code"),
@@ -426,17 +432,18 @@ def _pressure_statement(
     lease = LeaseJoin(
         filters, scope, bail.c.date_signature > window_start, bail.c.date_signature <= at
     )
-    ltyp = dwelling_typology(logement.c.typologie)
+    lkey, typologie = lease.col(key), lease.col(logement.c.typologie)
+    ltyp = dwelling_typology(typologie)
     leases = (
         sa.select(
-            key.label("code"),
+            lkey.label("code"),
             ltyp.label("typologie"),
             sa.literal(0).label("demandes_actives"),
             sa.func.count().label("baux_12m"),
         )
-        .select_from(lease.from_clause(key, logement.c.typologie))
+        .select_from(lease.from_clause(lkey, typologie))
         .where(*lease.where, ltyp.is_not(None))
-        .group_by(key, ltyp)
+        .group_by(lkey, ltyp)
     )
 
     union = sa.union_all(demand, leases).subquery("parts")

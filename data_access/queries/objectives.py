@@ -147,30 +147,53 @@ def _cross_progress(
         scope,
         period_dates(reader.period(filters)),
     )
-    done["key"] = done["bailleur"].astype(int).astype(str) + "|" + done["epci"].astype(str)
+    done["bailleur"] = done["bailleur"].astype("int64")
+    done["epci"] = done["epci"].astype(object)
+    done["key"] = _cross_keys(done["bailleur"], done["epci"])
     rows = rows.dropna(subset=["bailleur_id"])
-    keys = rows["bailleur_id"].astype(int).astype(str) + "|" + rows["epci_siren"].astype(str)
-    annual = rows.groupby(keys)["valeur"].sum()
-    bailleurs = reader.reference("bailleur")["libelle"]
-    epcis = reader.reference("epci")["libelle"]
-
-    def label(key: str) -> str:
-        bailleur, epci = key.split("|")
-        return f"{bailleurs.get(int(bailleur), bailleur)} — {epcis.get(epci, epci)}"
-
-    summary = done.assign(libelle=done["key"].map(label))
-    codes = sorted(set(summary["key"]) | set(annual.index))
+    targets = pd.DataFrame(
+        {"bailleur": rows["bailleur_id"].astype("int64"), "epci": rows["epci_siren"].astype(object)}
+    )
+    targets["key"] = _cross_keys(targets["bailleur"], targets["epci"])
+    annual = rows["valeur"].groupby(targets["key"].to_numpy()).sum()
+    # every pair with a lease or a target, once: its bailleur, EPCI and label by key
+    pairs = (
+        pd.concat([done[["key", "bailleur", "epci"]], targets], ignore_index=True)
+        .drop_duplicates("key")
+        .set_index("key")
+    )
+    labels = _cross_labels(reader, pairs)
+    summary = done.assign(libelle=labels.reindex(done["key"]).to_numpy())
     out = count_progress(
         summary[["key", "libelle", "relogements", "relogements_prioritaires"]],
         annual,
         months,
         "key",
-        pd.Series({code: label(code) for code in codes}, dtype=object),
+        labels,
     )
-    parts = out["key"].str.split("|", expand=True).reindex(columns=[0, 1])
-    out.insert(0, "bailleur", parts[0].astype("int64"))
-    out.insert(1, "epci", parts[1].astype(object))
+    found = pairs.reindex(out["key"])
+    out.insert(0, "bailleur", found["bailleur"].astype("int64").to_numpy())
+    out.insert(1, "epci", found["epci"].astype(object).to_numpy())
     return out.drop(columns="key").sort_values(["bailleur", "epci"], ignore_index=True)
+
+
+def _cross_keys(bailleur: pd.Series, epci: pd.Series) -> pd.Series:
+    """``bailleur|epci``: one key per pair (``count_progress`` lines territories up by key)."""
+    return bailleur.astype(str) + "|" + epci.astype(str)
+
+
+def _cross_labels(reader: Reader, pairs: pd.DataFrame) -> pd.Series:
+    """« bailleur — EPCI » for each pair (a code the reference does not name stands for its
+    name), vectorised: a national answer has some 60,000 pairs."""
+    names = []
+    for column, reference in (("bailleur", "bailleur"), ("epci", "epci")):
+        labels = reader.reference(reference)["libelle"]
+        code = pairs[column]
+        found = code.isin(labels.index).to_numpy()
+        text = code.astype(str).to_numpy(dtype=object).copy()
+        text[found] = labels.reindex(code[found]).astype(str).to_numpy()
+        names.append(text)
+    return pd.Series(names[0] + " — " + names[1], index=pairs.index, dtype=object)
 
 
 def _cross_statement(
@@ -179,7 +202,10 @@ def _cross_statement(
     join = LeaseJoin(
         filters, scope, *in_period(bail.c.date_signature, dates["debut"], dates["fin"])
     )
-    keys = [logement.c.bailleur_id.label("bailleur"), commune.c.epci_siren.label("epci")]
+    keys = [
+        join.col(logement.c.bailleur_id).label("bailleur"),
+        join.col(commune.c.epci_siren).label("epci"),
+    ]
     if monthly:
         keys.insert(0, month_of(join.lease.c.date_signature).label("mois"))
     prioritaire = join.prioritaire()
@@ -352,7 +378,7 @@ def _quartile_statement(
     join = LeaseJoin(
         filters, scope, *in_period(bail.c.date_signature, dates["debut"], dates["fin"])
     )
-    epci = commune.c.epci_siren
+    epci, qpv_code = join.col(commune.c.epci_siren), join.col(logement.c.qpv_code)
     keys = [epci.label("epci")]
     if monthly:
         keys.insert(0, month_of(join.lease.c.date_signature).label("mois"))
@@ -360,7 +386,7 @@ def _quartile_statement(
     threshold = seuil_q1.c.montant
     known = sa.and_(income.is_not(None), units > 0, threshold.is_not(None))
     q1 = sa.and_(known, income * 12 < threshold * units)
-    outside = sa.or_(logement.c.qpv_code.is_(None), logement.c.qpv_code == "")
+    outside = sa.or_(qpv_code.is_(None), qpv_code == "")
 
     def count(condition) -> sa.ColumnElement:
         return sa.func.sum(sa.case((condition, 1), else_=0))
@@ -370,7 +396,7 @@ def _quartile_statement(
         if monthly
         else sa.bindparam("annee")
     )
-    base = join.from_clause(epci, income, logement.c.qpv_code)
+    base = join.from_clause(epci, income, qpv_code)
     return (
         sa.select(
             *keys,

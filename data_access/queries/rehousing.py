@@ -54,10 +54,10 @@ def _dimension_column(by: str, join: LeaseJoin) -> sa.ColumnElement:
         return join.main_criterion_rank()
     return {
         "reservataire": join.lease.c.reservataire_id,
-        "nature_reservataire": reservataire.c.nature,
-        "epci": commune.c.epci_siren,
-        "commune": logement.c.commune_code,
-        "bailleur": logement.c.bailleur_id,
+        "nature_reservataire": join.col(reservataire.c.nature),
+        "epci": join.col(commune.c.epci_siren),
+        "commune": join.col(logement.c.commune_code),
+        "bailleur": join.col(logement.c.bailleur_id),
     }[by]
 
 
@@ -201,7 +201,10 @@ def _cells_statement(filters: Filters, scope: Scope, dates: dict) -> sa.Select:
         filters, scope, *in_period(bail.c.date_signature, dates["debut"], dates["fin"])
     )
     mois = month_of(join.lease.c.date_signature).label("mois")
-    keys = [logement.c.commune_code.label("commune"), commune.c.epci_siren.label("epci")]
+    keys = [
+        join.col(logement.c.commune_code).label("commune"),
+        join.col(commune.c.epci_siren).label("epci"),
+    ]
     rank = join.main_criterion_rank().label("critere")
     return (
         sa.select(mois, *keys, rank, sa.func.count().label("relogements"))

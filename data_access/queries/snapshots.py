@@ -17,7 +17,9 @@ day), at the grain the filters and breakdowns need, with the live queries' own e
     without one);
 ``voeu_au``
     the wishes of the active demandes counted by wished commune, mutation, criteria and the
-    demande's number of wished communes (its wishes' weight is 1/n).
+    demande's number of wished communes (its wishes' weight is 1/n);
+``logement_au``
+    the dwellings in service that day by commune, bailleur and QPV (the supply's stock).
 
 Rows carry their snapshot's position (``instantane``) in :attr:`Summary.snapshots`; a
 question asks :meth:`~data_access.execution.Execution.snapshot` whether the source it reads
@@ -58,6 +60,16 @@ voeu_au = sa.Table(
     _metadata,
     *_keys(),
     sa.Column("nb_communes", sa.SmallInteger),
+    sa.Column("n", sa.BigInteger),
+)
+
+logement_au = sa.Table(
+    "logement_au",
+    _metadata,
+    sa.Column("instantane", sa.SmallInteger),
+    sa.Column("commune_code", sa.String),
+    sa.Column("bailleur_id", sa.Integer),
+    sa.Column("qpv_code", sa.String),
     sa.Column("n", sa.BigInteger),
 )
 

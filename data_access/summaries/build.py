@@ -90,7 +90,7 @@ def build_summary(
                     meta, replay = _copy_from_duckdb(Path(path), target)
                 else:
                     meta, replay = _copy_from_postgres(url, settings, target, directory)
-                _lease_facts(target)
+                joined = _lease_facts(target)
                 version = version_of(meta, replay)
                 summary = Summary(
                     path=directory / f"resume-{_slug(version)}-{int(time.time())}.duckdb",
@@ -101,6 +101,7 @@ def build_summary(
                     built_at=datetime.now(UTC),
                     build_s=0.0,
                     format=FORMAT,
+                    joined=joined,
                 )
                 # the dates the pages observe with this summary's data: its month ends, the
                 # last one its last day (as the replica reading it will date them)
@@ -123,18 +124,65 @@ def build_summary(
             Path(f"{built}.wal").unlink(missing_ok=True)
 
 
-def _lease_facts(target) -> None:
+def _lease_facts(target) -> bool:
     """The summary's ``bail`` gains each lease's facts, computed once here with the very
-    expressions the live queries use (:func:`~data_access.queries.base.lease_facts`)."""
-    from data_access.queries.base import bail_faits, lease_facts
+    expressions the live queries use (:func:`~data_access.queries.base.lease_facts`), and the
+    columns the questions read of its dwelling, commune, réservataire and demande
+    (:data:`~data_access.queries.base.LEASE_FACTS`); its ``offre``, those of each offer's
+    dwelling and commune. Returns whether every lease and offer found them all: only then
+    do the questions read these columns instead of joining the tables (a lease whose
+    dwelling is missing from the replica would otherwise count where the replica's inner
+    join drops it)."""
+    from data_access.queries.base import DWELLING_FACTS, LEASE_FACTS, lease_facts
 
     dialect = sa.create_engine("duckdb:///:memory:").dialect
     select = str(lease_facts().compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-    columns = ", ".join(f'"{c.name}"' for c in bail_faits.columns)
+    own = [c.name for c in lease_facts().selected_columns]
+    joins = (
+        'LEFT JOIN logement AS l ON l.id = faits.logement_id '
+        'LEFT JOIN commune AS c ON c.code_insee = l.commune_code '
+        'LEFT JOIN reservataire AS r ON r.id = faits.reservataire_id '
+        'LEFT JOIN demande AS d ON d.id = faits.demande_id'
+    )  # fmt: skip
+    columns = ", ".join(
+        [f'faits."{n}"' for n in own]
+        + [f'{_ALIAS[col.table.name]}."{col.name}" AS "{n}"' for n, col in LEASE_FACTS.items()]
+    )
     target.execute(f"CREATE TABLE bail_faits AS SELECT {columns} FROM ({select}) AS faits "
-                   f'ORDER BY "{SORTED_ON["bail"]}"')  # fmt: skip
+                   f'{joins} ORDER BY faits."{SORTED_ON["bail"]}"')  # fmt: skip
+    missing = target.execute(
+        f"SELECT count(*) FROM ({select}) AS faits {joins} "
+        "WHERE l.id IS NULL OR c.code_insee IS NULL OR r.id IS NULL OR d.id IS NULL"
+    ).fetchone()[0]
     target.execute('DROP TABLE "bail"')
     target.execute('ALTER TABLE bail_faits RENAME TO "bail"')
+
+    columns = ", ".join(
+        ["o.*"]
+        + [f'{_ALIAS[col.table.name]}."{col.name}" AS "{n}"' for n, col in DWELLING_FACTS.items()]
+    )
+    joins = (
+        "FROM offre AS o LEFT JOIN logement AS l ON l.id = o.logement_id "
+        "LEFT JOIN commune AS c ON c.code_insee = l.commune_code"
+    )
+    target.execute(f'CREATE TABLE offre_faits AS SELECT {columns} {joins} '
+                   f'ORDER BY o."{SORTED_ON["offre"]}"')  # fmt: skip
+    missing += target.execute(
+        f"SELECT count(*) {joins} WHERE l.id IS NULL OR c.code_insee IS NULL"
+    ).fetchone()[0]
+    target.execute('DROP TABLE "offre"')
+    target.execute('ALTER TABLE offre_faits RENAME TO "offre"')
+    if missing:
+        log.warning(
+            "%d baux ou offres sans leur logement, commune, réservataire ou demande : les "
+            "questions joindront ces tables dans le résumé, comme sur la réplique",
+            missing,
+        )
+    return missing == 0
+
+
+#: The aliases of the tables joined to the leases and offers in :func:`_lease_facts`.
+_ALIAS = {"logement": "l", "commune": "c", "reservataire": "r", "demande": "d"}
 
 
 def _insert_sorted(target, table: str, source: str) -> None:

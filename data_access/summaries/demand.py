@@ -15,8 +15,8 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from data_access.filters import add_months, months_before, valid_on
-from data_access.queries.snapshots import demande_au, voeu_au
-from data_access.schema import CRITERES, demande, demande_commune, priorite
+from data_access.queries.snapshots import demande_au, logement_au, voeu_au
+from data_access.schema import CRITERES, demande, demande_commune, logement, priorite
 from data_access.settings import Settings
 
 
@@ -44,15 +44,16 @@ def thresholds(settings: Settings) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 
 def build_snapshots(target, dates: tuple[date, ...], seniority, dalo) -> None:
-    """Create and fill ``demande_au`` and ``voeu_au`` in ``target`` (the summary's DuckDB
-    connection), one snapshot after the other, in the order of ``dates``."""
+    """Create and fill ``demande_au``, ``voeu_au`` and ``logement_au`` in ``target`` (the
+    summary's DuckDB connection), one snapshot after the other, in the order of ``dates``."""
     dialect = sa.create_engine("duckdb:///:memory:").dialect
-    for table in (demande_au, voeu_au):
+    for table in (demande_au, voeu_au, logement_au):
         target.execute(str(sa.schema.CreateTable(table).compile(dialect=dialect)))
     for index, at in enumerate(dates):
         for table, select in (
             (demande_au, _demandes(index, at, seniority, dalo)),
             (voeu_au, _wishes(index, at)),
+            (logement_au, _dwellings(index, at)),
         ):
             sql = select.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
             columns = ", ".join(f'"{c.name}"' for c in table.columns)
@@ -155,5 +156,20 @@ def _wishes(index: int, at: date) -> sa.Select:
             )
         )
         .where(*active_on(_day(at)))
+        .group_by(*keys)
+    )
+
+
+def _dwellings(index: int, at: date) -> sa.Select:
+    """The dwellings in service on ``at`` (the live stock's condition) by commune, bailleur
+    and QPV."""
+    keys = [logement.c.commune_code, logement.c.bailleur_id, logement.c.qpv_code]
+    return (
+        sa.select(
+            sa.literal(index, sa.SmallInteger).label("instantane"),
+            *keys,
+            sa.func.count().label("n"),
+        )
+        .where(logement.c.date_mise_en_service <= _day(at))
         .group_by(*keys)
     )

@@ -34,8 +34,9 @@ from data_access.settings import Settings
 
 #: The layout of a summary: a summary of another layout is not read (a new version of relog
 #: rebuilds it). 2: the leases' facts (CAL date, criteria bits, main criterion) in ``bail``;
-#: 3: the demand's month-end snapshots (:mod:`.demand`).
-FORMAT = 3
+#: 3: the demand's month-end snapshots (:mod:`.demand`); 4: the leases' and offers' dwelling,
+#: commune, réservataire and demande columns in ``bail`` and ``offre``.
+FORMAT = 4
 POINTER = "courant.json"
 
 
@@ -64,6 +65,10 @@ class Summary:
     #: recognition) the snapshot's rows are classed by, ascending.
     seniority: tuple[int, ...] = ()
     dalo: tuple[int, ...] = ()
+    #: Whether every lease and offer found its dwelling, commune, réservataire and demande:
+    #: the questions then read the columns the summary keeps of them instead of joining
+    #: them (:data:`~data_access.queries.base.LEASE_FACTS`).
+    joined: bool = False
 
     def freshness(self) -> Freshness:
         """The figures' freshness when read from this summary: the data as of its build."""
