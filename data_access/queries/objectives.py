@@ -170,6 +170,7 @@ def _cross_progress(
         months,
         "key",
         labels,
+        sort=False,  # sorted below by bailleur and EPCI, not by their key's text
     )
     found = pairs.reindex(out["key"])
     out.insert(0, "bailleur", found["bailleur"].astype("int64").to_numpy())
@@ -267,7 +268,8 @@ def share_progress(
     """Réservataires' year-to-date share against their target share (``targets`` indexed by
     réservataire; ``default`` for the others). ``also``: réservataires to list even without
     any rehousing (those with a target of their own); their share and result are empty."""
-    missing = [code for code in also if code not in set(summary["reservataire"])]
+    listed = set(summary["reservataire"])
+    missing = [code for code in also if code not in listed]
     if missing:
         extra = pd.DataFrame(
             {
@@ -288,12 +290,17 @@ def share_progress(
 
 
 def count_progress(
-    summary: pd.DataFrame, annual: pd.Series, months: int, key: str, labels: pd.Series
+    summary: pd.DataFrame,
+    annual: pd.Series,
+    months: int,
+    key: str,
+    labels: pd.Series,
+    sort: bool = True,
 ) -> pd.DataFrame:
     """Territories' year-to-date priority rehousings against their annual target prorated to
     ``months`` of 12 (``annual`` indexed by territory); every territory with a target or a
-    rehousing appears."""
-    codes = sorted(set(summary[key].dropna()) | set(annual.index))
+    rehousing appears, in the order of their codes (``sort``; else the caller sorts)."""
+    codes = pd.Index(summary[key].dropna().unique()).union(annual.index.unique(), sort=sort)
     out = summary.set_index(key).reindex(codes)
     out["libelle"] = out["libelle"].fillna(labels.reindex(codes))
     for column in ("relogements", "relogements_prioritaires"):

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from data_access.errors import FilterError
 from data_access.filters import Filters, Period, Scope, add_months
 from data_access.queries.base import (
+    CODE_OF_RANK,
     LeaseJoin,
     Reader,
     criterion_code,
@@ -187,10 +188,9 @@ def rehousing_cells(
         scope,
         period_dates(period),
     )
-    frame["groupe_critere"] = criterion_code(frame["critere"]).map(GROUPE_OF_CRITERE)
     return (
-        frame.groupby(["mois", "commune", "epci", "groupe_critere"], as_index=False)["relogements"]
-        .sum()
+        frame.rename(columns={"critere": "groupe_critere"})
+        .dropna(subset=["mois", "commune", "epci"])  # a cell is a commune's, in an EPCI
         .astype({"relogements": "int64"})
         .sort_values(["mois", "commune", "groupe_critere"], ignore_index=True)
     )
@@ -205,12 +205,18 @@ def _cells_statement(filters: Filters, scope: Scope, dates: dict) -> sa.Select:
         join.col(logement.c.commune_code).label("commune"),
         join.col(commune.c.epci_siren).label("epci"),
     ]
-    rank = join.main_criterion_rank().label("critere")
+    rank = join.main_criterion_rank()
+    # the main criterion's group, in SQL: the cells come counted, a few per commune and month
+    group = sa.case(
+        {r: GROUPE_OF_CRITERE[code] for r, code in CODE_OF_RANK.items()},
+        value=rank,
+        else_=SANS_CRITERE[0],
+    ).label("critere")
     return (
-        sa.select(mois, *keys, rank, sa.func.count().label("relogements"))
+        sa.select(mois, *keys, group, sa.func.count().label("relogements"))
         .select_from(join.from_clause(rank, *keys))
         .where(*join.where)
-        .group_by(mois, *keys, rank)
+        .group_by(mois, *keys, group)
     )
 
 
