@@ -70,3 +70,24 @@ def test_the_overhead_ratio_pairs_each_call_with_the_bare_sql_run_after_it():
     bare = [10, 10, 10, 20, 20]
     assert paired_ratio(api, bare) == pytest.approx(1.1)
     assert paired_ratio([1, 3], [1, 1]) == 2
+
+
+def test_a_bare_sql_past_the_timeout_is_reported_not_fatal(capsys):
+    """National PostgreSQL: a bare SQL text planned otherwise than the API's statement can
+    pass the bench's statement timeout; it is run no more and the row says so."""
+    from bench.queries import Row, _guarded
+
+    calls = []
+
+    def timed_out():
+        calls.append(1)
+        raise RuntimeError("canceling statement due to statement timeout")
+
+    runner = _guarded(timed_out)
+    runner()
+    runner()
+    assert runner.failed and len(calls) == 1
+    assert "SQL nu abandonné : canceling statement" in capsys.readouterr().out
+    nan = float("nan")
+    row = Row("national", "postgres", "demand_supply epci", 900.0, 950.0, nan, nan, nan, nan)
+    assert "SQL nu hors délai" in report([row])

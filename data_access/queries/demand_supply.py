@@ -21,7 +21,13 @@ from data_access.queries.base import (
     priority_snapshot,
     run_template,
 )
-from data_access.queries.snapshots import demande_au, logement_au, on_snapshot, voeu_au
+from data_access.queries.snapshots import (
+    demande_au,
+    logement_au,
+    on_snapshot,
+    snapshot_where,
+    voeu_au,
+)
 from data_access.questions import question
 from data_access.schema import (
     bail,
@@ -330,14 +336,7 @@ def _snapshot_demand(filters: Filters, scope: Scope, part) -> list[sa.Select]:
             },
         ),
     ):
-        subject = Subject(
-            epci=commune.c.epci_siren,
-            commune=table.c.commune_code,
-            mutation=table.c.mutation,
-            criteria_mask=table.c.masque_criteres,
-        )
-        where = [on_snapshot(table), *filters.clauses(subject), *scope.clauses(subject)]
-        out.append(part(table.c.commune_code, table, values, where))
+        out.append(part(table.c.commune_code, table, values, snapshot_where(table, filters, scope)))
     return out
 
 
@@ -489,12 +488,6 @@ def _live_pressure(filters: Filters, scope: Scope, key, at) -> sa.Select:
 
 def _snapshot_pressure(filters: Filters, scope: Scope, key) -> sa.Select:
     """The same counts from a summary's snapshot (:mod:`~data_access.queries.snapshots`)."""
-    subject = Subject(
-        epci=commune.c.epci_siren,
-        commune=demande_au.c.commune_code,
-        mutation=demande_au.c.mutation,
-        criteria_mask=demande_au.c.masque_criteres,
-    )
     typ = demande_au.c.typologie
     return (
         sa.select(
@@ -504,11 +497,6 @@ def _snapshot_pressure(filters: Filters, scope: Scope, key) -> sa.Select:
             sa.literal(0).label("baux_12m"),
         )
         .select_from(demande_au.join(commune, commune.c.code_insee == demande_au.c.commune_code))
-        .where(
-            on_snapshot(demande_au),
-            typ.is_not(None),
-            *filters.clauses(subject),
-            *scope.clauses(subject),
-        )
+        .where(typ.is_not(None), *snapshot_where(demande_au, filters, scope))
         .group_by(key, typ)
     )

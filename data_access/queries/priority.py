@@ -16,7 +16,7 @@ from data_access.queries.snapshots import (
     dalo_recognised_before,
     demande_au,
     filed_before,
-    on_snapshot,
+    snapshot_where,
     total,
 )
 from data_access.questions import question
@@ -155,13 +155,7 @@ def _waiting_snapshot(filters: Filters, scope: Scope, territory: bool = False):
     """:func:`_waiting` on a summary's snapshot (:mod:`~data_access.queries.snapshots`):
     (from clause, where clauses); the first wish's commune is a column of the counted rows
     (``NULL``: no first wish)."""
-    subject = Subject(
-        epci=commune.c.epci_siren,
-        commune=demande_au.c.commune_code,
-        mutation=demande_au.c.mutation,
-        criteria_mask=demande_au.c.masque_criteres,
-    )
-    where = [on_snapshot(demande_au), *filters.clauses(subject), *scope.clauses(subject)]
+    where = snapshot_where(demande_au, filters, scope)
     j = join_needed(
         demande_au,
         [(commune, commune.c.code_insee == demande_au.c.commune_code, territory)],

@@ -34,6 +34,9 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from data_access.filters import Filters, Scope, Subject
+from data_access.schema import commune
+
 _metadata = sa.MetaData()
 
 
@@ -77,6 +80,19 @@ logement_au = sa.Table(
 def on_snapshot(table: sa.Table) -> sa.ColumnElement:
     """The rows of the snapshot asked (its position, bound at execution)."""
     return table.c.instantane == sa.bindparam("instantane", type_=sa.SmallInteger)
+
+
+def snapshot_where(table: sa.Table, filters: Filters, scope: Scope) -> list[sa.ColumnElement]:
+    """The rows of the snapshot asked that ``filters`` and ``scope`` keep: those of ``table``
+    (``demande_au`` or ``voeu_au``) whose commune (the EPCI's through the ``commune``
+    reference, which the query then joins), mutation and criteria they allow."""
+    subject = Subject(
+        epci=commune.c.epci_siren,
+        commune=table.c.commune_code,
+        mutation=table.c.mutation,
+        criteria_mask=table.c.masque_criteres,
+    )
+    return [on_snapshot(table), *filters.clauses(subject), *scope.clauses(subject)]
 
 
 def filed_before(months: int) -> sa.ColumnElement:
