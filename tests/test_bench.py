@@ -91,3 +91,30 @@ def test_a_bare_sql_past_the_timeout_is_reported_not_fatal(capsys):
     nan = float("nan")
     row = Row("national", "postgres", "demand_supply epci", 900.0, 950.0, nan, nan, nan, nan)
     assert "SQL nu hors délai" in report([row])
+
+
+def test_a_live_question_past_the_timeout_is_reported_and_the_run_goes_on(
+    demo_path, monkeypatch, capsys
+):
+    """National PostgreSQL live: a question past the bench's statement timeout gets a row
+    « hors délai » and the next questions are measured."""
+    from bench import queries
+    from data_access.errors import QueryTimeout
+
+    replica = RecordingReplica(url=f"duckdb:///{demo_path}", cache=False)
+
+    def too_slow():
+        raise QueryTimeout("La requête a dépassé le délai maximal de 120 s et a été annulée.")
+
+    monkeypatch.setattr(
+        queries, "cases", lambda r: {"demand_supply commune": too_slow, "freshness": r.freshness}
+    )
+    try:
+        rows = measure(replica, "national", "postgres", repeat=2)
+    finally:
+        replica.dispose()
+    assert [r.query for r in rows] == ["demand_supply commune", "freshness"]
+    assert rows[0].median_ms != rows[0].median_ms and rows[1].median_ms > 0
+    assert "hors délai" in capsys.readouterr().out
+    text = report(rows)
+    assert "| demand_supply commune |" in text and "hors délai (120 s)" in text
