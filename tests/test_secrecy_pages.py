@@ -215,6 +215,9 @@ def test_the_finest_cells_equal_the_independent_count(replica, raw_tables):
     got = replica.rehousing_cells(filters)
     want = oracle.rehousing_cells(raw_tables, filters)
     key = ["mois", "commune", "groupe_critere"]
+    assert list(got.columns) == ["mois", "commune", "epci", "groupe_critere", "relogements"]
+    # sorted as documented, whether DuckDB sorted the cells or pandas did (PostgreSQL)
+    pd.testing.assert_frame_equal(got, got.sort_values(key, ignore_index=True))
     got = got.assign(mois=pd.to_datetime(got["mois"]).astype("datetime64[ns]")).set_index(key)[
         "relogements"
     ]
