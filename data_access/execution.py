@@ -731,7 +731,52 @@ def _fetch_duckdb(
     ``rows`` lists of Python values (what :meth:`Execution._fetch` makes of PostgreSQL's)."""
     with engine.connect() as conn:
         result = conn.execute(stmt, parameters)
-        return _row_columns(result.fetchall(), columns) if rows else _numpy_columns(result, columns)
+        return _driver_columns(result, columns) if rows else _numpy_columns(result, columns)
+
+
+#: DuckDB types whose NumPy column converts exactly into the values PostgreSQL's driver gives
+#: for the same column: integers, floats, text, dates, booleans (a DECIMAL, given as float by
+#: NumPy and as Decimal by both drivers, or a timestamp, is read row by row).
+_NUMPY_LIKE_DRIVER = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+     "UINTEGER", "DOUBLE", "FLOAT", "VARCHAR", "DATE", "BOOLEAN"}
+)  # fmt: skip
+
+
+def _driver_columns(result, columns: list[str]) -> dict[str, Any]:
+    """A DuckDB result's columns as PostgreSQL's rows give them (:func:`_row_columns`), built
+    from its NumPy columns: a summary read for a PostgreSQL replica answers in the live
+    answer's types (a date, not a datetime64; NULLs as None), without a Python row per
+    result row (national: a 125,000-row answer took ≈ 300 ms row by row)."""
+    cursor = result.cursor
+    types = [str(d[1]) for d in cursor.description]
+    if not all(t in _NUMPY_LIKE_DRIVER for t in types):
+        return _row_columns(result.fetchall(), columns)
+    arrays = cursor.fetchnumpy()
+    result.close()
+    if not arrays or not len(next(iter(arrays.values()))):
+        return _row_columns([], columns)  # no row: pandas types empty lists its own way
+    return {
+        name: _driver_column(values, kind)
+        for name, values, kind in zip(columns, arrays.values(), types)
+    }
+
+
+def _driver_column(values: np.ndarray, kind: str) -> np.ndarray | list:
+    """One NumPy column as PostgreSQL's driver gives it: dates as ``date`` objects, NULLs as
+    None (a list: pandas then types it as it types the driver's), integers as int64 (HUGEINT,
+    DuckDB's sum of integers, comes as float)."""
+    if kind == "DATE":
+        return values.astype("datetime64[D]").tolist()
+    if isinstance(values, np.ma.MaskedArray):
+        if values.mask.any():
+            return values.tolist()
+        values = values.data
+    if kind == "VARCHAR":
+        return values.tolist() if pd.isna(values).any() else values
+    if kind not in ("DOUBLE", "FLOAT", "BOOLEAN"):
+        return values.astype(np.int64)
+    return values
 
 
 def _numpy_columns(result, columns: list[str]) -> dict[str, Any]:

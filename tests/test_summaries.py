@@ -18,6 +18,7 @@ import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -341,29 +342,46 @@ def test_a_summary_classed_on_other_thresholds_is_read_as_the_live_tables(duckdb
         other_live.dispose()
 
 
-def test_the_leases_dwellings_are_read_in_the_summary_only_when_none_is_missing(
-    duckdb_pair, demo_path, tmp_path
-):
-    """The demo's leases and offers all find their dwelling, commune, réservataire and
-    demande: the summary keeps those columns and the questions read them there. A replica
-    with one lease whose dwelling is missing: the replica's inner joins drop it from every
-    breakdown by dwelling, so the summary's questions join the tables as it does."""
-    _, _, summary = duckdb_pair
-    assert summary.joined
+def _without(demo_path, copy, missing: str) -> date:
+    """A copy of the demo without one recent lease's dwelling (``logement``) or one CAL
+    decision's proposition (``proposition``); returns that event's date."""
     import duckdb
 
-    copy = tmp_path / "sans-un-logement.duckdb"
     shutil.copy(demo_path, copy)
     con = duckdb.connect(str(copy))
     try:
-        dwelling, signed = con.execute(
-            "SELECT logement_id, date_signature FROM bail WHERE date_signature < ? "
-            "ORDER BY date_signature DESC, id LIMIT 1",
-            [date(2025, 1, 1)],
-        ).fetchone()
-        con.execute("DELETE FROM logement WHERE id = ?", [dwelling])
+        if missing == "logement":
+            key, day = con.execute(
+                "SELECT logement_id, date_signature FROM bail WHERE date_signature < ? "
+                "ORDER BY date_signature DESC, id LIMIT 1",
+                [date(2025, 1, 1)],
+            ).fetchone()
+        else:
+            key, day = con.execute(
+                "SELECT proposition_id, date_cal FROM decision_cal WHERE date_cal < ? "
+                "ORDER BY date_cal DESC, id LIMIT 1",
+                [date(2025, 1, 1)],
+            ).fetchone()
+        con.execute(f"DELETE FROM {missing} WHERE id = ?", [key])
     finally:
         con.close()
+    return day
+
+
+@pytest.mark.parametrize("missing", ["logement", "proposition"])
+def test_the_joined_columns_are_read_in_the_summary_only_when_none_is_missing(
+    duckdb_pair, demo_path, tmp_path, missing
+):
+    """The demo's leases, offers, propositions and CAL decisions all find their dwelling,
+    commune, réservataire, demande and proposition: the summary keeps those columns and the
+    questions read them there. A replica with one lease whose dwelling is missing, or one
+    decision whose proposition is: the replica's inner joins drop it from every breakdown by
+    dwelling (from every count of decisions), so the summary's questions join the tables as
+    it does."""
+    original, _, summary = duckdb_pair
+    assert summary.joined
+    copy = tmp_path / f"sans-un-{missing}.duckdb"
+    day = _without(demo_path, copy, missing)
     url = f"duckdb:///{copy}"
     settings_ = _settings(demo_path=copy, summary_dir=tmp_path / "resumes")
     incomplete = build_summary(url, settings_)
@@ -372,20 +390,26 @@ def test_the_leases_dwellings_are_read_in_the_summary_only_when_none_is_missing(
     summarised = Replica(url=url, settings=settings_, cache=False)
     try:
         assert summarised.summary == incomplete
-        filters = Filters(start=add_months(signed, -2), end=signed)
+        filters = Filters(start=add_months(day, -2), end=day)
+        epci = live.rehousing_cells(filters)["epci"].iloc[0]
         for name, kwargs in (
             ("monthly_rehousing", {"by": "commune"}),
             ("monthly_rehousing", {}),
             ("rehousing_cells", {}),
             ("demand_supply", {"level": "epci"}),
             ("objective_progress", {"by": "bailleur_epci"}),
+            ("pipeline", {}),
+            ("pipeline", {"filters": replace(filters, epci=[epci])}),
         ):
             got = getattr(summarised, name)(**{"filters": filters, **kwargs})
             want = getattr(live, name)(**{"filters": filters, **kwargs})
             pd.testing.assert_frame_equal(got, want, check_dtype=False, check_exact=True)
-        # the lease counts where no dwelling is joined, and not where one is
-        by_commune = live.monthly_rehousing(filters, by="commune")["relogements"].sum()
-        assert live.monthly_rehousing(filters)["relogements"].sum() == by_commune + 1
+        if missing == "logement":  # the lease counts where no dwelling is joined, only there
+            by_commune = live.monthly_rehousing(filters, by="commune")["relogements"].sum()
+            assert live.monthly_rehousing(filters)["relogements"].sum() == by_commune + 1
+        else:  # the decision left without its proposition is counted no more
+            cal = live.pipeline(filters).filter(like="cal_").to_numpy().sum()
+            assert cal == original.pipeline(filters).filter(like="cal_").to_numpy().sum() - 1
     finally:
         live.dispose()
         summarised.dispose()
@@ -512,3 +536,45 @@ def test_relog_summarise_builds_once_then_says_it_is_current(demo_path, tmp_path
     assert again.returncode == 0 and again.stdout.startswith("Résumé à jour"), again.stdout
     files = list((tmp_path / "resumes").glob("*/resume-*.duckdb"))
     assert len(files) == 1
+
+
+def test_a_summary_read_for_postgresql_gives_the_drivers_values_from_numpy():
+    """A summary answering for a PostgreSQL replica builds its columns from DuckDB's NumPy
+    arrays, yet gives what the rows would: dates as ``date``, NULLs as None, integers (and
+    DuckDB's HUGEINT sums) as int64; a DECIMAL goes row by row."""
+    import sqlalchemy as sa
+
+    from data_access.execution import _driver_columns, _row_columns
+
+    engine = sa.create_engine("duckdb:///:memory:")
+    columns = list("abcdefghijkl")
+    query = sa.text(
+        "SELECT * FROM (VALUES (1::INTEGER, 2::BIGINT, 1.5::DOUBLE, DATE '2024-01-01', 'x', "
+        "true, 3::HUGEINT, NULL::INTEGER, NULL::DATE, NULL::VARCHAR, NULL::DOUBLE, "
+        "NULL::BOOLEAN), (2, 3, NULL, DATE '2024-02-01', NULL, false, 4, 5, DATE '2024-03-01', "
+        "'y', 2.5, true)) AS t(a, b, c, d, e, f, g, h, i, j, k, l)"
+    )
+    decimal = sa.text("SELECT 1.25::DECIMAL(10, 2) AS m, DATE '2024-01-01' AS n")
+    try:
+        for stmt, names in ((query, columns), (decimal, ["m", "n"])):
+            with engine.connect() as conn:
+                fast = _driver_columns(conn.execute(stmt), names)
+            with engine.connect() as conn:
+                rows = _row_columns(conn.execute(stmt).fetchall(), names)
+            for name in names:
+                assert list(fast[name]) == rows[name], name
+                assert [type(v) for v in fast[name]] == [type(v) for v in rows[name]] or (
+                    isinstance(fast[name], np.ndarray) and fast[name].dtype.kind in "ifb"
+                ), name
+            pd.testing.assert_frame_equal(
+                pd.DataFrame(fast, columns=names), pd.DataFrame(rows, columns=names)
+            )
+        assert isinstance(fast["m"], list)  # the DECIMAL, row by row: Decimal, not a float
+        empty = sa.text("SELECT 'x' AS a, 1 AS b WHERE false")
+        with engine.connect() as conn:
+            fast = pd.DataFrame(_driver_columns(conn.execute(empty), ["a", "b"]))
+        with engine.connect() as conn:
+            rows = pd.DataFrame(_row_columns(conn.execute(empty).fetchall(), ["a", "b"]))
+        pd.testing.assert_frame_equal(fast, rows)  # no row: typed as pandas types empty lists
+    finally:
+        engine.dispose()

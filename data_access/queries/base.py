@@ -25,6 +25,7 @@ from data_access.schema import (
     logement,
     offre,
     priorite,
+    proposition,
     reservataire,
 )
 from data_access.settings import Settings
@@ -54,11 +55,21 @@ DWELLING_FACTS = {
     "typologie": logement.c.typologie,
     "epci_siren": commune.c.epci_siren,
 }
-LEASE_FACTS = {
+#: What a summary's ``proposition`` and ``decision_cal`` keep (:data:`proposition_faits`).
+SUBJECT_FACTS = {
     **DWELLING_FACTS,
     "nature_reservataire": reservataire.c.nature,
     "mutation": demande.c.mutation,
 }
+#: What a summary's ``bail`` keeps: also the household's resources (the quartile rules).
+LEASE_FACTS = {
+    **SUBJECT_FACTS,
+    "revenu_mensuel": demande.c.revenu_mensuel,
+    "unites_consommation": demande.c.unites_consommation,
+}
+
+#: What a summary's ``decision_cal`` keeps of its proposition's own columns.
+PROPOSITION_OWN = ("reservataire_id", "demande_id")
 
 
 def _copies(columns: dict[str, sa.Column]) -> list[sa.Column]:
@@ -82,6 +93,24 @@ bail_faits = sa.Table(
 #: A summary's ``offre``: the contract's columns, then the :data:`DWELLING_FACTS`.
 offre_faits = sa.Table(
     "offre", sa.MetaData(), *[c._copy() for c in offre.c], *_copies(DWELLING_FACTS)
+)
+
+#: A summary's ``proposition``: the contract's columns, then the :data:`SUBJECT_FACTS` of
+#: its offer's dwelling and commune, its réservataire and demande.
+proposition_faits = sa.Table(
+    "proposition",
+    sa.MetaData(),
+    *[c._copy() for c in proposition.c],
+    *_copies(SUBJECT_FACTS),
+)
+#: A summary's ``decision_cal``: the contract's columns, then its proposition's réservataire,
+#: demande and :data:`SUBJECT_FACTS`.
+decision_faits = sa.Table(
+    "decision_cal",
+    sa.MetaData(),
+    *[c._copy() for c in decision_cal.c],
+    *[proposition.c[name]._copy() for name in PROPOSITION_OWN],
+    *_copies(SUBJECT_FACTS),
 )
 
 

@@ -147,40 +147,40 @@ def _cross_progress(
         scope,
         period_dates(reader.period(filters)),
     )
-    done["bailleur"] = done["bailleur"].astype("int64")
-    done["epci"] = done["epci"].astype(object)
-    done["key"] = _cross_keys(done["bailleur"], done["epci"])
+    # each pair's key: the bailleur × the number of EPCI codes + the EPCI's rank among them
+    # (integers, ordered as the pairs (bailleur, EPCI): no text key to build, hash and sort)
     rows = rows.dropna(subset=["bailleur_id"])
-    targets = pd.DataFrame(
-        {"bailleur": rows["bailleur_id"].astype("int64"), "epci": rows["epci_siren"].astype(object)}
+    bailleurs = np.concatenate(
+        [done["bailleur"].to_numpy(np.int64), rows["bailleur_id"].to_numpy(np.int64)]
     )
-    targets["key"] = _cross_keys(targets["bailleur"], targets["epci"])
-    annual = rows["valeur"].groupby(targets["key"].to_numpy()).sum()
+    epcis = np.concatenate(
+        [done["epci"].to_numpy(dtype=object), rows["epci_siren"].to_numpy(dtype=object)]
+    )
+    ranks, codes = pd.factorize(epcis, sort=True, use_na_sentinel=False)
+    keys = bailleurs * max(len(codes), 1) + ranks
+    done_keys, target_keys = keys[: len(done)], keys[len(done) :]
+    annual = rows["valeur"].groupby(target_keys).sum()
     # every pair with a lease or a target, once: its bailleur, EPCI and label by key
-    pairs = (
-        pd.concat([done[["key", "bailleur", "epci"]], targets], ignore_index=True)
-        .drop_duplicates("key")
-        .set_index("key")
+    unique, first = np.unique(keys, return_index=True)
+    index = pd.Index(unique, name="key")
+    pairs = pd.DataFrame(
+        {"bailleur": bailleurs[first], "epci": pd.Series(epcis[first], index=index, dtype=object)},
+        index=index,
     )
     labels = _cross_labels(reader, pairs)
-    summary = done.assign(libelle=labels.reindex(done["key"]).to_numpy())
-    out = count_progress(
-        summary[["key", "libelle", "relogements", "relogements_prioritaires"]],
-        annual,
-        months,
-        "key",
-        labels,
-        sort=False,  # sorted below by bailleur and EPCI, not by their key's text
+    summary = pd.DataFrame(
+        {
+            "key": done_keys,
+            "libelle": labels.reindex(done_keys).to_numpy(),
+            "relogements": done["relogements"].to_numpy(),
+            "relogements_prioritaires": done["relogements_prioritaires"].to_numpy(),
+        }
     )
+    out = count_progress(summary, annual, months, "key", labels)  # sorted by pair
     found = pairs.reindex(out["key"])
-    out.insert(0, "bailleur", found["bailleur"].astype("int64").to_numpy())
-    out.insert(1, "epci", found["epci"].astype(object).to_numpy())
-    return out.drop(columns="key").sort_values(["bailleur", "epci"], ignore_index=True)
-
-
-def _cross_keys(bailleur: pd.Series, epci: pd.Series) -> pd.Series:
-    """``bailleur|epci``: one key per pair (``count_progress`` lines territories up by key)."""
-    return bailleur.astype(str) + "|" + epci.astype(str)
+    out.insert(0, "bailleur", found["bailleur"].to_numpy())
+    out.insert(1, "epci", found["epci"].to_numpy(dtype=object))
+    return out.drop(columns="key")
 
 
 def _cross_labels(reader: Reader, pairs: pd.DataFrame) -> pd.Series:
@@ -389,7 +389,7 @@ def _quartile_statement(
     keys = [epci.label("epci")]
     if monthly:
         keys.insert(0, month_of(join.lease.c.date_signature).label("mois"))
-    income, units = demande.c.revenu_mensuel, demande.c.unites_consommation
+    income, units = join.col(demande.c.revenu_mensuel), join.col(demande.c.unites_consommation)
     threshold = seuil_q1.c.montant
     known = sa.and_(income.is_not(None), units > 0, threshold.is_not(None))
     q1 = sa.and_(known, income * 12 < threshold * units)

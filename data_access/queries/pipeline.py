@@ -6,15 +6,19 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from data_access import schema
 from data_access.filters import Filters, Period, Scope, Subject, in_list
 from data_access.queries.base import (
     LeaseJoin,
     Reader,
+    decision_faits,
     in_period,
     join_needed,
+    joined_facts,
     month_of,
     month_positions,
     period_dates,
+    proposition_faits,
     run_template,
 )
 from data_access.questions import question
@@ -70,15 +74,41 @@ def proposition_join(filters: Filters, scope: Scope, on: sa.ColumnElement, *elem
     return from_, where
 
 
+def _faits_join(filters: Filters, scope: Scope, on: sa.ColumnElement, *elements):
+    """:func:`proposition_join` on a summary whose propositions and CAL decisions keep their
+    dwelling's, commune's, réservataire's and demande's columns
+    (:data:`~data_access.queries.base.proposition_faits`): the table ``on`` belongs to, alone
+    (its build checked that every row has them, as the replica's inner joins require)."""
+    root = on.table
+    subject = Subject(
+        epci=root.c.epci_siren,
+        commune=root.c.commune_code,
+        reservataire=root.c.reservataire_id,
+        nature_reservataire=root.c.nature_reservataire,
+        bailleur=root.c.bailleur_id,
+        mutation=root.c.mutation,
+        qpv=root.c.qpv_code,
+        demande_id=root.c.demande_id,
+        reference_date=on,
+    )
+    return root, [*filters.clauses(subject), *scope.clauses(subject)]
+
+
 def _statement(filters: Filters, scope: Scope, dates: dict) -> sa.CompoundSelect:
     """(indicator, month, count) rows of every event dated from ``dates["debut"]`` to before
     ``dates["fin"]``."""
     parts = []
     window = (dates["debut"], dates["fin"])
+    # on a summary that keeps them, each proposition's and decision's own columns
+    proposition, decision_cal, join = (
+        (proposition_faits, decision_faits, _faits_join)
+        if joined_facts()
+        else (schema.proposition, schema.decision_cal, proposition_join)
+    )
 
     def counted(name: sa.ColumnElement, date_col, on, *extra, group=()):
         mois = month_of(date_col)
-        from_, where = proposition_join(filters, scope, on, name, date_col, *extra)
+        from_, where = join(filters, scope, on, name, date_col, *extra)
         parts.append(
             sa.select(name.label("indicateur"), mois.label("mois"), sa.func.count().label("n"))
             .select_from(from_)

@@ -172,13 +172,53 @@ def _lease_facts(target) -> bool:
     ).fetchone()[0]
     target.execute('DROP TABLE "offre"')
     target.execute('ALTER TABLE offre_faits RENAME TO "offre"')
+    missing += _proposition_facts(target)
     if missing:
         log.warning(
-            "%d baux ou offres sans leur logement, commune, réservataire ou demande : les "
+            "%d baux, offres, propositions ou décisions de CAL sans leur logement, commune, "
+            "réservataire, demande ou proposition : les "
             "questions joindront ces tables dans le résumé, comme sur la réplique",
             missing,
         )
     return missing == 0
+
+
+def _proposition_facts(target) -> int:
+    """The summary's ``proposition`` gains the :data:`~data_access.queries.base.SUBJECT_FACTS`
+    of its offer's dwelling and commune, its réservataire and demande; its ``decision_cal``,
+    its proposition's réservataire, demande and those facts
+    (:data:`~data_access.queries.base.decision_faits`): the pipeline counts them without a
+    join (national: a CAL month's 4 million decisions joined to 5.8 million propositions,
+    ≈ 250 ms). Returns how many propositions or decisions lack one of them."""
+    from data_access.queries.base import PROPOSITION_OWN, SUBJECT_FACTS
+
+    facts = [f'{_ALIAS[col.table.name]}."{col.name}" AS "{n}"' for n, col in SUBJECT_FACTS.items()]
+    joins = (
+        "FROM proposition AS p LEFT JOIN offre AS o ON o.id = p.offre_id "
+        "LEFT JOIN logement AS l ON l.id = o.logement_id "
+        "LEFT JOIN commune AS c ON c.code_insee = l.commune_code "
+        "LEFT JOIN reservataire AS r ON r.id = p.reservataire_id "
+        "LEFT JOIN demande AS d ON d.id = p.demande_id"
+    )
+    target.execute(f'CREATE TABLE proposition_faits AS SELECT {", ".join(["p.*", *facts])} '
+                   f'{joins} ORDER BY p."{SORTED_ON["proposition"]}"')  # fmt: skip
+    missing = target.execute(
+        f"SELECT count(*) {joins} WHERE o.id IS NULL OR l.id IS NULL OR c.code_insee IS NULL "
+        "OR r.id IS NULL OR d.id IS NULL"
+    ).fetchone()[0]
+    target.execute('DROP TABLE "proposition"')
+    target.execute('ALTER TABLE proposition_faits RENAME TO "proposition"')
+
+    columns = ", ".join(
+        ["dc.*"] + [f'p."{n}"' for n in PROPOSITION_OWN] + [f'p."{n}"' for n in SUBJECT_FACTS]
+    )
+    joins = "FROM decision_cal AS dc LEFT JOIN proposition AS p ON p.id = dc.proposition_id"
+    target.execute(f'CREATE TABLE decision_faits AS SELECT {columns} {joins} '
+                   f'ORDER BY dc."{SORTED_ON["decision_cal"]}"')  # fmt: skip
+    missing += target.execute(f"SELECT count(*) {joins} WHERE p.id IS NULL").fetchone()[0]
+    target.execute('DROP TABLE "decision_cal"')
+    target.execute('ALTER TABLE decision_faits RENAME TO "decision_cal"')
+    return missing
 
 
 #: The aliases of the tables joined to the leases and offers in :func:`_lease_facts`.

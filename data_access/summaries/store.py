@@ -35,8 +35,9 @@ from data_access.settings import Settings
 #: The layout of a summary: a summary of another layout is not read (a new version of relog
 #: rebuilds it). 2: the leases' facts (CAL date, criteria bits, main criterion) in ``bail``;
 #: 3: the demand's month-end snapshots (:mod:`.demand`); 4: the leases' and offers' dwelling,
-#: commune, réservataire and demande columns in ``bail`` and ``offre``.
-FORMAT = 4
+#: commune, réservataire and demande columns in ``bail`` and ``offre``; 5: the same in
+#: ``proposition`` and ``decision_cal``.
+FORMAT = 5
 POINTER = "courant.json"
 
 
