@@ -80,18 +80,22 @@ def _faits_join(filters: Filters, scope: Scope, on: sa.ColumnElement, *elements)
     (:data:`~data_access.queries.base.proposition_faits`): the table ``on`` belongs to, alone
     (its build checked that every row has them, as the replica's inner joins require)."""
     root = on.table
-    subject = Subject(
-        epci=root.c.epci_siren,
-        commune=root.c.commune_code,
-        reservataire=root.c.reservataire_id,
-        nature_reservataire=root.c.nature_reservataire,
-        bailleur=root.c.bailleur_id,
-        mutation=root.c.mutation,
-        qpv=root.c.qpv_code,
-        demande_id=root.c.demande_id,
-        reference_date=on,
-    )
+    columns = {field: root.c[name] for field, name in _SUBJECT_COLUMNS.items()}
+    subject = Subject(**columns, reference_date=on)
     return root, [*filters.clauses(subject), *scope.clauses(subject)]
+
+
+#: The filters' subject → its column in a summary's propositions and decisions.
+_SUBJECT_COLUMNS = {
+    "epci": "epci_siren",
+    "commune": "commune_code",
+    "reservataire": "reservataire_id",
+    "nature_reservataire": "nature_reservataire",
+    "bailleur": "bailleur_id",
+    "mutation": "mutation",
+    "qpv": "qpv_code",
+    "demande_id": "demande_id",
+}
 
 
 def _statement(filters: Filters, scope: Scope, dates: dict) -> sa.CompoundSelect:

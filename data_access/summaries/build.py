@@ -148,15 +148,13 @@ def _lease_facts(target) -> bool:
         [f'faits."{n}"' for n in own]
         + [f'{_ALIAS[col.table.name]}."{col.name}" AS "{n}"' for n, col in LEASE_FACTS.items()]
     )
-    target.execute(f"CREATE TABLE bail_faits AS SELECT {columns} FROM ({select}) AS faits "
-                   f'{joins} ORDER BY faits."{SORTED_ON["bail"]}"')  # fmt: skip
-    missing = target.execute(
-        f"SELECT count(*) FROM ({select}) AS faits {joins} "
-        "WHERE l.id IS NULL OR c.code_insee IS NULL OR r.id IS NULL OR d.id IS NULL"
-    ).fetchone()[0]
-    target.execute('DROP TABLE "bail"')
-    target.execute('ALTER TABLE bail_faits RENAME TO "bail"')
-
+    missing = _widen(
+        target,
+        "bail",
+        columns,
+        f"FROM ({select}) AS faits {joins}",
+        "l.id IS NULL OR c.code_insee IS NULL OR r.id IS NULL OR d.id IS NULL",
+    )
     columns = ", ".join(
         ["o.*"]
         + [f'{_ALIAS[col.table.name]}."{col.name}" AS "{n}"' for n, col in DWELLING_FACTS.items()]
@@ -165,13 +163,7 @@ def _lease_facts(target) -> bool:
         "FROM offre AS o LEFT JOIN logement AS l ON l.id = o.logement_id "
         "LEFT JOIN commune AS c ON c.code_insee = l.commune_code"
     )
-    target.execute(f'CREATE TABLE offre_faits AS SELECT {columns} {joins} '
-                   f'ORDER BY o."{SORTED_ON["offre"]}"')  # fmt: skip
-    missing += target.execute(
-        f"SELECT count(*) {joins} WHERE l.id IS NULL OR c.code_insee IS NULL"
-    ).fetchone()[0]
-    target.execute('DROP TABLE "offre"')
-    target.execute('ALTER TABLE offre_faits RENAME TO "offre"')
+    missing += _widen(target, "offre", columns, joins, "l.id IS NULL OR c.code_insee IS NULL")
     missing += _proposition_facts(target)
     if missing:
         log.warning(
@@ -200,24 +192,29 @@ def _proposition_facts(target) -> int:
         "LEFT JOIN reservataire AS r ON r.id = p.reservataire_id "
         "LEFT JOIN demande AS d ON d.id = p.demande_id"
     )
-    target.execute(f'CREATE TABLE proposition_faits AS SELECT {", ".join(["p.*", *facts])} '
-                   f'{joins} ORDER BY p."{SORTED_ON["proposition"]}"')  # fmt: skip
-    missing = target.execute(
-        f"SELECT count(*) {joins} WHERE o.id IS NULL OR l.id IS NULL OR c.code_insee IS NULL "
-        "OR r.id IS NULL OR d.id IS NULL"
-    ).fetchone()[0]
-    target.execute('DROP TABLE "proposition"')
-    target.execute('ALTER TABLE proposition_faits RENAME TO "proposition"')
-
+    missing = _widen(
+        target,
+        "proposition",
+        ", ".join(["p.*", *facts]),
+        joins,
+        "o.id IS NULL OR l.id IS NULL OR c.code_insee IS NULL OR r.id IS NULL OR d.id IS NULL",
+    )
     columns = ", ".join(
         ["dc.*"] + [f'p."{n}"' for n in PROPOSITION_OWN] + [f'p."{n}"' for n in SUBJECT_FACTS]
     )
     joins = "FROM decision_cal AS dc LEFT JOIN proposition AS p ON p.id = dc.proposition_id"
-    target.execute(f'CREATE TABLE decision_faits AS SELECT {columns} {joins} '
-                   f'ORDER BY dc."{SORTED_ON["decision_cal"]}"')  # fmt: skip
-    missing += target.execute(f"SELECT count(*) {joins} WHERE p.id IS NULL").fetchone()[0]
-    target.execute('DROP TABLE "decision_cal"')
-    target.execute('ALTER TABLE decision_faits RENAME TO "decision_cal"')
+    return missing + _widen(target, "decision_cal", columns, joins, "p.id IS NULL")
+
+
+def _widen(target, table: str, columns: str, source: str, missing_when: str) -> int:
+    """The summary's ``table`` replaced by ``SELECT columns source``, sorted as the copy was
+    (:data:`SORTED_ON`); returns how many of its rows ``missing_when`` holds for (a joined
+    row not found)."""
+    target.execute(f'CREATE TABLE "{table}_faits" AS SELECT {columns} {source} '
+                   f'ORDER BY "{SORTED_ON[table]}"')  # fmt: skip
+    missing = target.execute(f"SELECT count(*) {source} WHERE {missing_when}").fetchone()[0]
+    target.execute(f'DROP TABLE "{table}"')
+    target.execute(f'ALTER TABLE "{table}_faits" RENAME TO "{table}"')
     return missing
 
 
