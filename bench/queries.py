@@ -345,6 +345,7 @@ def main(args) -> int:
     scales = [s.strip() for s in args.scales.split(",") if s.strip()]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     suites = {s.strip() for s in getattr(args, "suites", "requetes").split(",") if s.strip()}
+    summaries_only = getattr(args, "summaries_only", False)
     reports = []
     if "page" in suites:
         from bench import dashboard
@@ -402,9 +403,10 @@ def main(args) -> int:
             path = _demo(scale)
             repeat = args.repeat if scale == "departement" else max(5, args.repeat // 4)
             if "duckdb" in backends:
-                replica = RecordingReplica(url=f"duckdb:///{path}", settings=live, cache=False)
-                rows += measure(replica, scale, "duckdb", repeat)
-                replica.dispose()
+                if not summaries_only:
+                    replica = RecordingReplica(url=f"duckdb:///{path}", settings=live, cache=False)
+                    rows += measure(replica, scale, "duckdb", repeat)
+                    replica.dispose()
                 build, summarised = build_and_measure(
                     f"duckdb:///{path}", scale, "duckdb", repeat, workdir / f"{scale}-duckdb"
                 )
@@ -426,9 +428,10 @@ def main(args) -> int:
                     f"{time.perf_counter() - t0:.0f} s",
                     flush=True,
                 )
-                replica = RecordingReplica(url=url, settings=live, cache=False)
-                rows += measure(replica, scale, "postgres", repeat)
-                replica.dispose()
+                if not summaries_only:
+                    replica = RecordingReplica(url=url, settings=live, cache=False)
+                    rows += measure(replica, scale, "postgres", repeat)
+                    replica.dispose()
                 build, summarised = build_and_measure(
                     url, scale, "postgres", repeat, workdir / f"{scale}-postgres"
                 )

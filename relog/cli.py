@@ -337,6 +337,13 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--backends", default="duckdb,postgres", help="duckdb, postgres ou les deux")
     bench.add_argument("--repeat", type=int, default=30, help="répétitions par requête (départ.)")
     bench.add_argument(
+        "--summaries-only",
+        action="store_true",
+        help="requetes : ne mesurer que les questions lues dans le résumé (sans les chiffres "
+        "de la réplique interrogée directement, qui prennent une demi-heure au national sur "
+        "PostgreSQL)",
+    )
+    bench.add_argument(
         "--suites",
         default="requetes,page,navigateur,carte,plan,reunion,afflux,sessions",
         help="liste séparée par des virgules : requetes (API et SQL nu), page (page des "

@@ -118,3 +118,28 @@ def test_a_live_question_past_the_timeout_is_reported_and_the_run_goes_on(
     assert "hors délai" in capsys.readouterr().out
     text = report(rows)
     assert "| demand_supply commune |" in text and "hors délai (120 s)" in text
+
+
+def test_summaries_only_skips_the_live_rows(demo_path, monkeypatch, capsys):
+    """``relog bench --summaries-only``: the summary is built and read, the replica itself is
+    not measured (national PostgreSQL's live rows take half an hour)."""
+    from argparse import Namespace
+
+    from bench import queries
+
+    calls = []
+    monkeypatch.setattr(queries, "_demo", lambda scale: demo_path)
+    monkeypatch.setattr(queries, "measure", lambda r, s, backend, n: calls.append(backend) or [])
+    monkeypatch.setattr(
+        queries,
+        "build_and_measure",
+        lambda url, s, backend, n, d: (
+            calls.append(f"{backend} + résumé") or (queries.Build(s, backend, 1.0, 0.1, 1.0), [])
+        ),
+    )
+    args = Namespace(scales="departement", backends="duckdb", repeat=2, suites="requetes")
+    assert queries.main(Namespace(**vars(args), summaries_only=True)) == 0
+    assert calls == ["duckdb + résumé"]
+    calls.clear()
+    assert queries.main(args) == 0
+    assert calls == ["duckdb", "duckdb + résumé"]

@@ -216,6 +216,7 @@ def test_the_finest_cells_equal_the_independent_count(replica, raw_tables):
     want = oracle.rehousing_cells(raw_tables, filters)
     key = ["mois", "commune", "groupe_critere"]
     assert list(got.columns) == ["mois", "commune", "epci", "groupe_critere", "relogements"]
+    assert got["mois"].dtype == "datetime64[us]"  # first days of months, whatever the engine
     # sorted as documented, whether DuckDB sorted the cells or pandas did (PostgreSQL)
     pd.testing.assert_frame_equal(got, got.sort_values(key, ignore_index=True))
     got = got.assign(mois=pd.to_datetime(got["mois"]).astype("datetime64[ns]")).set_index(key)[

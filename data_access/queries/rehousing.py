@@ -198,9 +198,12 @@ def rehousing_cells(
     )
     frame = frame.dropna(subset=["mois", "commune", "epci"])  # a commune's, in an EPCI
     groups = np.asarray(GROUPS_IN_ORDER, dtype=object)[frame["critere"].to_numpy(np.int64)]
+    # the month comes as year × 12 + month − 1: an integer on every engine, no date object
+    # per cell where a PostgreSQL replica's driver (or a summary read for one) gives them
+    months = frame["mois"].to_numpy(np.int64) - 1970 * 12
     frame = pd.DataFrame(
         {
-            "mois": frame["mois"],
+            "mois": months.astype("datetime64[M]").astype("datetime64[us]"),
             "commune": frame["commune"],
             "epci": frame["epci"],
             "groupe_critere": pd.Series(groups, index=frame.index),
@@ -216,7 +219,10 @@ def _cells_statement(filters: Filters, scope: Scope, dates: dict, sort: bool) ->
     join = LeaseJoin(
         filters, scope, *in_period(bail.c.date_signature, dates["debut"], dates["fin"])
     )
-    mois = month_of(join.lease.c.date_signature).label("mois")
+    signed = join.lease.c.date_signature
+    mois = sa.cast(
+        sa.extract("year", signed) * 12 + sa.extract("month", signed) - 1, sa.Integer
+    ).label("mois")
     keys = [
         join.col(logement.c.commune_code).label("commune"),
         join.col(commune.c.epci_siren).label("epci"),
