@@ -237,6 +237,46 @@ def _dist_url_effective() -> bool:
     return getattr(Application._set_session_prefix, "_relog", False)
 
 
+# ---------------------------------------------------------------- one message per gesture
+def _one_message_original():
+    from panel.reactive import Syncable
+
+    return _ORIGINAL.get("one_message", Syncable._change_event)
+
+
+def _one_message_needed() -> bool:
+    import inspect
+
+    from panel.reactive import Syncable
+
+    # in a served session, Panel handles a widget's new value without holding the document:
+    # every model a watcher changes is sent on its own
+    return not any(
+        "hold(" in inspect.getsource(f)
+        for f in (_one_message_original(), Syncable._change_coroutine)
+    )
+
+
+def _one_message_patch() -> None:
+    from panel.io.document import hold
+    from panel.reactive import Syncable
+
+    original = _ORIGINAL.setdefault("one_message", Syncable._change_event)
+
+    def _change_event(self, doc):
+        with hold(doc):
+            original(self, doc)
+
+    _change_event._relog = True
+    Syncable._change_event = _change_event
+
+
+def _one_message_effective() -> bool:
+    from panel.reactive import Syncable
+
+    return getattr(Syncable._change_event, "_relog", False)
+
+
 WORKAROUNDS = [
     Workaround(
         "mathjax",
@@ -286,6 +326,16 @@ WORKAROUNDS = [
         _choice_needed,
         _choice_patch,
         _choice_effective,
+    ),
+    Workaround(
+        "un-message",
+        "Panel envoie au navigateur chaque modèle modifié par un choix de l'utilisateur dans "
+        "un message à part (indicateur d'activité allumé puis éteint, liste des communes, "
+        "adresse, lien) : chacun est décodé et mis en page à part. Tenu, le document les "
+        "envoie en un seul message, à la fin du traitement du choix.",
+        _one_message_needed,
+        _one_message_patch,
+        _one_message_effective,
     ),
     Workaround(
         "styles-locaux",

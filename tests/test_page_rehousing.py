@@ -50,6 +50,48 @@ def test_a_quick_refresh_shows_no_spinner_a_slow_one_shows_them_first(page, monk
     assert 0 < page._refresher.last_s != page._refresher.slow_s + 0.1  # measured again
 
 
+def test_a_served_refresh_starts_its_questions_as_the_change_arrives(cached_replica, monkeypatch):
+    """In a served session the questions start in the change's own watcher (the replica
+    works while the rest of the change is handled, before the next tick); a second change
+    of the same tick starts its own, and the one refresh awaits the last ones, then draws
+    from the cache."""
+    import asyncio
+
+    from dashboards.components import refresh
+
+    page = RehousingPage(RehousingState(cached_replica))
+    doc = Document()
+    doc.add_root(pn.Column(page.sidebar(), page).get_root(doc))
+    scheduled, asked = [], []
+    monkeypatch.setattr(refresh, "served", lambda: True)
+    monkeypatch.setattr(
+        pn.state, "execute", lambda callback, schedule="auto": scheduled.append(callback)
+    )
+    prefetch = page._refresher.prefetch
+
+    def recorded():
+        futures = prefetch()
+        asked.append((page.state.filters(), futures))
+        return futures
+
+    monkeypatch.setattr(page._refresher, "prefetch", recorded)
+    kpi = page._busy[0]
+    before = kpi.object
+    page.state.epci = [SICOVAL]
+    assert len(asked) == 1 and asked[0][1], "no question started with the change"
+    assert len(scheduled) == 1  # the refresh, on the next tick
+    page.state.start = page.state.period.end
+    assert len(asked) == 2 and asked[1][0] == page.state.filters()  # the new filters' own
+    assert len(scheduled) == 1  # still one refresh
+    assert page._refresher._questions == asked[1][1]  # the one it awaits
+    asyncio.run(scheduled.pop()())  # awaits the answers, then schedules the drawing
+    assert all(f.done() for f in asked[1][1])
+    assert kpi.object == before  # drawn in a callback of its own
+    scheduled.pop()()
+    figures = page.state.key_figures().set_index("fenetre")
+    assert f'data-valeur="relogements">{figures.loc["periode", "relogements"]}<' in kpi.object
+
+
 def test_chart_and_table_follow_the_filters(page):
     chart = page._chart_source
     page.state.epci = [SICOVAL]

@@ -68,7 +68,8 @@ def follow_state(state, params: list[str]) -> BrowserHistory:
         if decode(event.new) != state.to_query():
             state.apply_query(decode(event.new))
 
-    state.param.watch(write, params)
+    # after the page's own watchers (precedence 0): a refresh starts its questions first
+    state.param.watch(write, params, precedence=1)
     history.param.watch(read, "query")
     return history
 

@@ -36,13 +36,14 @@ class NextTickRefresh:
     one message, laid out once.
 
     In a served session, ``prefetch()`` (if given) starts the questions ``update`` is about
-    to ask on the replica's threads (:meth:`Replica.prefetch`) and the refresh awaits them
-    before it draws: the event loop serves the other sessions meanwhile (a slow or hung
-    replica costs this page its wait, never everyone's), and ``update`` then reads the
-    answers from the cache. The ``busy`` views' loading indicators are shown when the
-    answers take longer than ``slow_s``, or at once when the previous refresh did. ``busy``
-    is read at each call: a page may add views to it later. The wait ends after
-    ``wait_s`` at most: ``update`` then shows each question's own outcome (the replica's
+    to ask on the replica's threads (:meth:`Replica.prefetch`) as soon as the change
+    arrives, while the rest of it is handled, and the refresh awaits them before it draws:
+    the event loop serves the other sessions meanwhile (a slow or hung replica costs this
+    page its wait, never everyone's), and ``update`` then reads the answers from the cache.
+    The ``busy`` views' loading indicators are shown when the answers take longer than
+    ``slow_s``, or at once when the previous refresh did. ``busy`` is read at each call: a
+    page may add views to it later. The wait ends after ``wait_s`` at most: ``update`` then
+    shows each question's own outcome (the replica's
     deadline and French message)."""
 
     def __init__(
@@ -61,13 +62,22 @@ class NextTickRefresh:
         #: How long the last refresh took (seconds).
         self.last_s = 0.0
         self._pending = False
+        self._since = 0.0  # when the pending refresh was asked for
+        self._questions: list[Future] = []  # its questions, started when asked for
 
     def __call__(self, *events) -> None:
         if self.last_s > self.slow_s:
             self._loading(True)
+        ahead = self.prefetch is not None and served()
+        if ahead:
+            # the questions start now, while the rest of this change is handled (other
+            # watchers, their messages): the replica's threads work meanwhile. A second
+            # change in the same tick starts its own; the refresh awaits the last ones.
+            self._questions = self._start_questions()
         if not self._pending:
             self._pending = True
-            if self.prefetch is not None and served():
+            self._since = time.perf_counter()
+            if ahead:
                 pn.state.execute(self._run_after_answers, schedule=True)
             else:
                 pn.state.execute(self._run, schedule=True)  # runs at once outside a server
@@ -79,8 +89,8 @@ class NextTickRefresh:
 
     async def _run_after_answers(self) -> None:
         self._pending = False
-        start = time.perf_counter()
-        waiting = [asyncio.wrap_future(f) for f in self._start_questions()]
+        start = self._since
+        waiting = [asyncio.wrap_future(f) for f in self._questions]
         if waiting:
             _, late = await asyncio.wait(waiting, timeout=self.slow_s)
             if late:  # slow: say so while the rest arrives
