@@ -366,10 +366,10 @@ def apply() -> list[str]:
 
 
 # ---------------------------------------------------------------- in the browser
-from panel.custom import JSComponent  # noqa: E402  (after the Python patches above)
+from panel.reactive import ReactiveHTML  # noqa: E402  (after the Python patches above)
 
 
-class AccessibilityRepairs(JSComponent):
+class AccessibilityRepairs(ReactiveHTML):
     """Keyboard and screen-reader repairs of Panel/Bokeh widgets, in the browser: one
     invisible component per page (RGAA). Each pass is idempotent and runs again every 0.7 s,
     for the widgets built later (a tab shown for the first time, a list re-rendered):
@@ -393,8 +393,17 @@ class AccessibilityRepairs(JSComponent):
       that does, then those that hold them, each in alphabetical order.
     """
 
-    _esm = """
-    const FOCUS = new CSSStyleSheet()
+    _template = '<span id="reparations" style="display: none"></span>'
+
+    #: Plain scripts, not an ES module: one is compiled in the browser at each page opening
+    #: (es-module-shims), with the address bar's a tenth of a second of the rehousing page's
+    #: first render (bench/dashboard.py).
+    _repairs = """
+    if (state.timer) {  // a second render
+      clearInterval(state.timer)
+      document.removeEventListener("keydown", state.onKeydown, true)
+    }
+    const FOCUS = window.__relogFocus ?? (window.__relogFocus = new CSSStyleSheet())
     FOCUS.replaceSync(
       ":focus-visible { outline: 3px solid #1D4E89 !important; outline-offset: 2px; }"
     )
@@ -501,17 +510,21 @@ class AccessibilityRepairs(JSComponent):
       }
     }
 
-    export function render({ model }) {
-      const pass = () => { repair(); configureSearch() }
-      pass()
-      const timer = setInterval(pass, 700)
-      document.addEventListener("keydown", onKeydown, true)
-      model.on("remove", () => {
-        clearInterval(timer)
-        document.removeEventListener("keydown", onKeydown, true)
-      })
-      const el = document.createElement("span")
-      el.style.display = "none"
-      return el
-    }
+    const pass = () => { repair(); configureSearch() }
+    pass()
+    state.timer = setInterval(pass, 700)
+    state.onKeydown = onKeydown
+    document.addEventListener("keydown", onKeydown, true)
     """
+
+    _scripts = {
+        "render": _repairs,
+        "remove": 'clearInterval(state.timer); document.removeEventListener("keydown", '
+        "state.onKeydown, true)",
+    }
+
+    def __init__(self, **params):
+        params.setdefault("margin", 0)
+        params.setdefault("height", 0)
+        params.setdefault("width", 0)
+        super().__init__(**params)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode
 
 import param
-from panel.custom import JSComponent
+from panel.reactive import ReactiveHTML
 
 
 def encode(query: dict[str, str]) -> str:
@@ -26,33 +26,50 @@ def decode(search: str) -> dict[str, str]:
     return dict(parse_qsl(search.lstrip("?"), keep_blank_values=True))
 
 
-class BrowserHistory(JSComponent):
-    """Invisible: syncs ``query`` (« ?a=b », or empty) with the address bar."""
+class BrowserHistory(ReactiveHTML):
+    """Invisible: syncs ``query`` (« ?a=b », or empty) with the address bar.
+
+    A ``ReactiveHTML`` with plain scripts rather than a ``JSComponent``: an ES module is
+    compiled in the browser at each page opening (es-module-shims), a tenth of a second of
+    the rehousing page's first render with the accessibility repairs' (bench/dashboard.py)."""
 
     query = param.String(default="", doc="Partie « ?… » de l'adresse de la page")
 
-    _esm = """
-    export function render({ model }) {
-      const same = (a, b) => new URLSearchParams(a).toString() === new URLSearchParams(b).toString()
-      const url = (q) => window.location.pathname + q + window.location.hash
-      let first = true
-      const write = () => {
-        const q = model.query
-        if (same(q, window.location.search)) { first = false; return }
-        if (first) { window.history.replaceState({}, "", url(q)) }
-          else { window.history.pushState({}, "", url(q)) }
-        first = false
-      }
-      const pop = () => { model.query = window.location.search }
-      model.on("query", write)
-      window.addEventListener("popstate", pop)
-      model.on("remove", () => window.removeEventListener("popstate", pop))
-      write()
-      const el = document.createElement("span")
-      el.style.display = "none"
-      return el
+    _template = '<span id="adresse" style="display: none"></span>'
+
+    _scripts = {
+        "render": """
+        if (state.pop) window.removeEventListener("popstate", state.pop)  // a second render
+        const same = (a, b) =>
+          new URLSearchParams(a).toString() === new URLSearchParams(b).toString()
+        const url = (q) => window.location.pathname + q + window.location.hash
+        if (state.first === undefined) state.first = true
+        // Panel sends a ReactiveHTML's text HTML-escaped (« &amp; »): read as text
+        const text = (html) => {
+          const box = document.createElement("textarea")
+          box.innerHTML = html
+          return box.value
+        }
+        state.write = () => {
+          const q = text(data.query)
+          if (same(q, window.location.search)) { state.first = false; return }
+          if (state.first) { window.history.replaceState({}, "", url(q)) }
+            else { window.history.pushState({}, "", url(q)) }
+          state.first = false
+        }
+        state.pop = () => { data.query = window.location.search }
+        window.addEventListener("popstate", state.pop)
+        state.write()
+        """,
+        "query": "state.write()",
+        "remove": 'window.removeEventListener("popstate", state.pop)',
     }
-    """
+
+    def __init__(self, **params):
+        params.setdefault("margin", 0)
+        params.setdefault("height", 0)
+        params.setdefault("width", 0)
+        super().__init__(**params)
 
 
 def follow_state(state, params: list[str]) -> BrowserHistory:

@@ -43,8 +43,7 @@ class NextTickRefresh:
     The ``busy`` views' loading indicators are shown when the answers take longer than
     ``slow_s``, or at once when the previous refresh did. ``busy`` is read at each call: a
     page may add views to it later. The wait ends after ``wait_s`` at most: ``update`` then
-    shows each question's own outcome (the replica's
-    deadline and French message)."""
+    shows each question's own outcome (the replica's deadline and French message)."""
 
     def __init__(
         self,
