@@ -366,10 +366,10 @@ def apply() -> list[str]:
 
 
 # ---------------------------------------------------------------- in the browser
-from panel.reactive import ReactiveHTML  # noqa: E402  (after the Python patches above)
+from dashboards.components.hidden import HiddenScripts  # noqa: E402  (after the patches above)
 
 
-class AccessibilityRepairs(ReactiveHTML):
+class AccessibilityRepairs(HiddenScripts):
     """Keyboard and screen-reader repairs of Panel/Bokeh widgets, in the browser: one
     invisible component per page (RGAA). Each pass is idempotent and runs again every 0.7 s,
     for the widgets built later (a tab shown for the first time, a list re-rendered):
@@ -393,11 +393,6 @@ class AccessibilityRepairs(ReactiveHTML):
       that does, then those that hold them, each in alphabetical order.
     """
 
-    _template = '<span id="reparations" style="display: none"></span>'
-
-    #: Plain scripts, not an ES module: one is compiled in the browser at each page opening
-    #: (es-module-shims), with the address bar's a tenth of a second of the rehousing page's
-    #: first render (bench/dashboard.py).
     _repairs = """
     if (state.timer) {  // a second render
       clearInterval(state.timer)
@@ -522,9 +517,3 @@ class AccessibilityRepairs(ReactiveHTML):
         "remove": 'clearInterval(state.timer); document.removeEventListener("keydown", '
         "state.onKeydown, true)",
     }
-
-    def __init__(self, **params):
-        params.setdefault("margin", 0)
-        params.setdefault("height", 0)
-        params.setdefault("width", 0)
-        super().__init__(**params)

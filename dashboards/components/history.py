@@ -13,7 +13,8 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode
 
 import param
-from panel.reactive import ReactiveHTML
+
+from dashboards.components.hidden import HiddenScripts
 
 
 def encode(query: dict[str, str]) -> str:
@@ -26,16 +27,10 @@ def decode(search: str) -> dict[str, str]:
     return dict(parse_qsl(search.lstrip("?"), keep_blank_values=True))
 
 
-class BrowserHistory(ReactiveHTML):
-    """Invisible: syncs ``query`` (« ?a=b », or empty) with the address bar.
-
-    A ``ReactiveHTML`` with plain scripts rather than a ``JSComponent``: an ES module is
-    compiled in the browser at each page opening (es-module-shims), a tenth of a second of
-    the rehousing page's first render with the accessibility repairs' (bench/dashboard.py)."""
+class BrowserHistory(HiddenScripts):
+    """Invisible: syncs ``query`` (« ?a=b », or empty) with the address bar."""
 
     query = param.String(default="", doc="Partie « ?… » de l'adresse de la page")
-
-    _template = '<span id="adresse" style="display: none"></span>'
 
     _scripts = {
         "render": """
@@ -64,12 +59,6 @@ class BrowserHistory(ReactiveHTML):
         "query": "state.write()",
         "remove": 'window.removeEventListener("popstate", state.pop)',
     }
-
-    def __init__(self, **params):
-        params.setdefault("margin", 0)
-        params.setdefault("height", 0)
-        params.setdefault("width", 0)
-        super().__init__(**params)
 
 
 def follow_state(state, params: list[str]) -> BrowserHistory:
